@@ -1,0 +1,120 @@
+//! Doc-comment helpers: spec text → `#[doc = "..."]` attributes that `prettyplease` prints as `///` lines.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::model::{Constraints, DefaultValue, Field};
+
+/// One `#[doc]` attribute per line of `text`. Outside ``` fences, leading indentation is dropped so that
+/// rustdoc never takes a line for an indented code block, and bare URLs are wrapped in `<…>` so they
+/// render as links; inside fences, lines are kept as written.
+pub fn doc_attrs(text: &str) -> TokenStream {
+    let mut out = TokenStream::new();
+    let mut in_code = false;
+    for raw in text.trim().lines() {
+        let fence = raw.trim_start().starts_with("```");
+        let line = if in_code && !fence {
+            // Code keeps its indentation and its URLs as written.
+            format!(" {}", raw.trim_end())
+        } else {
+            let line = raw.trim();
+            if line.is_empty() { String::new() } else { format!(" {}", link_urls(line)) }
+        };
+        if fence {
+            in_code = !in_code;
+        }
+        let line = if line.trim().is_empty() { String::new() } else { line };
+        out.extend(quote! { #[doc = #line] });
+    }
+    out
+}
+
+/// Doc attributes from several paragraphs, separated by blank doc lines.
+pub fn doc_paragraphs(paragraphs: &[String]) -> TokenStream {
+    let text: Vec<&str> = paragraphs.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).collect();
+    doc_attrs(&text.join("\n\n"))
+}
+
+fn link_urls(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(start) = rest.find("http://").or_else(|| rest.find("https://")) {
+        let (before, from) = rest.split_at(start);
+        let already_linked = before.ends_with('<') || before.ends_with('(');
+        let end = from.find(|c: char| c.is_whitespace() || c == ')' || c == '>').unwrap_or(from.len());
+        out.push_str(before);
+        if already_linked {
+            out.push_str(&from[..end]);
+        } else {
+            out.push('<');
+            out.push_str(&from[..end]);
+            out.push('>');
+        }
+        rest = &from[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The doc text of a field: the spec's text, then its limits and server default.
+pub fn field_doc(field: &Field) -> String {
+    let mut parts = vec![field.doc.clone()];
+    let limits = describe_constraints(&field.constraints);
+    if !limits.is_empty() {
+        parts.push(format!("Limits: {}.", limits.join("; ")));
+    }
+    if let Some(d) = &field.default {
+        let shown = match d {
+            DefaultValue::Int(v) => v.to_string(),
+            DefaultValue::Bool(v) => v.to_string(),
+            DefaultValue::String(v) => format!("{v:?}"),
+            DefaultValue::Enum { ty, variant, value } => format!("`{ty}::{variant}` ({value})"),
+        };
+        parts.push(format!("Server default when left out: {shown}."));
+    }
+    parts.join("\n\n")
+}
+
+/// Human sentences for a field's limits, e.g. `1 to 100 items`.
+pub fn describe_constraints(c: &Constraints) -> Vec<String> {
+    let mut out = Vec::new();
+    let code = |e: Option<i64>| e.map(|e| format!(" (server answers {e})")).unwrap_or_default();
+    match (c.min_items, c.max_items) {
+        (Some(lo), Some(hi)) => {
+            out.push(format!("{} to {} items{}", lo.value, hi.value, code(hi.errcode.or(lo.errcode))))
+        }
+        (Some(lo), None) => out.push(format!("at least {} items{}", lo.value, code(lo.errcode))),
+        (None, Some(hi)) => out.push(format!("at most {} items{}", hi.value, code(hi.errcode))),
+        (None, None) => {}
+    }
+    match (c.min, c.max) {
+        (Some(lo), Some(hi)) => out.push(format!("{} to {}{}", lo.value, hi.value, code(hi.errcode.or(lo.errcode)))),
+        (Some(lo), None) => out.push(format!("at least {}{}", lo.value, code(lo.errcode))),
+        (None, Some(hi)) => out.push(format!("at most {}{}", hi.value, code(hi.errcode))),
+        (None, None) => {}
+    }
+    match (c.min_chars, c.max_chars) {
+        (Some(lo), Some(hi)) => out.push(format!("{} to {} characters{}", lo.value, hi.value, code(hi.errcode))),
+        (Some(lo), None) if lo.value == 1 => out.push("not empty".to_string()),
+        (Some(lo), None) => out.push(format!("at least {} characters{}", lo.value, code(lo.errcode))),
+        (None, Some(hi)) => out.push(format!("at most {} characters{}", hi.value, code(hi.errcode))),
+        (None, None) => {}
+    }
+    if let Some(t) = c.truncated_chars {
+        out.push(format!("the server cuts it to {t} characters"));
+    }
+    if let Some(d) = c.days_ago {
+        let newest = match d.min {
+            0 => "today".to_string(),
+            1 => "yesterday".to_string(),
+            n => format!("{n} days ago"),
+        };
+        out.push(format!("a day from {newest} back to {} days ago (UTC+8){}", d.max, code(d.errcode)));
+    }
+    if let Some(each) = &c.each {
+        for item in describe_constraints(each) {
+            out.push(format!("each item {item}"));
+        }
+    }
+    out
+}

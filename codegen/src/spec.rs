@@ -1,0 +1,589 @@
+//! The YAML spec as written: a plain `serde` model of the files under `api-spec/`.
+//!
+//! Layout of a spec directory:
+//!
+//! | file | holds |
+//! |---|---|
+//! | `api.yaml` | API metadata: base URL, token endpoint, response envelope, rate limits |
+//! | `types.yaml` | structs and enums shared between endpoints |
+//! | `errors.yaml` | the error-code table |
+//! | `endpoints/<name>.yaml` | one endpoint each: path, docs, retry class, paging, fields, examples |
+//!
+//! Nothing here is interpreted: names are not resolved and constraints are not checked. That is the job of
+//! [`crate::check`], which turns a [`SpecFiles`] into the resolved [`crate::model::Api`].
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{SpecError, SpecErrors};
+
+/// `api.yaml`: metadata shared by every endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiFile {
+    /// Short machine name of the API.
+    pub name: String,
+    /// Human title, used in generated module docs.
+    pub title: String,
+    /// Production base URL, e.g. `https://qyapi.weixin.qq.com`.
+    pub base_url: String,
+    /// How business calls are authenticated.
+    pub auth: AuthSpec,
+    /// Names of the status fields every response carries.
+    pub envelope: EnvelopeSpec,
+    /// Documented per-endpoint call-frequency limits.
+    pub rate_limit: RateLimitSpec,
+    /// UTC offset, in hours, of the day boundaries used by `day` fields.
+    pub day_utc_offset_hours: i64,
+}
+
+/// Access-token settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSpec {
+    /// Query parameter carrying the token on business calls.
+    pub query_param: String,
+    /// The endpoint that issues tokens.
+    pub token_endpoint: TokenEndpointSpec,
+}
+
+/// The token endpoint (`gettoken`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenEndpointSpec {
+    /// HTTP method.
+    pub method: HttpMethod,
+    /// Path below the base URL.
+    pub path: String,
+    /// Official documentation.
+    pub doc_url: String,
+}
+
+/// Names of the two status fields of every response.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvelopeSpec {
+    /// The error code field (`errcode`), 0 on success.
+    pub code: String,
+    /// The error message field (`errmsg`).
+    pub message: String,
+}
+
+/// Call-frequency limits.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSpec {
+    /// Calls per minute.
+    pub per_minute: u32,
+    /// Calls per hour.
+    pub per_hour: u32,
+}
+
+/// HTTP method of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum HttpMethod {
+    /// `GET`
+    #[serde(rename = "GET")]
+    Get,
+    /// `POST`
+    #[serde(rename = "POST")]
+    Post,
+}
+
+/// `types.yaml`, and the local type declarations of an endpoint file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypesFile {
+    /// Enumerations.
+    #[serde(default)]
+    pub enums: Vec<EnumSpec>,
+    /// Structs.
+    #[serde(default)]
+    pub structs: Vec<StructSpec>,
+}
+
+/// An enumeration of integer values.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnumSpec {
+    /// Rust type name (UpperCamelCase).
+    pub name: String,
+    /// Doc text.
+    pub doc: String,
+    /// The documented values.
+    pub values: Vec<EnumValueSpec>,
+}
+
+/// One documented value of an enumeration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnumValueSpec {
+    /// The value on the wire.
+    pub value: i64,
+    /// Rust variant name (UpperCamelCase).
+    pub name: String,
+    /// What the value means.
+    pub doc: String,
+}
+
+/// A JSON object type.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StructSpec {
+    /// Rust type name (UpperCamelCase).
+    pub name: String,
+    /// Doc text.
+    pub doc: String,
+    /// Fields, in wire order.
+    pub fields: Vec<FieldSpec>,
+    /// Rules that involve more than one field.
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+}
+
+/// One field of a struct, request or response.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    /// JSON name.
+    pub name: String,
+    /// Rust field name when the JSON name cannot be one (e.g. `type`).
+    #[serde(default)]
+    pub rust_name: Option<String>,
+    /// Type expression: `string`, `int`, `bool`, `timestamp`, `day`, a type name, or `array<T>`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Requests: the caller must give it. Responses: the server always sends it.
+    #[serde(default)]
+    pub required: bool,
+    /// The value the server assumes when the field is left out (documentation; never sent).
+    #[serde(default)]
+    pub default: Option<serde_yaml::Value>,
+    /// Doc text (official Chinese text, then an English gloss).
+    pub doc: String,
+    /// Documented limits.
+    #[serde(default)]
+    pub constraints: ConstraintsSpec,
+}
+
+/// Documented limits of a field. Every limit can name the errcode WeCom answers when it is broken.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstraintsSpec {
+    /// Arrays: fewest items.
+    #[serde(default)]
+    pub min_items: Option<LimitSpec>,
+    /// Arrays: most items.
+    #[serde(default)]
+    pub max_items: Option<LimitSpec>,
+    /// Integers: smallest value.
+    #[serde(default)]
+    pub min: Option<LimitSpec>,
+    /// Integers: largest value.
+    #[serde(default)]
+    pub max: Option<LimitSpec>,
+    /// Strings: fewest characters (Unicode scalar values).
+    #[serde(default)]
+    pub min_chars: Option<LimitSpec>,
+    /// Strings: most characters (Unicode scalar values).
+    #[serde(default)]
+    pub max_chars: Option<LimitSpec>,
+    /// Strings: the server silently cuts the value to this many characters (documented, not an error).
+    #[serde(default)]
+    pub truncated_chars: Option<i64>,
+    /// `day` fields: how many days before today (UTC+8) the day may lie.
+    #[serde(default)]
+    pub days_ago: Option<DaysAgoSpec>,
+    /// Arrays: limits on every item.
+    #[serde(default)]
+    pub each: Option<Box<ConstraintsSpec>>,
+}
+
+/// A limit: a bare number, or a number with the errcode the server answers when it is broken.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+pub enum LimitSpec {
+    /// `max_items: 100`
+    Plain(i64),
+    /// `max_items: { value: 5, errcode: 41091 }`
+    Detailed {
+        /// The limit.
+        value: i64,
+        /// The server's errcode when it is broken.
+        #[serde(default)]
+        errcode: Option<i64>,
+    },
+}
+
+impl LimitSpec {
+    /// The limit.
+    pub fn value(self) -> i64 {
+        match self {
+            LimitSpec::Plain(v) | LimitSpec::Detailed { value: v, .. } => v,
+        }
+    }
+
+    /// The server's errcode when the limit is broken, if documented.
+    pub fn errcode(self) -> Option<i64> {
+        match self {
+            LimitSpec::Plain(_) => None,
+            LimitSpec::Detailed { errcode, .. } => errcode,
+        }
+    }
+}
+
+/// Allowed distance of a day from today, in days (today is 0, yesterday 1).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaysAgoSpec {
+    /// Most recent allowed day.
+    pub min: i64,
+    /// Oldest allowed day.
+    pub max: i64,
+    /// The server's errcode when it is broken.
+    #[serde(default)]
+    pub errcode: Option<i64>,
+}
+
+/// A rule over several fields of one struct. Exactly one kind is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// A closed range of days with a maximum length.
+    #[serde(default)]
+    pub day_span: Option<DaySpanSpec>,
+}
+
+/// `[begin, end]`, both days, `end` defaulting to `begin`, at most `max_days` days long.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaySpanSpec {
+    /// Field holding the first day.
+    pub begin: String,
+    /// Field holding the last day (optional on the wire; defaults to `begin`).
+    pub end: String,
+    /// Longest allowed span, both ends included.
+    pub max_days: i64,
+    /// The server's errcode when it is broken.
+    #[serde(default)]
+    pub errcode: Option<i64>,
+}
+
+/// `endpoints/<name>.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointFile {
+    /// snake_case name; also the client method name.
+    pub name: String,
+    /// HTTP method.
+    pub method: HttpMethod,
+    /// Path below the base URL.
+    pub path: String,
+    /// Official Chinese title.
+    pub summary: String,
+    /// English one-line summary.
+    pub summary_en: String,
+    /// Longer description.
+    pub description: String,
+    /// Official documentation URL.
+    pub doc_url: String,
+    /// `read` (safe to retry) or `write` (not idempotent).
+    pub retry: RetrySpec,
+    /// How results are paged, if at all.
+    #[serde(default)]
+    pub paging: Option<PagingSpec>,
+    /// Splitting of a large id list into batches, with per-item failures in the response.
+    #[serde(default)]
+    pub bulk: Option<BulkSpec>,
+    /// Splitting of a long day range and a long owner list into allowed windows.
+    #[serde(default)]
+    pub windows: Option<WindowsSpec>,
+    /// Overrides the API-wide rate limit.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitSpec>,
+    /// The request body.
+    pub request: MessageSpec,
+    /// The response body (besides the envelope).
+    pub response: MessageSpec,
+    /// Enums used only by this endpoint.
+    #[serde(default)]
+    pub enums: Vec<EnumSpec>,
+    /// Structs used only by this endpoint.
+    #[serde(default)]
+    pub structs: Vec<StructSpec>,
+    /// Request and response examples from the documentation (JSON text).
+    #[serde(default)]
+    pub examples: Vec<ExampleSpec>,
+}
+
+/// Whether an endpoint may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetrySpec {
+    /// Idempotent: retried on transient failures.
+    Read,
+    /// Not idempotent: retried only when the request provably never reached the server.
+    Write,
+}
+
+/// How an endpoint pages its results.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "style", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PagingSpec {
+    /// A cursor from the previous page; an empty or absent next cursor ends the listing.
+    Cursor {
+        /// Request field taking the cursor.
+        cursor: String,
+        /// Response field holding the next cursor.
+        next: String,
+        /// Response array holding the page's items.
+        items: String,
+    },
+    /// An offset; the listing ends when the next offset reaches the total.
+    Offset {
+        /// Request field taking the offset.
+        offset: String,
+        /// Response field holding the next offset.
+        next: String,
+        /// Response field holding the total number of records.
+        total: String,
+        /// Response array holding the page's items.
+        items: String,
+    },
+}
+
+/// Batching of an id list with per-item failures.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkSpec {
+    /// Request array to split into batches of at most its `max_items`.
+    pub split: String,
+    /// Response array of per-item failures.
+    pub failures: String,
+    /// Field of a failure naming the item (an element of `split`).
+    pub key: String,
+}
+
+/// Splitting of statistic queries into allowed windows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowsSpec {
+    /// Request field holding the first day.
+    pub begin: String,
+    /// Request field holding the last day.
+    pub end: String,
+    /// Dotted path of the request array holding the owners.
+    pub owners: String,
+    /// Response array holding the items.
+    pub items: String,
+}
+
+/// A request or response body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSpec {
+    /// Extra doc text for the generated type.
+    #[serde(default)]
+    pub doc: Option<String>,
+    /// Fields, in wire order.
+    pub fields: Vec<FieldSpec>,
+    /// Rules over several fields.
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+}
+
+/// A documented example exchange.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleSpec {
+    /// Where the example comes from, when not the seed.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Request body (JSON text).
+    #[serde(default)]
+    pub request: Option<String>,
+    /// Response body (JSON text).
+    #[serde(default)]
+    pub response: Option<String>,
+}
+
+/// `errors.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorsFile {
+    /// The table.
+    pub errors: Vec<ErrorCodeSpec>,
+}
+
+/// One error code.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorCodeSpec {
+    /// The errcode.
+    pub code: i64,
+    /// Official Chinese text.
+    pub zh: String,
+    /// English gloss.
+    pub en: String,
+    /// What a client should do.
+    pub retry: ErrorRetrySpec,
+}
+
+/// What a client should do with an error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorRetrySpec {
+    /// Transient: back off and retry (reads only).
+    Backoff,
+    /// The token is bad: refresh it and replay once.
+    Refresh,
+    /// Retry only after a wait.
+    Later,
+    /// Do not retry.
+    None,
+}
+
+/// A parsed file with the path it came from (relative to the spec directory, for messages).
+#[derive(Debug, Clone)]
+pub struct Located<T> {
+    /// Path as shown in messages, e.g. `api-spec/endpoints/list.yaml`.
+    pub file: String,
+    /// The parsed content.
+    pub value: T,
+}
+
+/// Every file of a spec directory, parsed but not checked.
+#[derive(Debug, Clone)]
+pub struct SpecFiles {
+    /// `api.yaml`.
+    pub api: Located<ApiFile>,
+    /// `types.yaml`.
+    pub types: Located<TypesFile>,
+    /// `errors.yaml`.
+    pub errors: Located<ErrorsFile>,
+    /// `endpoints/*.yaml`, sorted by file name.
+    pub endpoints: Vec<Located<EndpointFile>>,
+}
+
+impl SpecFiles {
+    /// Reads and parses a spec directory. `display_root` is how the directory is named in messages
+    /// (e.g. `api-spec`). Every file that fails to parse is reported, not only the first.
+    pub fn load(dir: &Path, display_root: &str) -> Result<SpecFiles, SpecErrors> {
+        let mut errors = Vec::new();
+        let display = |rel: &str| format!("{display_root}/{rel}");
+
+        let api = parse_file::<ApiFile>(&dir.join("api.yaml"), display("api.yaml"), &mut errors);
+        let types = parse_file::<TypesFile>(&dir.join("types.yaml"), display("types.yaml"), &mut errors);
+        let errs = parse_file::<ErrorsFile>(&dir.join("errors.yaml"), display("errors.yaml"), &mut errors);
+
+        let mut endpoints = Vec::new();
+        let endpoint_dir = dir.join("endpoints");
+        match list_yaml_files(&endpoint_dir) {
+            Ok(files) => {
+                for path in files {
+                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    if let Some(parsed) =
+                        parse_file::<EndpointFile>(&path, display(&format!("endpoints/{name}")), &mut errors)
+                    {
+                        endpoints.push(parsed);
+                    }
+                }
+            }
+            Err(e) => errors.push(SpecError::new(display("endpoints"), "", format!("cannot list directory: {e}"))),
+        }
+
+        match (api, types, errs) {
+            (Some(api), Some(types), Some(errs)) if errors.is_empty() => {
+                Ok(SpecFiles { api, types, errors: errs, endpoints })
+            }
+            _ => Err(SpecErrors(errors)),
+        }
+    }
+
+    /// Parses a spec held in memory (tests and fixtures). `endpoints` are `(file name, text)` pairs.
+    pub fn from_strs(
+        api: &str,
+        types: &str,
+        errors_yaml: &str,
+        endpoints: &[(&str, &str)],
+    ) -> Result<SpecFiles, SpecErrors> {
+        let mut errors = Vec::new();
+        let api = parse_str::<ApiFile>(api, "api-spec/api.yaml".into(), &mut errors);
+        let types = parse_str::<TypesFile>(types, "api-spec/types.yaml".into(), &mut errors);
+        let errs = parse_str::<ErrorsFile>(errors_yaml, "api-spec/errors.yaml".into(), &mut errors);
+        let endpoints: Vec<_> = endpoints
+            .iter()
+            .filter_map(|(name, text)| {
+                parse_str::<EndpointFile>(text, format!("api-spec/endpoints/{name}"), &mut errors)
+            })
+            .collect();
+        match (api, types, errs) {
+            (Some(api), Some(types), Some(errs)) if errors.is_empty() => {
+                Ok(SpecFiles { api, types, errors: errs, endpoints })
+            }
+            _ => Err(SpecErrors(errors)),
+        }
+    }
+}
+
+fn list_yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|ext| ext == "yaml" || ext == "yml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn parse_file<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    display: String,
+    errors: &mut Vec<SpecError>,
+) -> Option<Located<T>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_str(&text, display, errors),
+        Err(e) => {
+            errors.push(SpecError::new(display, "", format!("cannot read file: {e}")));
+            None
+        }
+    }
+}
+
+/// Parses one YAML document, reporting the YAML path of the node that failed.
+fn parse_str<T: serde::de::DeserializeOwned>(
+    text: &str,
+    display: String,
+    errors: &mut Vec<SpecError>,
+) -> Option<Located<T>> {
+    let deserializer = serde_yaml::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize::<_, T>(deserializer) {
+        Ok(value) => Some(Located { file: display, value }),
+        Err(e) => {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            let message = yaml_message(&path, e.inner());
+            errors.push(SpecError::new(display, path, message));
+            None
+        }
+    }
+}
+
+/// serde_yaml's message without its own path prefix (we report the path separately), with the location
+/// as `(line L, column C)`.
+fn yaml_message(path: &str, e: &serde_yaml::Error) -> String {
+    let mut message = e.to_string();
+    if let Some((prefix, rest)) = message.split_once(": ") {
+        if !prefix.contains(' ') && path.starts_with(prefix) {
+            message = rest.to_string();
+        }
+    }
+    if let Some(loc) = e.location() {
+        let suffix = format!(" at line {} column {}", loc.line(), loc.column());
+        if let Some(stripped) = message.strip_suffix(&suffix) {
+            message = stripped.to_string();
+        }
+        message = format!("{message} (line {}, column {})", loc.line(), loc.column());
+    }
+    message
+}

@@ -1,0 +1,543 @@
+//! The client: one shared HTTP connection pool, a token manager, a rate limiter and the retry loop.
+//! Generated code adds one method per endpoint (`client.list(…)`, `client.transfer(…)`, …); every one
+//! of them ends in [`Client::call`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tracing::Instrument;
+
+use crate::endpoint::{Endpoint, EndpointInfo, HttpMethod};
+use crate::error::{
+    self, ApiError, DecodeError, Error, HttpStatusError, Outcome, RateLimitedError, TokenError, TransportError,
+    TransportKind,
+};
+use crate::ratelimit::{Limiter, RateLimits};
+use crate::retry::{self, Decision, RetryPolicy};
+use crate::secret::Secret;
+use crate::token::{CorpCredentials, MemoryTokenStore, TokenManager, TokenProvider, TokenSource, TokenStore};
+use crate::wire::{self, Envelope, Status};
+
+/// errcode of "API call frequency limit reached".
+const RATE_LIMITED: i64 = 45009;
+
+/// A client of the customer group chat API. Cheap to clone: clones share the connection pool, the token
+/// cache and the rate limiter.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), wecom_groupchat::Error> {
+/// use wecom_groupchat::Client;
+/// use wecom_groupchat::types::{GetRequest, NeedName};
+///
+/// let client = Client::builder().corp_credentials("ww0123456789abcdef", "app-secret").build()?;
+/// let chat = client.get(&GetRequest::new("wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA").need_name(NeedName::Yes)).await?;
+/// println!("{:?}", chat.group_chat.name);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    tokens: TokenManager,
+    retry: RetryPolicy,
+    limiter: Limiter,
+    max_response_bytes: usize,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("tokens", &self.inner.tokens)
+            .field("retry", &self.inner.retry)
+            .field("max_response_bytes", &self.inner.max_response_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the client gets access tokens.
+#[derive(Clone)]
+enum Credentials {
+    Fixed(Secret),
+    Corp { corp_id: String, secret: Secret },
+    Provider(Arc<dyn TokenProvider>),
+}
+
+/// Builds a [`Client`]. Defaults: the production base URL, a 5 s connect timeout, a 30 s request timeout,
+/// 3 retries with backoff for reads, tokens refreshed 5 minutes before expiry, responses capped at 4 MiB,
+/// WeCom's documented rate limits applied client-side.
+pub struct ClientBuilder {
+    base_url: String,
+    credentials: Option<Credentials>,
+    store: Option<Arc<dyn TokenStore>>,
+    refresh_margin: Duration,
+    refresh_lock_ttl: Duration,
+    retry: RetryPolicy,
+    rate_limits: RateLimits,
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_response_bytes: usize,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder").field("base_url", &self.base_url).finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            base_url: crate::generated::DEFAULT_BASE_URL.to_string(),
+            credentials: None,
+            store: None,
+            refresh_margin: Duration::from_secs(300),
+            refresh_lock_ttl: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            rate_limits: RateLimits::documented(),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+            max_response_bytes: 4 << 20,
+            http: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Sends calls to another server (a simulator, a proxy). Default `https://qyapi.weixin.qq.com`.
+    #[must_use]
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Fetches tokens with `gettoken` from the corp id and the secret of the app (the app must be allowed
+    /// to call customer-contact APIs). Tokens are cached per (corp id, secret).
+    #[must_use]
+    pub fn corp_credentials(mut self, corp_id: impl Into<String>, secret: impl Into<Secret>) -> Self {
+        self.credentials = Some(Credentials::Corp { corp_id: corp_id.into(), secret: secret.into() });
+        self
+    }
+
+    /// Uses this access token as is. It cannot be refreshed: a rejection (40014, 42001) is an error.
+    #[must_use]
+    pub fn access_token(mut self, token: impl Into<Secret>) -> Self {
+        self.credentials = Some(Credentials::Fixed(token.into()));
+        self
+    }
+
+    /// Gets tokens from your own provider (e.g. a central token service).
+    #[must_use]
+    pub fn token_provider(mut self, provider: Arc<dyn TokenProvider>) -> Self {
+        self.credentials = Some(Credentials::Provider(provider));
+        self
+    }
+
+    /// Keeps tokens in this store (shared by every client given it). Default: a store of this client's own.
+    #[must_use]
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Refreshes a token this long before it expires (at most half its lifetime). Default 5 minutes.
+    #[must_use]
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// How long one refresher may hold the store's refresh lock before others may take over. Default 10 s.
+    #[must_use]
+    pub fn refresh_lock_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_lock_ttl = ttl;
+        self
+    }
+
+    /// Retry policy for transient failures.
+    #[must_use]
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Client-side rate limits ([`RateLimits::off`] to turn them off).
+    #[must_use]
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = limits;
+        self
+    }
+
+    /// Timeout for establishing a connection. Default 5 s.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Timeout for a whole attempt, answer included. Default 30 s.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Largest response body accepted; a larger one is a decode error, not an out-of-memory. Default 4 MiB.
+    #[must_use]
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Uses this `reqwest` client (its own timeouts and TLS settings then apply).
+    #[must_use]
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when no credentials were given, the base URL is not an http(s) URL, or the HTTP
+    /// stack cannot be set up.
+    pub fn build(self) -> Result<Client, Error> {
+        let base_url = self.base_url.trim_end_matches('/').to_string();
+        match url::Url::parse(&base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => {}
+            _ => return Err(Error::Config(format!("base URL `{base_url}` is not an http(s) URL without a query"))),
+        }
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .timeout(self.timeout)
+                .pool_idle_timeout(Duration::from_secs(60))
+                .user_agent(concat!("wecom-groupchat/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| Error::Config(format!("cannot set up HTTP: {}", describe_reqwest(&e))))?,
+        };
+        let source = match self.credentials {
+            None => {
+                return Err(Error::Config(
+                    "no credentials: give corp_credentials(corp id, secret), access_token(…) or token_provider(…)"
+                        .into(),
+                ));
+            }
+            Some(Credentials::Fixed(token)) => TokenSource::Fixed(token),
+            Some(Credentials::Provider(p)) => TokenSource::Provider(p),
+            Some(Credentials::Corp { corp_id, secret }) => TokenSource::Provider(Arc::new(CorpCredentials::new(
+                corp_id,
+                secret,
+                http.clone(),
+                &base_url,
+                self.retry,
+                self.max_response_bytes,
+            ))),
+        };
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
+        let tokens = TokenManager::new(source, store, self.refresh_margin, self.refresh_lock_ttl);
+        let limiter = Limiter::new(&self.rate_limits, crate::endpoints::ALL);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                tokens,
+                retry: self.retry,
+                limiter,
+                max_response_bytes: self.max_response_bytes,
+            }),
+        })
+    }
+}
+
+/// An HTTP answer, read in full (up to the cap).
+struct Reply {
+    status: u16,
+    content_type: Option<String>,
+    body: Bytes,
+}
+
+impl Client {
+    /// A builder with the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The base URL calls go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// A valid access token: the cached one, or a fresh one (one fetch at a time).
+    ///
+    /// # Errors
+    /// [`Error::Token`] when no token can be had.
+    pub async fn access_token(&self) -> Result<Secret, Error> {
+        Ok(self.inner.tokens.token().await?)
+    }
+
+    /// Calls the endpoint of `request`: validates it, sends it, retries what may be retried, and decodes
+    /// the answer. Every generated endpoint method ends here.
+    ///
+    /// Reads are retried on transient failures (-1, 45033, HTTP 5xx, timeouts, connection errors) with
+    /// exponential backoff and jitter; writes only when the request provably never left (connect failed).
+    /// When the API rejects the token (40014, 42001) the token is dropped — only if no one replaced it
+    /// already — and the call is replayed once with a fresh one, from the same serialized body.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn call<E: Endpoint>(&self, request: &E) -> Result<E::Response, Error> {
+        let info = E::INFO;
+        request.validate().map_err(|error| Error::Validation { endpoint: info.name, error })?;
+        let body = Bytes::from(wire::to_json_bytes(request).map_err(|e| Error::Protocol {
+            endpoint: info.name,
+            message: format!("cannot encode the request: {e}"),
+        })?);
+        let span = tracing::info_span!(
+            "wecom.call",
+            endpoint = info.name,
+            attempt = tracing::field::Empty,
+            errcode = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        self.call_loop::<E::Response>(info, body).instrument(span).await
+    }
+
+    async fn call_loop<R: serde::de::DeserializeOwned + Envelope>(
+        &self,
+        info: &'static EndpointInfo,
+        body: Bytes,
+    ) -> Result<R, Error> {
+        let span = tracing::Span::current();
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        let mut retries = 0u32;
+        let mut replayed = false;
+        loop {
+            attempt += 1;
+            span.record("attempt", attempt);
+            let attempt_started = Instant::now();
+            let (result, token) = match self.send(info, &body).await {
+                Ok((reply, token)) => (decode::<R>(info, reply, attempt), Some(token)),
+                Err((error, token)) => (Err(error), token),
+            };
+            let errcode = match &result {
+                Ok(r) => Some(r.errcode()),
+                Err(e) => e.code(),
+            };
+            if let Some(code) = errcode {
+                span.record("errcode", code);
+            }
+            span.record("latency_ms", started.elapsed().as_millis() as u64);
+            let error = match result {
+                Ok(response) => {
+                    tracing::debug!(
+                        attempt,
+                        latency_ms = attempt_started.elapsed().as_millis() as u64,
+                        "call succeeded"
+                    );
+                    return Ok(response);
+                }
+                Err(error) => error,
+            };
+            match retry::classify(&error, info.retry) {
+                Decision::RefreshAndReplay if !replayed => {
+                    if !self.inner.tokens.can_refresh() {
+                        return Err(Error::Token(TokenError::CannotRefresh { code: error.code().unwrap_or_default() }));
+                    }
+                    if let Some(token) = &token {
+                        self.inner.tokens.invalidate(token).await;
+                    }
+                    tracing::info!(attempt, errcode, "token rejected; replaying once with a fresh token");
+                    replayed = true;
+                }
+                Decision::Retry if retries < self.inner.retry.max_retries => {
+                    let delay = self.inner.retry.delay(retries);
+                    tracing::warn!(attempt, delay_ms = delay.as_millis() as u64, error = %error, "transient failure; retrying");
+                    tokio::time::sleep(delay).await;
+                    retries += 1;
+                }
+                _ => {
+                    tracing::debug!(attempt, error = %error, "call failed");
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// One attempt: wait for the rate limiter, get a token, send, read the answer (capped).
+    /// Returns the token used, so a rejection can invalidate exactly that token.
+    async fn send(
+        &self,
+        info: &'static EndpointInfo,
+        body: &Bytes,
+    ) -> Result<(Reply, Secret), (Error, Option<Secret>)> {
+        let inner = &self.inner;
+        inner.limiter.acquire(info.name).await;
+        let token = inner.tokens.token().await.map_err(|e| (Error::Token(e), None))?;
+        let url = format!("{}{}", inner.base_url, info.path);
+        let builder = match info.method {
+            HttpMethod::Post => inner
+                .http
+                .post(&url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json; charset=utf-8")
+                .body(body.clone()),
+            HttpMethod::Get => inner.http.get(&url),
+        };
+        let response = builder
+            .query(&[(crate::generated::TOKEN_QUERY_PARAM, token.expose())])
+            .send()
+            .await
+            .map_err(|e| (transport_error(info, &e), Some(token.clone())))?;
+        let status = response.status().as_u16();
+        let content_type =
+            response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let body = match read_body(response, inner.max_response_bytes).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge { limit, partial }) => {
+                let error = DecodeError {
+                    endpoint: info.name,
+                    status,
+                    content_type,
+                    snippet: error::snippet(&partial),
+                    reason: format!("body larger than the {limit}-byte cap"),
+                    retry_class: info.retry,
+                };
+                return Err((Error::Decode(error), Some(token)));
+            }
+            Err(BodyError::Read(e)) => return Err((transport_error(info, &e), Some(token))),
+        };
+        Ok((Reply { status, content_type, body }, token))
+    }
+}
+
+/// Reads an answer as `R`, mapping a non-zero errcode to an error.
+fn decode<R: serde::de::DeserializeOwned + Envelope>(
+    info: &'static EndpointInfo,
+    reply: Reply,
+    attempts: u32,
+) -> Result<R, Error> {
+    if !(200..300).contains(&reply.status) {
+        return Err(Error::HttpStatus(HttpStatusError {
+            endpoint: info.name,
+            status: reply.status,
+            content_type: reply.content_type,
+            snippet: error::snippet(&reply.body),
+            retry_class: info.retry,
+        }));
+    }
+    let status = match serde_json::from_slice::<R>(&reply.body) {
+        Ok(response) if response.errcode() == 0 => return Ok(response),
+        Ok(response) => Status::new(response.errcode(), response.errmsg()),
+        // An error answer lacks the fields a success has; read just its envelope.
+        Err(typed_error) => match serde_json::from_slice::<Status>(&reply.body) {
+            Ok(status) if status.errcode != 0 => status,
+            _ => {
+                return Err(Error::Decode(DecodeError {
+                    endpoint: info.name,
+                    status: reply.status,
+                    content_type: reply.content_type,
+                    snippet: error::snippet(&reply.body),
+                    reason: typed_error.to_string(),
+                    retry_class: info.retry,
+                }));
+            }
+        },
+    };
+    Err(api_error(info.name, status, attempts))
+}
+
+fn api_error(endpoint: &'static str, status: Status, attempts: u32) -> Error {
+    if status.errcode == RATE_LIMITED {
+        Error::RateLimited(RateLimitedError { endpoint, code: status.errcode, message: status.errmsg })
+    } else {
+        Error::Api(ApiError::new(endpoint, status.errcode, status.errmsg, attempts))
+    }
+}
+
+/// Maps a `reqwest` error: connect failures never reached the server; anything later may have.
+fn transport_error(info: &'static EndpointInfo, e: &reqwest::Error) -> Error {
+    let (kind, outcome) = if e.is_connect() {
+        (TransportKind::Connect, Outcome::NotSent)
+    } else if e.is_timeout() {
+        (TransportKind::Timeout, Outcome::Unknown)
+    } else {
+        (TransportKind::Connection, Outcome::Unknown)
+    };
+    Error::Transport(TransportError {
+        endpoint: info.name,
+        kind,
+        outcome,
+        retry_class: info.retry,
+        message: describe_reqwest(e),
+        attempts: 1,
+    })
+}
+
+/// A `reqwest` error with its causes. The URL is shown without its query, which carries the token (or,
+/// for `gettoken`, the secret).
+pub(crate) fn describe_reqwest(e: &reqwest::Error) -> String {
+    let scrub = |text: String| match e.url() {
+        Some(url) if url.query().is_some() => {
+            let mut clean = url.clone();
+            clean.set_query(None);
+            text.replace(url.as_str(), clean.as_str())
+        }
+        _ => text,
+    };
+    let mut text = scrub(e.to_string());
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let s_text = scrub(s.to_string());
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Why a body could not be read.
+pub(crate) enum BodyError {
+    /// More than `limit` bytes (the first bytes are kept for the error message).
+    TooLarge { limit: usize, partial: Bytes },
+    /// The connection failed while reading.
+    Read(reqwest::Error),
+}
+
+/// Reads a body up to `limit` bytes, refusing more without buffering it.
+pub(crate) async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Bytes, BodyError> {
+    if let Some(len) = response.content_length() {
+        if len > limit as u64 {
+            let partial = response.chunk().await.ok().flatten().unwrap_or_default();
+            return Err(BodyError::TooLarge { limit, partial });
+        }
+    }
+    let mut buf = BytesMut::with_capacity(response.content_length().unwrap_or(8 * 1024).min(limit as u64) as usize);
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if buf.len() + chunk.len() > limit {
+            buf.extend_from_slice(&chunk[..chunk.len().min(error::SNIPPET_BYTES)]);
+            return Err(BodyError::TooLarge { limit, partial: buf.freeze() });
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// [`read_body`] with a one-line error, for the token endpoint.
+pub(crate) async fn read_capped(response: reqwest::Response, limit: usize) -> Result<Bytes, String> {
+    read_body(response, limit).await.map_err(|e| match e {
+        BodyError::TooLarge { limit, .. } => format!("answer larger than the {limit}-byte cap"),
+        BodyError::Read(e) => describe_reqwest(&e),
+    })
+}

@@ -1,0 +1,137 @@
+//! Calling an endpoint whose name is known only at run time (a command line, a script): the JSON body is
+//! decoded into the endpoint's generated request type, so it is checked exactly like typed calls.
+
+use std::fmt;
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+use crate::client::Client;
+use crate::endpoint::{Endpoint, EndpointInfo, EndpointVisitor};
+use crate::error::Error;
+use crate::validate::{Validate, ValidationError};
+
+/// A typed request behind a trait object.
+pub trait AnyRequest: Send + Sync + fmt::Debug {
+    /// The endpoint's table row.
+    fn info(&self) -> &'static EndpointInfo;
+    /// Checks the documented limits as of now.
+    fn validate(&self) -> Result<(), ValidationError>;
+    /// The request as it will be sent.
+    fn to_json(&self) -> Value;
+    /// Sends it; the typed response comes back as JSON.
+    fn call<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, Result<Value, Error>>;
+}
+
+impl<E: Endpoint> AnyRequest for E {
+    fn info(&self) -> &'static EndpointInfo {
+        E::INFO
+    }
+
+    fn validate(&self) -> Result<(), ValidationError> {
+        Validate::validate(self)
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    fn call<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, Result<Value, Error>> {
+        Box::pin(async move {
+            let response = client.call(self).await?;
+            serde_json::to_value(&response).map_err(|e| Error::Protocol {
+                endpoint: E::INFO.name,
+                message: format!("cannot encode the response: {e}"),
+            })
+        })
+    }
+}
+
+/// Why a JSON body is not a request of the endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// No endpoint has this name.
+    #[error("unknown endpoint `{name}`; known endpoints: {known}")]
+    UnknownEndpoint {
+        /// The name given.
+        name: String,
+        /// The names that exist, comma-separated.
+        known: String,
+    },
+    /// The body does not decode as the request type (missing field, wrong type).
+    #[error("{endpoint}: body does not match {request_type}: {message}")]
+    Shape {
+        /// Endpoint name.
+        endpoint: &'static str,
+        /// Rust request type.
+        request_type: &'static str,
+        /// What serde said.
+        message: String,
+    },
+    /// The body has fields the endpoint does not take.
+    #[error("{endpoint}: unknown field(s) {}", fields.join(", "))]
+    UnknownFields {
+        /// Endpoint name.
+        endpoint: &'static str,
+        /// JSON paths of the unknown fields.
+        fields: Vec<String>,
+    },
+}
+
+struct Decode<'a>(&'a Value);
+
+impl EndpointVisitor for Decode<'_> {
+    type Output = Result<Box<dyn AnyRequest>, RequestError>;
+
+    fn visit<R: Endpoint>(self) -> Self::Output {
+        let request = R::deserialize(self.0).map_err(|e| RequestError::Shape {
+            endpoint: R::INFO.name,
+            request_type: R::INFO.request_type,
+            message: e.to_string(),
+        })?;
+        let encoded = serde_json::to_value(&request).unwrap_or(Value::Null);
+        let mut unknown = Vec::new();
+        unknown_paths(self.0, &encoded, "", &mut unknown);
+        if !unknown.is_empty() {
+            return Err(RequestError::UnknownFields { endpoint: R::INFO.name, fields: unknown });
+        }
+        Ok(Box::new(request))
+    }
+}
+
+/// Paths present (and not `null`) in `original` but gone after decoding and re-encoding.
+fn unknown_paths(original: &Value, encoded: &Value, path: &str, out: &mut Vec<String>) {
+    match (original, encoded) {
+        (Value::Object(o), Value::Object(e)) => {
+            for (key, value) in o {
+                let here = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                match e.get(key) {
+                    Some(inner) => unknown_paths(value, inner, &here, out),
+                    None if value.is_null() => {}
+                    None => out.push(here),
+                }
+            }
+        }
+        (Value::Array(o), Value::Array(e)) => {
+            for (i, (a, b)) in o.iter().zip(e).enumerate() {
+                unknown_paths(a, b, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Decodes `body` as a request of the endpoint named `endpoint`. Fields the endpoint does not take are
+/// an error (a typo must not be dropped silently); `null` counts as unset.
+///
+/// # Errors
+/// [`RequestError`] when the endpoint is unknown or the body does not fit.
+pub fn decode_request(endpoint: &str, body: &Value) -> Result<Box<dyn AnyRequest>, RequestError> {
+    crate::endpoints::visit(endpoint, Decode(body)).unwrap_or_else(|| {
+        Err(RequestError::UnknownEndpoint {
+            name: endpoint.to_string(),
+            known: crate::endpoints::ALL.iter().map(|e| e.name).collect::<Vec<_>>().join(", "),
+        })
+    })
+}

@@ -1,0 +1,70 @@
+//! # wecom-groupchat
+//!
+//! A typed async client for the WeCom (企业微信) **customer group chat** (客户群) server API: list and
+//! read customer groups, hand the groups of resigned staff to a colleague (离职继承), manage "join group"
+//! QR codes, and pull group statistics.
+//!
+//! Every endpoint, field, limit and error code comes from the YAML spec in `api-spec/`; the types and
+//! methods in [`types`], [`endpoints`] and on [`Client`] are generated from it. Underneath, a small
+//! hand-written runtime handles tokens, retries, rate limits, paging and errors:
+//!
+//! - **Tokens** ([`token`]): fetched with `gettoken`, cached per (corp id, secret), refreshed before they
+//!   expire, one refresh at a time even under heavy concurrency; a token the API rejects early is dropped
+//!   (only if it is still the cached one) and the call replayed once.
+//! - **Retries** ([`retry`]): reads retry transient failures with backoff; writes (`transfer`,
+//!   `add_join_way` …) are never replayed blindly.
+//! - **Validation** ([`validate`]): documented limits are checked before anything is sent.
+//! - **Paging, bulk, windows** ([`paging`], [`bulk`], [`windows`]): streams over every page, transfers of
+//!   any number of chats with a per-chat report, statistics over any range of days.
+//! - **Errors** ([`Error`]): one type to match on; no secret or token ever appears in one.
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use wecom_groupchat::Client;
+//! use wecom_groupchat::types::{ListRequest, OwnerFilter, StatusFilter};
+//!
+//! # async fn example() -> Result<(), wecom_groupchat::Error> {
+//! let client = Client::builder().corp_credentials("ww0123456789abcdef", "app-secret").build()?;
+//! let request = ListRequest::new(1000)
+//!     .status_filter(StatusFilter::Resigned)
+//!     .owner_filter(OwnerFilter::new(["zhangsan"]));
+//! let chats: Vec<_> = client.list_stream(request).try_collect().await?;
+//! println!("{} chats await transfer", chats.len());
+//! # Ok(())
+//! # }
+//! ```
+
+#[rustfmt::skip]
+mod generated;
+
+pub mod bulk;
+mod client;
+pub mod dynamic;
+pub mod endpoint;
+mod error;
+pub mod error_code;
+pub mod paging;
+pub mod ratelimit;
+pub mod retry;
+mod secret;
+pub mod time;
+pub mod token;
+pub mod validate;
+pub mod windows;
+pub mod wire;
+
+pub use client::{Client, ClientBuilder};
+pub use error::{
+    ApiError, DecodeError, Error, HttpStatusError, Outcome, RateLimitedError, TokenError, TransportError, TransportKind,
+};
+pub use generated::{endpoints, error_codes, types};
+pub use secret::Secret;
+pub use validate::ValidationError;
+
+/// API-wide constants from the spec (base URL, token endpoint, documented rate limits, day offset).
+pub mod api {
+    pub use crate::generated::{
+        DAY_UTC_OFFSET_SECONDS, DEFAULT_BASE_URL, ENVELOPE_CODE_FIELD, ENVELOPE_MESSAGE_FIELD, RATE_LIMIT_PER_HOUR,
+        RATE_LIMIT_PER_MINUTE, TOKEN_PATH, TOKEN_QUERY_PARAM,
+    };
+}

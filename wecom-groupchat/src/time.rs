@@ -1,0 +1,76 @@
+//! Days as WeCom counts them: Unix seconds of 00:00 in UTC+8 ([`DAY_UTC_OFFSET_SECONDS`]), no daylight saving.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use crate::generated::DAY_UTC_OFFSET_SECONDS;
+
+/// Seconds in a day.
+pub const DAY: i64 = 86_400;
+
+/// The current Unix time in seconds.
+pub fn now_unix() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// The start (00:00 UTC+8) of the day holding `ts`, as the server floors non-midnight input.
+pub fn day_start(ts: i64) -> i64 {
+    (ts + DAY_UTC_OFFSET_SECONDS).div_euclid(DAY) * DAY - DAY_UTC_OFFSET_SECONDS
+}
+
+/// How many days before the day of `now` the day of `ts` lies (0 = today, 1 = yesterday, negative = future).
+pub fn days_ago(ts: i64, now: i64) -> i64 {
+    (day_start(now) - day_start(ts)) / DAY
+}
+
+/// The day `n` days before the day of `now` (00:00 UTC+8).
+pub fn day_before(now: i64, n: i64) -> i64 {
+    day_start(now) - n * DAY
+}
+
+fn offset() -> time::UtcOffset {
+    time::UtcOffset::from_whole_seconds(DAY_UTC_OFFSET_SECONDS as i32).unwrap_or(time::UtcOffset::UTC)
+}
+
+/// `YYYY-MM-DD` of the day holding `ts`, in UTC+8.
+pub fn format_day(ts: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(ts) {
+        Ok(t) => {
+            let d = t.to_offset(offset()).date();
+            format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+        }
+        Err(_) => format!("@{ts}"),
+    }
+}
+
+/// Parses `YYYY-MM-DD` as that day's 00:00 in UTC+8.
+pub fn parse_day(text: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(text.trim(), &format).ok()?;
+    Some(date.midnight().assume_offset(offset()).unix_timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floors_like_the_docs_example() {
+        // 1554296400 = Wed Apr 3 21:00:00 CST 2019 → 1554220800 = Wed Apr 3 00:00:00 CST 2019.
+        assert_eq!(day_start(1_554_296_400), 1_554_220_800);
+        assert_eq!(day_start(1_554_220_800), 1_554_220_800);
+        assert_eq!(day_start(1_554_220_799), 1_554_220_800 - DAY);
+        assert_eq!(format_day(1_554_220_800), "2019-04-03");
+        assert_eq!(parse_day("2019-04-03"), Some(1_554_220_800));
+        assert_eq!(parse_day("2020-09-17"), Some(1_600_272_000));
+        assert_eq!(parse_day("2019-02-30"), None);
+    }
+
+    #[test]
+    fn days_ago_counts_utc8_days() {
+        let midnight = 1_600_272_000; // 2020-09-17 00:00 UTC+8 = 2020-09-16 16:00 UTC
+        assert_eq!(days_ago(midnight, midnight + 10), 0);
+        assert_eq!(days_ago(midnight - 1, midnight + 10), 1);
+        assert_eq!(days_ago(midnight, midnight + DAY), 1);
+        assert_eq!(day_before(midnight + 5 * 3600, 2), midnight - 2 * DAY);
+    }
+}

@@ -1,0 +1,466 @@
+//! Access tokens: where they come from ([`TokenProvider`]), where they live ([`TokenStore`]), and the
+//! manager that hands them out — single-flight refresh, refresh shortly before expiry, and
+//! compare-and-invalidate when the API says a token died early.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+
+use crate::error::TokenError;
+use crate::retry::RetryPolicy;
+use crate::secret::Secret;
+use crate::time::now_unix;
+
+/// A token just issued by a provider.
+#[derive(Debug, Clone)]
+pub struct FetchedToken {
+    /// The token.
+    pub token: Secret,
+    /// How long it lives, from now.
+    pub expires_in: Duration,
+}
+
+/// A token as kept in a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    /// The token.
+    pub token: Secret,
+    /// Unix time at which the server says it expires.
+    pub expires_at: i64,
+}
+
+/// Where tokens come from. The built-in one calls `gettoken` with corp id and secret
+/// ([`CorpCredentials`]); implement this for tokens managed elsewhere (a central token service).
+#[async_trait]
+pub trait TokenProvider: Send + Sync + fmt::Debug {
+    /// Identifies the app the tokens belong to; tokens are cached under it. Two apps (two secrets) of
+    /// one corp must have different keys. Must not contain the secret itself.
+    fn cache_key(&self) -> String;
+
+    /// Fetches a fresh token.
+    async fn fetch(&self) -> Result<FetchedToken, TokenError>;
+}
+
+/// A failure of a token store (e.g. Redis unreachable).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("token store: {0}")]
+pub struct StoreError(pub String);
+
+/// Proof of holding the refresh lock of a key; give it back to [`TokenStore::unlock_refresh`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshLock {
+    /// Unique value identifying the holder.
+    pub owner: String,
+}
+
+/// Where tokens live, shared by every client (and, for shared stores, every process) using it.
+///
+/// Minimal on purpose: get, set with a time to live, compare-and-invalidate, and a refresh lock so that
+/// one refresh serves everyone. The in-memory [`MemoryTokenStore`] is the default.
+#[async_trait]
+pub trait TokenStore: Send + Sync + fmt::Debug {
+    /// The token stored under `key`, if it has not expired.
+    async fn get(&self, key: &str) -> Result<Option<StoredToken>, StoreError>;
+
+    /// Stores a token under `key` for `ttl`.
+    async fn set(&self, key: &str, token: &StoredToken, ttl: Duration) -> Result<(), StoreError>;
+
+    /// Removes the token under `key` only if it is still `token`; returns whether it removed it.
+    /// A burst of failures with one dead token thus causes one refresh, not one per failure.
+    async fn invalidate_if_equal(&self, key: &str, token: &str) -> Result<bool, StoreError>;
+
+    /// Tries to become the one refresher of `key` for at most `ttl` (the lock expires on its own if
+    /// the holder dies). `None` when someone else holds it.
+    async fn try_lock_refresh(&self, key: &str, ttl: Duration) -> Result<Option<RefreshLock>, StoreError>;
+
+    /// Releases the refresh lock, only if `lock` still holds it.
+    async fn unlock_refresh(&self, key: &str, lock: &RefreshLock) -> Result<(), StoreError>;
+
+    /// Waits until the token under `key` may have changed, or `timeout` passed.
+    async fn wait_for_refresh(&self, key: &str, timeout: Duration) -> Result<(), StoreError>;
+}
+
+/// The default store: tokens in this process's memory, shared by the clients given the same store.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryTokenStore {
+    inner: Arc<MemoryInner>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryInner {
+    tokens: Mutex<HashMap<String, (StoredToken, Instant)>>,
+    locks: Mutex<HashMap<String, (String, Instant)>>,
+    changed: Notify,
+}
+
+impl MemoryTokenStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl TokenStore for MemoryTokenStore {
+    async fn get(&self, key: &str) -> Result<Option<StoredToken>, StoreError> {
+        let tokens = self.inner.tokens.lock().map_err(|_| StoreError("poisoned".into()))?;
+        Ok(tokens.get(key).filter(|(_, until)| Instant::now() < *until).map(|(t, _)| t.clone()))
+    }
+
+    async fn set(&self, key: &str, token: &StoredToken, ttl: Duration) -> Result<(), StoreError> {
+        let mut tokens = self.inner.tokens.lock().map_err(|_| StoreError("poisoned".into()))?;
+        tokens.insert(key.to_string(), (token.clone(), Instant::now() + ttl));
+        drop(tokens);
+        self.inner.changed.notify_waiters();
+        Ok(())
+    }
+
+    async fn invalidate_if_equal(&self, key: &str, token: &str) -> Result<bool, StoreError> {
+        let mut tokens = self.inner.tokens.lock().map_err(|_| StoreError("poisoned".into()))?;
+        let equal = tokens.get(key).is_some_and(|(t, _)| t.token.expose() == token);
+        if equal {
+            tokens.remove(key);
+        }
+        Ok(equal)
+    }
+
+    async fn try_lock_refresh(&self, key: &str, ttl: Duration) -> Result<Option<RefreshLock>, StoreError> {
+        let mut locks = self.inner.locks.lock().map_err(|_| StoreError("poisoned".into()))?;
+        let now = Instant::now();
+        if locks.get(key).is_some_and(|(_, until)| now < *until) {
+            return Ok(None);
+        }
+        let owner = format!("{:032x}", rand::random::<u128>());
+        locks.insert(key.to_string(), (owner.clone(), now + ttl));
+        Ok(Some(RefreshLock { owner }))
+    }
+
+    async fn unlock_refresh(&self, key: &str, lock: &RefreshLock) -> Result<(), StoreError> {
+        let mut locks = self.inner.locks.lock().map_err(|_| StoreError("poisoned".into()))?;
+        if locks.get(key).is_some_and(|(owner, _)| *owner == lock.owner) {
+            locks.remove(key);
+        }
+        drop(locks);
+        self.inner.changed.notify_waiters();
+        Ok(())
+    }
+
+    async fn wait_for_refresh(&self, _key: &str, timeout: Duration) -> Result<(), StoreError> {
+        let _ = tokio::time::timeout(timeout, self.inner.changed.notified()).await;
+        Ok(())
+    }
+}
+
+/// The cache key of an app: corp id and a hash of the secret (never the secret itself).
+pub fn credentials_key(corp_id: &str, secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    format!("{corp_id}:{}", &hex::encode(digest)[..16])
+}
+
+/// The built-in provider: `GET /cgi-bin/gettoken?corpid=…&corpsecret=…`.
+///
+/// Transient failures (-1, 45033, HTTP 5xx, transport) are retried with the client's backoff; 40001 and
+/// 40013 (wrong secret or corp id) are configuration errors, reported at once.
+#[derive(Clone)]
+pub struct CorpCredentials {
+    corp_id: String,
+    secret: Secret,
+    http: reqwest::Client,
+    url: String,
+    retry: RetryPolicy,
+    max_body: usize,
+}
+
+impl fmt::Debug for CorpCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CorpCredentials").field("corp_id", &self.corp_id).field("secret", &self.secret).finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<i64>,
+}
+
+impl CorpCredentials {
+    pub(crate) fn new(
+        corp_id: String,
+        secret: Secret,
+        http: reqwest::Client,
+        base_url: &str,
+        retry: RetryPolicy,
+        max_body: usize,
+    ) -> Self {
+        let url = format!("{}{}", base_url.trim_end_matches('/'), crate::generated::TOKEN_PATH);
+        CorpCredentials { corp_id, secret, http, url, retry, max_body }
+    }
+
+    async fn fetch_once(&self) -> Result<FetchedToken, (TokenError, bool)> {
+        let response = self
+            .http
+            .get(&self.url)
+            .query(&[("corpid", self.corp_id.as_str()), ("corpsecret", self.secret.expose())])
+            .send()
+            .await
+            // The URL holds the secret: never let it into the message.
+            .map_err(|e| (TokenError::Fetch(crate::client::describe_reqwest(&e.without_url())), true))?;
+        let status = response.status();
+        let body =
+            crate::client::read_capped(response, self.max_body).await.map_err(|e| (TokenError::Fetch(e), true))?;
+        if !status.is_success() {
+            return Err((TokenError::Fetch(format!("HTTP {status}")), status.is_server_error()));
+        }
+        // The body holds the token: errors describe it without quoting it.
+        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
+            (TokenError::Fetch(format!("unreadable answer ({} bytes): {}", body.len(), e.classify_text())), false)
+        })?;
+        if parsed.errcode != 0 {
+            let transient = matches!(
+                crate::error_code::lookup(parsed.errcode).map(|i| i.retry),
+                Some(crate::error_code::ErrorRetry::Backoff)
+            );
+            return Err((TokenError::Rejected { code: parsed.errcode, message: parsed.errmsg }, transient));
+        }
+        match (parsed.access_token, parsed.expires_in) {
+            (Some(token), Some(expires_in)) if !token.is_empty() && expires_in > 0 => {
+                Ok(FetchedToken { token: Secret::new(token), expires_in: Duration::from_secs(expires_in as u64) })
+            }
+            _ => Err((TokenError::Fetch("answer without access_token or expires_in".into()), false)),
+        }
+    }
+}
+
+trait ClassifyText {
+    fn classify_text(&self) -> &'static str;
+}
+
+impl ClassifyText for serde_json::Error {
+    fn classify_text(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Eof => "truncated JSON",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => "unexpected JSON shape",
+            serde_json::error::Category::Io => "read error",
+        }
+    }
+}
+
+#[async_trait]
+impl TokenProvider for CorpCredentials {
+    fn cache_key(&self) -> String {
+        credentials_key(&self.corp_id, self.secret.expose())
+    }
+
+    async fn fetch(&self) -> Result<FetchedToken, TokenError> {
+        let mut retries = 0;
+        loop {
+            match self.fetch_once().await {
+                Ok(token) => return Ok(token),
+                Err((error, transient)) => {
+                    if !transient || retries >= self.retry.max_retries {
+                        return Err(error);
+                    }
+                    let delay = self.retry.delay(retries);
+                    tracing::warn!(retry = retries + 1, delay_ms = delay.as_millis() as u64, error = %error, "gettoken failed, retrying");
+                    tokio::time::sleep(delay).await;
+                    retries += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Where a client's tokens come from.
+#[derive(Clone)]
+pub(crate) enum TokenSource {
+    /// A token given by the caller; it cannot be refreshed.
+    Fixed(Secret),
+    /// A provider that can fetch new ones.
+    Provider(Arc<dyn TokenProvider>),
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenSource::Fixed(_) => f.write_str("Fixed(***)"),
+            TokenSource::Provider(p) => f.debug_tuple("Provider").field(p).finish(),
+        }
+    }
+}
+
+/// Hands out tokens: cached, refreshed shortly before expiry, one refresh at a time.
+#[derive(Debug)]
+pub(crate) struct TokenManager {
+    source: TokenSource,
+    store: Arc<dyn TokenStore>,
+    key: String,
+    margin: Duration,
+    lock_ttl: Duration,
+    /// In-process single flight: one task per process talks to the store's refresh lock.
+    local: tokio::sync::Mutex<()>,
+}
+
+impl TokenManager {
+    pub(crate) fn new(source: TokenSource, store: Arc<dyn TokenStore>, margin: Duration, lock_ttl: Duration) -> Self {
+        let key = match &source {
+            TokenSource::Fixed(_) => "fixed".to_string(),
+            TokenSource::Provider(p) => p.cache_key(),
+        };
+        TokenManager { source, store, key, margin, lock_ttl, local: tokio::sync::Mutex::new(()) }
+    }
+
+    /// Whether a rejected token can be replaced.
+    pub(crate) fn can_refresh(&self) -> bool {
+        matches!(self.source, TokenSource::Provider(_))
+    }
+
+    /// A token to use now.
+    pub(crate) async fn token(&self) -> Result<Secret, TokenError> {
+        let provider = match &self.source {
+            TokenSource::Fixed(token) => return Ok(token.clone()),
+            TokenSource::Provider(p) => p,
+        };
+        if let Some(token) = self.cached().await {
+            return Ok(token);
+        }
+        let _local = self.local.lock().await;
+        // Whoever held the local lock before us may have refreshed already.
+        if let Some(token) = self.cached().await {
+            return Ok(token);
+        }
+        self.refresh(provider.as_ref()).await
+    }
+
+    async fn cached(&self) -> Option<Secret> {
+        match self.store.get(&self.key).await {
+            Ok(found) => found.map(|t| t.token),
+            Err(e) => {
+                tracing::warn!(error = %e, "token store read failed");
+                None
+            }
+        }
+    }
+
+    /// Fetches a token, coordinating with other holders of the store through its refresh lock.
+    async fn refresh(&self, provider: &dyn TokenProvider) -> Result<Secret, TokenError> {
+        // Wait at most three lock lifetimes for another holder: long enough to outlive a crashed holder's lock.
+        let deadline = Instant::now() + self.lock_ttl * 3;
+        loop {
+            let lock = match self.store.try_lock_refresh(&self.key, self.lock_ttl).await {
+                Ok(lock) => lock,
+                Err(e) => {
+                    // Without a working lock, refresh alone rather than not at all.
+                    tracing::warn!(error = %e, "token store lock failed; refreshing without it");
+                    return self.fetch_and_store(provider).await;
+                }
+            };
+            match lock {
+                Some(lock) => {
+                    // Someone may have stored a token between our read and our lock.
+                    let result = match self.cached().await {
+                        Some(token) => Ok(token),
+                        None => self.fetch_and_store(provider).await,
+                    };
+                    if let Err(e) = self.store.unlock_refresh(&self.key, &lock).await {
+                        tracing::warn!(error = %e, "token store unlock failed");
+                    }
+                    return result;
+                }
+                None => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(TokenError::LockTimeout);
+                    }
+                    let _ = self.store.wait_for_refresh(&self.key, left.min(Duration::from_millis(250))).await;
+                    if let Some(token) = self.cached().await {
+                        return Ok(token);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn fetch_and_store(&self, provider: &dyn TokenProvider) -> Result<Secret, TokenError> {
+        let started = Instant::now();
+        let fetched = provider.fetch().await?;
+        let lifetime = fetched.expires_in;
+        // Refresh `margin` before expiry, but keep at least half the lifetime for short-lived tokens.
+        let ttl = lifetime.saturating_sub(self.margin.min(lifetime / 2)).saturating_sub(started.elapsed());
+        let stored = StoredToken { token: fetched.token.clone(), expires_at: now_unix() + lifetime.as_secs() as i64 };
+        tracing::info!(expires_in_s = lifetime.as_secs(), cached_for_s = ttl.as_secs(), "fetched access token");
+        if !ttl.is_zero() {
+            if let Err(e) = self.store.set(&self.key, &stored, ttl).await {
+                tracing::warn!(error = %e, "token store write failed");
+            }
+        }
+        Ok(fetched.token)
+    }
+
+    /// The API rejected `token` as invalid or expired: drop it, unless a newer one replaced it already.
+    pub(crate) async fn invalidate(&self, token: &Secret) {
+        if !self.can_refresh() {
+            return;
+        }
+        match self.store.invalidate_if_equal(&self.key, token.expose()).await {
+            Ok(true) => tracing::info!("access token rejected by the API; dropped it"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "token store invalidate failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_depends_on_the_secret_but_does_not_contain_it() {
+        let a = credentials_key("ww1", "secret-a");
+        let b = credentials_key("ww1", "secret-b");
+        assert_ne!(a, b);
+        assert!(a.starts_with("ww1:") && !a.contains("secret-a"));
+    }
+
+    #[tokio::test]
+    async fn memory_store_compare_and_invalidate() {
+        let store = MemoryTokenStore::new();
+        let t = StoredToken { token: Secret::new("t1"), expires_at: 0 };
+        store.set("k", &t, Duration::from_secs(60)).await.unwrap();
+        assert!(!store.invalidate_if_equal("k", "t0").await.unwrap());
+        assert_eq!(store.get("k").await.unwrap(), Some(t));
+        assert!(store.invalidate_if_equal("k", "t1").await.unwrap());
+        assert_eq!(store.get("k").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn memory_store_lock_is_exclusive_and_owned() {
+        let store = MemoryTokenStore::new();
+        let lock = store.try_lock_refresh("k", Duration::from_secs(5)).await.unwrap().unwrap();
+        assert!(store.try_lock_refresh("k", Duration::from_secs(5)).await.unwrap().is_none());
+        store.unlock_refresh("k", &RefreshLock { owner: "someone else".into() }).await.unwrap();
+        assert!(store.try_lock_refresh("k", Duration::from_secs(5)).await.unwrap().is_none());
+        store.unlock_refresh("k", &lock).await.unwrap();
+        assert!(store.try_lock_refresh("k", Duration::from_secs(5)).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn memory_store_lock_expires() {
+        let store = MemoryTokenStore::new();
+        let _lock = store.try_lock_refresh("k", Duration::from_millis(20)).await.unwrap().unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(store.try_lock_refresh("k", Duration::from_secs(5)).await.unwrap().is_some());
+    }
+}

@@ -1,0 +1,124 @@
+//! The wire format: enums that keep unknown values, the `errcode`/`errmsg` envelope, raw UTF-8 JSON
+//! encoding, and reports of what the server sent that the spec does not know.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::validate::FieldPath;
+
+/// An integer enumeration that keeps values the spec does not list (`Unknown(i64)`).
+pub trait WireEnum: Copy + Into<i64> + From<i64> {
+    /// Rust type name.
+    const NAME: &'static str;
+    /// Documented values and their variant names.
+    const KNOWN: &'static [(i64, &'static str)];
+
+    /// The value on the wire.
+    fn value(self) -> i64 {
+        self.into()
+    }
+
+    /// Whether the documentation lists this value.
+    fn is_known(self) -> bool {
+        let v = self.value();
+        Self::KNOWN.iter().any(|(k, _)| *k == v)
+    }
+
+    /// The variant name of a documented value.
+    fn name(self) -> Option<&'static str> {
+        let v = self.value();
+        Self::KNOWN.iter().find(|(k, _)| *k == v).map(|(_, n)| *n)
+    }
+}
+
+/// The status fields every response carries. Implemented by every generated response type.
+pub trait Envelope {
+    /// `errcode`: 0 on success (also when the server left it out).
+    fn errcode(&self) -> i64;
+    /// `errmsg`.
+    fn errmsg(&self) -> &str;
+}
+
+/// Just the envelope of a response, for bodies that do not decode as the endpoint's response type.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Status {
+    /// `errcode`, 0 when absent.
+    #[serde(default)]
+    pub errcode: i64,
+    /// `errmsg`, empty when absent.
+    #[serde(default)]
+    pub errmsg: String,
+}
+
+impl Status {
+    /// A status with this code and message.
+    pub fn new(errcode: i64, errmsg: impl Into<String>) -> Self {
+        Status { errcode, errmsg: errmsg.into() }
+    }
+}
+
+impl Envelope for Status {
+    fn errcode(&self) -> i64 {
+        self.errcode
+    }
+
+    fn errmsg(&self) -> &str {
+        &self.errmsg
+    }
+}
+
+/// Encodes a body as JSON in raw UTF-8 (WeCom rejects `\uXXXX` escapes with 40033), with no `null`s
+/// for unset fields (generated types skip them).
+pub fn to_json_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::to_vec(value)
+}
+
+/// Something the server sent that the spec does not describe.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Drift {
+    /// A field the spec does not list (kept in the type's `extra` map).
+    UnknownField(String),
+    /// An enum value the spec does not list (kept as `Unknown(value)`).
+    UnknownValue {
+        /// Where it was found.
+        path: String,
+        /// The value.
+        value: i64,
+        /// The enum type.
+        ty: &'static str,
+    },
+}
+
+impl Drift {
+    /// Records `value` when the spec does not list it.
+    pub fn check_enum<E: WireEnum>(value: E, path: &FieldPath<'_>, out: &mut Vec<Drift>) {
+        if !value.is_known() {
+            out.push(Drift::UnknownValue { path: path.to_string(), value: value.value(), ty: E::NAME });
+        }
+    }
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Drift::UnknownField(path) => write!(f, "unknown field `{path}`"),
+            Drift::UnknownValue { path, value, ty } => write!(f, "unknown value {value} of {ty} at `{path}`"),
+        }
+    }
+}
+
+/// Reports fields and enum values the spec does not know. Implemented by every generated type that
+/// travels in responses: a way to notice that WeCom added something before the spec says so.
+pub trait SpecDrift {
+    /// Appends what this value, found at `path`, holds beyond the spec.
+    fn drift_into(&self, path: &FieldPath<'_>, out: &mut Vec<Drift>);
+
+    /// Everything this value holds beyond the spec.
+    fn drift(&self) -> Vec<Drift> {
+        let mut out = Vec::new();
+        self.drift_into(&FieldPath::Root, &mut out);
+        out
+    }
+}
