@@ -180,6 +180,7 @@ impl Checker {
 
         // Names: valid, and unique across enums and structs of every file.
         let mut names: HashMap<String, (String, String)> = HashMap::new();
+        let mut duplicated: BTreeSet<String> = BTreeSet::new();
         let mut enum_names = BTreeSet::new();
         let mut struct_names = BTreeSet::new();
         let mut check_name = |cx: &mut Checker, name: &str, site: &DeclSite, generated: bool| {
@@ -189,6 +190,7 @@ impl Checker {
             }
             if let Some((file, path)) = names.get(name) {
                 cx.err(&site.file, &at, format!("duplicate type name `{name}` (also at {file}: {path})"));
+                duplicated.insert(name.to_string());
             } else {
                 names.insert(name.to_string(), (site.file.clone(), at));
             }
@@ -224,13 +226,14 @@ impl Checker {
         for (root, is_request) in roots {
             mark_usage(&root, is_request, &mut structs, &mut enums);
         }
-        for s in structs.iter().filter(|s| s.role == StructRole::Object) {
+        // A duplicated name is already reported; which of the two is "unused" would only confuse.
+        for s in structs.iter().filter(|s| s.role == StructRole::Object && !duplicated.contains(&s.name)) {
             if !s.usage.request && !s.usage.response {
                 let (file, path) = names.get(&s.name).cloned().unwrap_or_default();
                 self.err(&file, path, format!("struct `{}` is declared but no endpoint uses it", s.name));
             }
         }
-        for e in &enums {
+        for e in enums.iter().filter(|e| !duplicated.contains(&e.name)) {
             if !e.usage.request && !e.usage.response {
                 let (file, path) = names.get(&e.name).cloned().unwrap_or_default();
                 self.err(&file, path, format!("enum `{}` is declared but no endpoint uses it", e.name));

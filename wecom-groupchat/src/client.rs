@@ -368,7 +368,7 @@ impl Client {
                 }
                 _ => {
                     tracing::debug!(attempt, error = %error, "call failed");
-                    return Err(error);
+                    return Err(error.with_attempts(attempt));
                 }
             }
         }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::validate::Validate;
-use crate::wire::Envelope;
+use crate::wire::{Envelope, SpecDrift};
 
 /// HTTP method of an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,7 +130,7 @@ pub struct EndpointInfo {
 /// A request type: it knows its endpoint and its response type. Implemented by generated code only.
 pub trait Endpoint: Serialize + DeserializeOwned + Validate + Clone + fmt::Debug + Send + Sync + 'static {
     /// The response body.
-    type Response: Serialize + DeserializeOwned + Envelope + Clone + fmt::Debug + Send + 'static;
+    type Response: Serialize + DeserializeOwned + Envelope + SpecDrift + Clone + fmt::Debug + Send + 'static;
     /// The endpoint's table row.
     const INFO: &'static EndpointInfo;
 }

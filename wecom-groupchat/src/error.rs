@@ -90,6 +90,16 @@ impl Error {
         }
     }
 
+    /// Records how many times the call was sent, on the variants that report it.
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+        match &mut self {
+            Error::Api(e) => e.attempts = attempts,
+            Error::Transport(e) => e.attempts = attempts,
+            _ => {}
+        }
+        self
+    }
+
     /// Whether a write may have taken effect although it failed: the request may have reached the server
     /// (timeout, reset, HTTP 5xx, unreadable answer). Always `false` for reads and for errors raised
     /// before anything was sent.
@@ -234,7 +244,7 @@ pub enum TransportKind {
 
 /// A transport failure. Its message never contains the URL (which carries the token).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{endpoint}: {kind_text}: {message}{}", outcome_suffix(*retry_class, *outcome), kind_text = kind_text(*kind))]
+#[error("{endpoint}: {kind_text}: {message}{}{}", outcome_suffix(*retry_class, *outcome), attempts_suffix(*attempts), kind_text = kind_text(*kind))]
 #[non_exhaustive]
 pub struct TransportError {
     /// Endpoint name.
@@ -257,6 +267,10 @@ fn kind_text(kind: TransportKind) -> &'static str {
         TransportKind::Timeout => "timed out",
         TransportKind::Connection => "connection failed",
     }
+}
+
+fn attempts_suffix(attempts: u32) -> String {
+    if attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() }
 }
 
 fn outcome_suffix(class: RetryClass, outcome: Outcome) -> &'static str {

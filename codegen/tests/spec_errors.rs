@@ -1,0 +1,218 @@
+//! The checker's messages for broken specs: each names the file and the YAML path of the node.
+
+use codegen::spec::SpecFiles;
+
+const API: &str = r#"
+name: test
+title: test API
+base_url: https://example.com
+auth:
+  query_param: access_token
+  token_endpoint: { method: GET, path: /gettoken, doc_url: https://example.com/doc }
+envelope: { code: errcode, message: errmsg }
+rate_limit: { per_minute: 100, per_hour: 1000 }
+day_utc_offset_hours: 8
+"#;
+
+const TYPES: &str = r#"
+enums:
+  - name: Color
+    doc: a color
+    values:
+      - { value: 1, name: Red, doc: red }
+      - { value: 2, name: Blue, doc: blue }
+structs:
+  - name: Filter
+    doc: a filter
+    fields:
+      - { name: ids, type: "array<string>", required: true, doc: ids, constraints: { max_items: 100 } }
+"#;
+
+const ERRORS: &str = r#"
+errors:
+  - { code: -1, zh: 系统繁忙, en: busy, retry: backoff }
+  - { code: 40014, zh: 不合法的access_token, en: bad token, retry: refresh }
+"#;
+
+const GOOD: &str = r#"
+name: find
+method: POST
+path: /find
+summary: 查找
+summary_en: Find things.
+description: Finds things.
+doc_url: https://example.com/find
+retry: read
+paging: { style: cursor, cursor: cursor, next: next_cursor, items: things }
+request:
+  fields:
+    - { name: filter, type: Filter, doc: filter }
+    - { name: color, type: Color, default: 1, doc: color }
+    - { name: cursor, type: string, doc: cursor }
+    - { name: limit, type: int, required: true, doc: limit, constraints: { min: 1, max: 1000 } }
+response:
+  fields:
+    - { name: things, type: "array<string>", doc: things }
+    - { name: next_cursor, type: string, doc: next }
+examples:
+  - request: '{"limit": 10}'
+    response: '{"errcode": 0, "errmsg": "ok", "things": []}'
+"#;
+
+/// Checks a spec made of the base files with `endpoint` (and optional replacements), returning the
+/// checker's messages, one per line.
+fn errors_of(types: &str, errors: &str, endpoints: &[(&str, &str)]) -> String {
+    let result = SpecFiles::from_strs(API, types, errors, endpoints).and_then(|files| codegen::check::check(&files));
+    match result {
+        Ok(_) => "no errors".to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_base_spec_is_valid() {
+    assert_eq!(errors_of(TYPES, ERRORS, &[("find.yaml", GOOD)]), "no errors");
+}
+
+#[test]
+fn broken_specs() {
+    let cases: Vec<(&str, String)> = vec![
+        ("unknown type", errors_of(TYPES, ERRORS, &[("find.yaml", &GOOD.replace("type: Filter", "type: Filtr"))])),
+        (
+            "malformed array type",
+            errors_of(
+                TYPES,
+                ERRORS,
+                &[("find.yaml", &GOOD.replace("\"array<string>\", doc: things", "\"array<string\", doc: things"))],
+            ),
+        ),
+        ("missing path", errors_of(TYPES, ERRORS, &[("find.yaml", &GOOD.replace("path: /find\n", ""))])),
+        ("path without slash", errors_of(TYPES, ERRORS, &[("find.yaml", &GOOD.replace("path: /find", "path: find"))])),
+        (
+            "typo in a field key",
+            errors_of(
+                TYPES,
+                ERRORS,
+                &[("find.yaml", &GOOD.replace("required: true, doc: limit", "requried: true, doc: limit"))],
+            ),
+        ),
+        (
+            "field without type",
+            errors_of(
+                TYPES,
+                ERRORS,
+                &[(
+                    "find.yaml",
+                    &GOOD.replace("{ name: cursor, type: string, doc: cursor }", "{ name: cursor, doc: cursor }"),
+                )],
+            ),
+        ),
+        (
+            "impossible range",
+            errors_of(TYPES, ERRORS, &[("find.yaml", &GOOD.replace("{ min: 1, max: 1000 }", "{ min: 10, max: 1 }"))]),
+        ),
+        (
+            "constraint on the wrong type",
+            errors_of(
+                TYPES,
+                ERRORS,
+                &[("find.yaml", &GOOD.replace("{ min: 1, max: 1000 }", "{ max_items: 5, max_chars: 3 }"))],
+            ),
+        ),
+        (
+            "days_ago on an int",
+            errors_of(
+                TYPES,
+                ERRORS,
+                &[("find.yaml", &GOOD.replace("{ min: 1, max: 1000 }", "{ days_ago: { min: 5, max: 1 } }"))],
+            ),
+        ),
+        ("zero max items", errors_of(&TYPES.replace("max_items: 100", "max_items: 0"), ERRORS, &[("find.yaml", GOOD)])),
+        (
+            "default not a value of the enum",
+            errors_of(TYPES, ERRORS, &[("find.yaml", &GOOD.replace("default: 1", "default: 7"))]),
+        ),
+        (
+            "required field with a default",
+            errors_of(
+                TYPES,
+                ERRORS,
+                &[("find.yaml", &GOOD.replace("type: int, required: true,", "type: int, required: true, default: 5,"))],
+            ),
+        ),
+        (
+            "duplicate field",
+            errors_of(
+                TYPES,
+                ERRORS,
+                &[("find.yaml", &GOOD.replace("{ name: cursor, type: string", "{ name: limit, type: string"))],
+            ),
+        ),
+        (
+            "keyword field name",
+            errors_of(TYPES, ERRORS, &[("find.yaml", &GOOD.replace("{ name: color,", "{ name: type,"))]),
+        ),
+        (
+            "duplicate type across files",
+            errors_of(
+                TYPES,
+                ERRORS,
+                &[("find.yaml", &format!("{GOOD}structs:\n  - {{ name: Filter, doc: again, fields: [] }}\n"))],
+            ),
+        ),
+        (
+            "paging names a missing field",
+            errors_of(TYPES, ERRORS, &[("find.yaml", &GOOD.replace("next: next_cursor", "next: next_page"))]),
+        ),
+        (
+            "paging field of the wrong type",
+            errors_of(TYPES, ERRORS, &[("find.yaml", &GOOD.replace("items: things", "items: next_cursor"))]),
+        ),
+        (
+            "duplicate endpoint path",
+            errors_of(TYPES, ERRORS, &[("find.yaml", GOOD), ("seek.yaml", &GOOD.replace("name: find", "name: seek"))]),
+        ),
+        ("file name does not match", errors_of(TYPES, ERRORS, &[("search.yaml", GOOD)])),
+        (
+            "example is not JSON",
+            errors_of(TYPES, ERRORS, &[("find.yaml", &GOOD.replace("'{\"limit\": 10}'", "'{limit: 10'"))]),
+        ),
+        (
+            "duplicate error code",
+            errors_of(
+                TYPES,
+                &format!("{ERRORS}  - {{ code: -1, zh: 又, en: again, retry: none }}\n"),
+                &[("find.yaml", GOOD)],
+            ),
+        ),
+        (
+            "unknown retry class",
+            errors_of(TYPES, ERRORS, &[("find.yaml", &GOOD.replace("retry: read", "retry: maybe"))]),
+        ),
+        (
+            "unused shared struct",
+            errors_of(
+                &format!("{TYPES}  - {{ name: Orphan, doc: unused, fields: [] }}\n"),
+                ERRORS,
+                &[("find.yaml", GOOD)],
+            ),
+        ),
+        (
+            "envelope field in a response",
+            errors_of(
+                TYPES,
+                ERRORS,
+                &[(
+                    "find.yaml",
+                    &GOOD.replace("{ name: things,", "{ name: errcode, type: int, doc: code }\n    - { name: things,"),
+                )],
+            ),
+        ),
+    ];
+    let report: String = cases.iter().map(|(name, errors)| format!("## {name}\n{errors}\n\n")).collect();
+    for (name, errors) in &cases {
+        assert_ne!(errors, "no errors", "case `{name}` should fail");
+        assert!(errors.contains("api-spec/"), "case `{name}` does not name a file: {errors}");
+    }
+    insta::assert_snapshot!("broken_specs", report);
+}

@@ -1,0 +1,164 @@
+//! Shared helpers of the end-to-end tests: a `wiremock` WeCom with a token endpoint, clients with
+//! fast retries, and capture of all tracing output.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wecom_groupchat::Client;
+use wecom_groupchat::ratelimit::RateLimits;
+use wecom_groupchat::retry::RetryPolicy;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// Corp id the mocks accept.
+pub const CORP_ID: &str = "ww-test-corp";
+/// Secret the mocks accept. Distinctive, so a leak is easy to find.
+pub const SECRET: &str = "SECRET-9f27c3e1-do-not-leak";
+
+/// Path of the token endpoint.
+pub const TOKEN_PATH: &str = "/cgi-bin/gettoken";
+
+/// Answers `gettoken` with the tokens in turn (the last one repeats), each living `expires_in` seconds.
+#[derive(Debug)]
+pub struct TokenSequence {
+    tokens: Vec<String>,
+    next: AtomicUsize,
+    expires_in: i64,
+    delay: Duration,
+}
+
+impl TokenSequence {
+    /// Issues `tokens` in order.
+    pub fn new(tokens: &[&str]) -> Self {
+        TokenSequence {
+            tokens: tokens.iter().map(|t| t.to_string()).collect(),
+            next: AtomicUsize::new(0),
+            expires_in: 7200,
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// Tokens live this long.
+    pub fn expires_in(mut self, secs: i64) -> Self {
+        self.expires_in = secs;
+        self
+    }
+
+    /// Each answer takes this long (to let concurrent callers pile up).
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+impl Respond for TokenSequence {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let i = self.next.fetch_add(1, Ordering::SeqCst).min(self.tokens.len() - 1);
+        ResponseTemplate::new(200)
+            .set_body_json(json!({
+                "errcode": 0, "errmsg": "ok", "access_token": self.tokens[i], "expires_in": self.expires_in
+            }))
+            .set_delay(self.delay)
+    }
+}
+
+/// Mounts a token endpoint that checks corp id and secret and issues `tokens` in turn.
+pub async fn mount_tokens(server: &MockServer, tokens: TokenSequence) {
+    Mock::given(method("GET"))
+        .and(path(TOKEN_PATH))
+        .and(query_param("corpid", CORP_ID))
+        .and(query_param("corpsecret", SECRET))
+        .respond_with(tokens)
+        .mount(server)
+        .await;
+}
+
+/// How many requests reached `path`.
+pub async fn hits(server: &MockServer, p: &str) -> usize {
+    server.received_requests().await.unwrap_or_default().iter().filter(|r| r.url.path() == p).count()
+}
+
+/// The requests that reached `path`, in order.
+pub async fn requests_to(server: &MockServer, p: &str) -> Vec<Request> {
+    server.received_requests().await.unwrap_or_default().into_iter().filter(|r| r.url.path() == p).collect()
+}
+
+/// Retries without real waiting: 3 retries, 1–5 ms backoff.
+pub fn fast_retries() -> RetryPolicy {
+    RetryPolicy::default().with_backoff(Duration::from_millis(1), Duration::from_millis(5))
+}
+
+/// A client of `server` with corp credentials, fast retries and no client-side rate limit.
+pub fn client(server: &MockServer) -> Client {
+    builder(server).build().unwrap()
+}
+
+/// The builder behind [`client`], for tests that change one setting.
+pub fn builder(server: &MockServer) -> wecom_groupchat::ClientBuilder {
+    Client::builder()
+        .base_url(server.uri())
+        .corp_credentials(CORP_ID, SECRET)
+        .retry(fast_retries())
+        .rate_limits(RateLimits::off())
+        .timeout(Duration::from_secs(10))
+}
+
+/// A successful body with these extra fields.
+pub fn ok(fields: Value) -> Value {
+    let mut body = json!({"errcode": 0, "errmsg": "ok"});
+    if let (Some(b), Some(f)) = (body.as_object_mut(), fields.as_object()) {
+        b.extend(f.clone());
+    }
+    body
+}
+
+/// An error body.
+pub fn err(code: i64, msg: &str) -> Value {
+    json!({"errcode": code, "errmsg": msg})
+}
+
+/// Everything written by a tracing subscriber, kept in memory.
+#[derive(Debug, Clone, Default)]
+pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// The text written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Installs a global subscriber that records every event and span, of every crate, at TRACE level.
+/// Call once per test process.
+pub fn capture_all_tracing() -> CapturedLogs {
+    let logs = CapturedLogs::default();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
+        .with_ansi(false)
+        .with_writer(logs.clone())
+        .init();
+    logs
+}

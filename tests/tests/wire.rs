@@ -1,0 +1,119 @@
+//! The exact wire format of every endpoint, checked with `wiremock`: method, path, token in the query,
+//! the JSON body (no `null`s, raw UTF-8), decoding of the documented answer, and error mapping.
+//! Driven by the spec's examples, so an endpoint added to the spec is covered with no change here.
+
+use serde_json::{Value, json};
+use wecom_groupchat::dynamic::decode_request;
+use wecom_groupchat::time;
+use wecom_groupchat_tests::*;
+use wiremock::matchers::{body_json, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The spec's endpoints with their first request and response examples, statistic days moved into
+/// the range the API accepts (yesterday back to 180 days ago).
+fn examples() -> Vec<(String, String, Value, Value)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("api-spec");
+    let api = codegen::load(&root, "api-spec").unwrap();
+    let yesterday = time::day_before(time::now_unix(), 1);
+    api.endpoints
+        .iter()
+        .map(|ep| {
+            let mut request = ep.examples.iter().find_map(|e| e.request.clone()).unwrap();
+            let response = ep.examples.iter().find_map(|e| e.response.clone()).unwrap();
+            if let (Some(b), Some(obj)) =
+                (request.get("day_begin_time").and_then(Value::as_i64), request.as_object_mut())
+            {
+                let span = obj.get("day_end_time").and_then(Value::as_i64).map(|e| e - b).unwrap_or(0);
+                obj.insert("day_begin_time".into(), json!(yesterday - span));
+                if obj.contains_key("day_end_time") {
+                    obj.insert("day_end_time".into(), json!(yesterday));
+                }
+            }
+            (ep.name.clone(), ep.path.clone(), request, response)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_endpoint_sends_the_documented_request_and_decodes_the_answer() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, TokenSequence::new(&["TOKEN-A"])).await;
+    let client = client(&server);
+    for (name, endpoint_path, request, response) in examples() {
+        Mock::given(method("POST"))
+            .and(path(endpoint_path.as_str()))
+            .and(query_param("access_token", "TOKEN-A"))
+            .and(body_json(&request))
+            .respond_with(ResponseTemplate::new(200).set_body_json(&response))
+            .expect(1)
+            .named(name.as_str())
+            .mount(&server)
+            .await;
+
+        let typed = decode_request(&name, &request).unwrap();
+        let answer = typed.call(&client).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(answer, response, "{name}: the typed response re-encodes differently");
+
+        let sent = requests_to(&server, &endpoint_path).await.pop().unwrap();
+        let raw = String::from_utf8(sent.body.clone()).unwrap();
+        assert!(!raw.contains("null"), "{name}: unset fields must be left out, not sent as null: {raw}");
+        assert!(!raw.contains("\\u"), "{name}: WeCom rejects \\u escapes (40033); send raw UTF-8: {raw}");
+        let content_type = sent.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(content_type.starts_with("application/json"), "{name}: content type {content_type}");
+        // The token goes in the query string and nowhere else.
+        assert_eq!(sent.url.query_pairs().filter(|(k, _)| k == "access_token").count(), 1, "{name}");
+        assert!(!raw.contains("TOKEN-A"), "{name}");
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn chinese_text_travels_as_raw_utf8() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, TokenSequence::new(&["T"])).await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/externalcontact/groupchat/add_join_way"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok(json!({"config_id": "cfg"}))))
+        .mount(&server)
+        .await;
+    let request = wecom_groupchat::types::AddJoinWayRequest::new(wecom_groupchat::types::JoinWayScene::QrCode, ["c1"])
+        .room_base_name("销售客服群")
+        .state("渠道A");
+    client(&server).add_join_way(&request).await.unwrap();
+    let sent = requests_to(&server, "/cgi-bin/externalcontact/groupchat/add_join_way").await.pop().unwrap();
+    assert_eq!(
+        String::from_utf8(sent.body).unwrap(),
+        r#"{"scene":2,"room_base_name":"销售客服群","chat_id_list":["c1"],"state":"渠道A"}"#
+    );
+}
+
+#[tokio::test]
+async fn every_endpoint_maps_errcodes_to_typed_errors() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, TokenSequence::new(&["T"])).await;
+    let client = client(&server);
+    for (i, (name, endpoint_path, request, _)) in examples().into_iter().enumerate() {
+        // Alternate a documented code with a code the table does not know, and the rate limit.
+        let (code, expect_rate_limited) = match i % 3 {
+            0 => (40003, false),
+            1 => (123_456, false),
+            _ => (45009, true),
+        };
+        Mock::given(method("POST"))
+            .and(path(endpoint_path.as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(err(code, "failure hint: [x], from ip: 1.2.3.4")))
+            .mount(&server)
+            .await;
+        let error = decode_request(&name, &request).unwrap().call(&client).await.unwrap_err();
+        assert_eq!(error.code(), Some(code), "{name}: {error}");
+        assert_eq!(error.endpoint(), name.as_str());
+        match (&error, expect_rate_limited) {
+            (wecom_groupchat::Error::RateLimited(e), true) => assert_eq!(e.endpoint, name),
+            (wecom_groupchat::Error::Api(e), false) => {
+                assert_eq!(e.info.is_some(), code == 40003, "{name}: table lookup of {code}");
+                assert!(error.to_string().contains(&format!("errcode {code}")), "{error}");
+            }
+            other => panic!("{name}: unexpected {other:?}"),
+        }
+    }
+}
