@@ -162,3 +162,7 @@ pub fn capture_all_tracing() -> CapturedLogs {
         .init();
     logs
 }
+
+/// The README's examples compile (they run as doc tests of this crate).
+#[doc = include_str!("../../README.md")]
+pub mod readme {}
