@@ -1,0 +1,258 @@
+//! The command line: global options (each with an environment variable) and one subcommand per task.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Command-line tool for the WeCom (企业微信) customer group chat (客户群) API.
+///
+/// Credentials come from --corp-id/--corp-secret (or --access-token), or from the environment
+/// (WECOM_CORP_ID, WECOM_CORP_SECRET, WECOM_ACCESS_TOKEN). Data goes to stdout, diagnostics to stderr.
+///
+/// Exit codes: 0 success; 1 the API answered a non-zero errcode (gettoken included); 2 usage or
+/// validation error, nothing sent; 3 transport or decode error; 4 partial failure of a bulk command.
+#[derive(Debug, Parser)]
+#[command(name = "wecom-groupchat", version, about, long_about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct Global {
+    /// API base URL (a simulator's, for tests).
+    #[arg(long, env = "WECOM_BASE_URL", default_value = wecom_groupchat::api::DEFAULT_BASE_URL, global = true)]
+    pub base_url: String,
+    /// Corp id (企业ID).
+    #[arg(long, env = "WECOM_CORP_ID", global = true)]
+    pub corp_id: Option<String>,
+    /// Secret of an app allowed to call customer-contact APIs. Never printed.
+    #[arg(long, env = "WECOM_CORP_SECRET", hide_env_values = true, global = true)]
+    pub corp_secret: Option<String>,
+    /// An access token to use as is, instead of corp id and secret. Never printed.
+    #[arg(long, env = "WECOM_ACCESS_TOKEN", hide_env_values = true, global = true, conflicts_with = "corp_secret")]
+    pub access_token: Option<String>,
+    /// Output format; default: table on a terminal, json otherwise.
+    #[arg(long, short = 'o', env = "WECOM_OUTPUT", value_enum, global = true)]
+    pub output: Option<Output>,
+    /// Seconds before a call times out.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
+    pub timeout: u64,
+    /// Retries of transient failures of reads (0 turns them off).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=10), global = true)]
+    pub retries: u32,
+    /// Log what the client does to stderr (-v info, -vv debug).
+    #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// JSON (one object per line for listings).
+    Json,
+    /// An aligned table for people.
+    Table,
+    /// Comma-separated values with a header, for spreadsheets.
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Call any endpoint of the spec with a JSON body; print the typed response as JSON.
+    Call(CallArgs),
+    /// List customer groups (one page, or every page with --all).
+    List(ListArgs),
+    /// Show one customer group with its members.
+    Get(GetArgs),
+    /// Hand customer groups to a new owner, in batches of at most 100, with a report for every chat.
+    Transfer(TransferArgs),
+    /// Manage "join group chat" (加入群聊) QR codes and mini-program buttons.
+    #[command(subcommand)]
+    JoinWay(JoinWayCommand),
+    /// Group statistics over any range of days.
+    #[command(subcommand)]
+    Stats(StatsCommand),
+    /// Export every group with full details to a JSON-lines file (resumable).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// Endpoint name, as in the spec (e.g. list, get, transfer, add_join_way, statistic).
+    pub endpoint: String,
+    /// Request body: JSON text, @FILE to read a file, or - to read stdin.
+    #[arg(long, default_value = "{}")]
+    pub body: String,
+}
+
+/// Follow-up status filter of `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Status {
+    /// Every chat.
+    All,
+    /// Owner resigned, awaiting transfer.
+    Resigned,
+    /// Transfer in progress.
+    Transferring,
+    /// Transfer done.
+    Transferred,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only chats in this follow-up status.
+    #[arg(long, value_enum, default_value_t = Status::All)]
+    pub status: Status,
+    /// Only chats owned by these staff (repeat; at most 100).
+    #[arg(long = "owner", value_name = "USERID")]
+    pub owners: Vec<String>,
+    /// Page size, 1 to 1000.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: i64,
+    /// Start from this cursor (from a previous page's next_cursor).
+    #[arg(long, conflicts_with = "all")]
+    pub cursor: Option<String>,
+    /// Follow the cursor through every page.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Chat id.
+    pub chat_id: String,
+    /// Also return members' names.
+    #[arg(long)]
+    pub names: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("chats").required(true).args(["chat_ids", "from_file", "resigned_owner"]))]
+pub struct TransferArgs {
+    /// The new owner's userid.
+    #[arg(long)]
+    pub new_owner: String,
+    /// Chat ids to transfer.
+    #[arg(value_name = "CHAT_ID")]
+    pub chat_ids: Vec<String>,
+    /// Read chat ids from a file, one per line (- for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+    /// Transfer every chat of this resigned member that awaits transfer (found with `list`).
+    #[arg(long, value_name = "USERID")]
+    pub resigned_owner: Option<String>,
+    /// The owners are still employed: use onjob_transfer (each chat at most twice in 90 days).
+    #[arg(long)]
+    pub onjob: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JoinWayCommand {
+    /// Create a join way; prints its config id.
+    Add(JoinWayFields),
+    /// Show a join way.
+    Get(ConfigIdArg),
+    /// Replace a join way (WeCom overwrites every field: give the full config, or --merge).
+    Update(UpdateJoinWayArgs),
+    /// Delete a join way.
+    Del(ConfigIdArg),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigIdArg {
+    /// Config id.
+    pub config_id: String,
+}
+
+/// Where a join way is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scene {
+    /// Mini-program plug-in button (1).
+    MiniProgram,
+    /// QR code (2).
+    QrCode,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct JoinWayFields {
+    /// Where it is used.
+    #[arg(long, value_enum)]
+    pub scene: Option<Scene>,
+    /// Chats that use it (repeat; 1 to 5).
+    #[arg(long = "chat-id", value_name = "CHAT_ID")]
+    pub chat_ids: Vec<String>,
+    /// Memo (WeCom keeps the first 30 characters).
+    #[arg(long)]
+    pub remark: Option<String>,
+    /// Create a new chat when the chats are full (WeCom's default: true).
+    #[arg(long, value_name = "BOOL")]
+    pub auto_create_room: Option<bool>,
+    /// Name prefix of auto-created chats (at most 40 characters).
+    #[arg(long)]
+    pub room_base_name: Option<String>,
+    /// First sequence number of auto-created chats.
+    #[arg(long)]
+    pub room_base_id: Option<i64>,
+    /// Channel tag returned on members who join this way (at most 30 characters).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Mark customers' source as this app's join way.
+    #[arg(long, value_name = "BOOL")]
+    pub mark_source: Option<bool>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateJoinWayArgs {
+    /// Config id.
+    pub config_id: String,
+    #[command(flatten)]
+    pub fields: JoinWayFields,
+    /// Start from the current config and change only the fields given.
+    #[arg(long)]
+    pub merge: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatsCommand {
+    /// Per owner, per window of at most 30 days.
+    ByOwner(StatsArgs),
+    /// Per day, summed over the owners.
+    ByDay(StatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// First day, YYYY-MM-DD (UTC+8); at most 180 days ago.
+    #[arg(long)]
+    pub from: String,
+    /// Last day, YYYY-MM-DD (UTC+8), included; at latest yesterday.
+    #[arg(long)]
+    pub to: String,
+    /// Owners to report on (repeat; any number).
+    #[arg(long = "owner", value_name = "USERID", required = true)]
+    pub owners: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// JSON-lines file to write (appended to: chats already in it are skipped).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Calls in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// Only chats owned by these staff (repeat).
+    #[arg(long = "owner", value_name = "USERID")]
+    pub owners: Vec<String>,
+    /// Only chats in this follow-up status.
+    #[arg(long, value_enum, default_value_t = Status::All)]
+    pub status: Status,
+    /// Also fetch members' names.
+    #[arg(long)]
+    pub names: bool,
+}

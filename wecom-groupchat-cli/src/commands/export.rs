@@ -1,0 +1,116 @@
+//! `export --out FILE.jsonl`: every group with full details, one JSON object per line. Bounded
+//! concurrency, the client's rate limits, and resumable: chats already in the file are skipped, and a
+//! line cut short by a crash is dropped before appending.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use futures::{StreamExt, TryStreamExt};
+use wecom_groupchat::types::{GetRequest, ListRequest, NeedName, OwnerFilter};
+
+use crate::args::{ExportArgs, Global};
+use crate::commands;
+use crate::failure::{Failure, Outcome};
+
+/// Chat ids already exported, after cutting off a trailing partial line.
+fn already_exported(path: &Path) -> Result<HashSet<String>, Failure> {
+    let io = |e: std::io::Error| Failure::Io(format!("cannot read {}: {e}", path.display()));
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(e) => return Err(io(e)),
+    };
+    let mut done = HashSet::new();
+    let mut good_len = 0u64;
+    let mut reader = BufReader::new(file);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        let parsed = line.ends_with('\n').then(|| serde_json::from_str::<serde_json::Value>(&line).ok()).flatten();
+        match parsed.as_ref().and_then(|v| v.get("chat_id")).and_then(|v| v.as_str()) {
+            Some(id) => {
+                done.insert(id.to_string());
+                good_len += n as u64;
+            }
+            // A partial or broken line can only be the last one written before a crash: stop there.
+            None => break,
+        }
+    }
+    let total = std::fs::metadata(path).map_err(io)?.len();
+    if total > good_len {
+        eprintln!("dropping {} bytes of an incomplete last line in {}", total - good_len, path.display());
+        let file = OpenOptions::new().write(true).open(path).map_err(io)?;
+        file.set_len(good_len).map_err(io)?;
+    }
+    Ok(done)
+}
+
+pub async fn run(global: &Global, args: ExportArgs) -> Outcome {
+    let done = already_exported(&args.out)?;
+    let client = commands::client(global)?;
+
+    let mut request = ListRequest::new(1000).status_filter(commands::status_filter(args.status));
+    if !args.owners.is_empty() {
+        request = request.owner_filter(OwnerFilter::new(args.owners));
+    }
+    let all: Vec<String> = client.list_stream(request).map_ok(|c| c.chat_id).try_collect().await?;
+    let todo: Vec<String> = all.iter().filter(|id| !done.contains(*id)).cloned().collect();
+    eprintln!(
+        "{} chats listed, {} already in {}, {} to export",
+        all.len(),
+        all.len() - todo.len(),
+        args.out.display(),
+        todo.len()
+    );
+
+    let io = |e: std::io::Error| Failure::Io(format!("cannot write {}: {e}", args.out.display()));
+    let mut file = OpenOptions::new().create(true).append(true).open(&args.out).map_err(io)?;
+    file.seek(SeekFrom::End(0)).map_err(io)?;
+    let bar = commands::progress(todo.len() as u64, "chats");
+    let need_name = args.names;
+    let mut details = futures::stream::iter(todo)
+        .map(|chat_id| {
+            let client = client.clone();
+            async move {
+                let mut request = GetRequest::new(chat_id.clone());
+                if need_name {
+                    request = request.need_name(NeedName::Yes);
+                }
+                (chat_id, client.get(&request).await)
+            }
+        })
+        .buffer_unordered(args.concurrency as usize);
+
+    let (mut written, mut failed) = (0usize, Vec::new());
+    while let Some((chat_id, result)) = details.next().await {
+        match result {
+            Ok(response) => {
+                let mut line = serde_json::to_vec(&response.group_chat).map_err(|e| Failure::Io(e.to_string()))?;
+                line.push(b'\n');
+                // One write per line, flushed: a crash leaves at most one partial line, dropped on resume.
+                file.write_all(&line).and_then(|_| file.flush()).map_err(io)?;
+                written += 1;
+            }
+            Err(e) => {
+                bar.suspend(|| eprintln!("{chat_id}: {e}"));
+                failed.push(chat_id);
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    eprintln!("exported {written} chats to {}", args.out.display());
+    if !failed.is_empty() {
+        return Err(Failure::Partial(format!(
+            "{} chats could not be read; run the same command again to retry them",
+            failed.len()
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! One module per command. Each returns `Ok(())` or the [`Failure`] that sets the exit code.
+
+mod call;
+mod export;
+mod get;
+mod join_way;
+mod list;
+mod stats;
+mod transfer;
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use wecom_groupchat::Client;
+use wecom_groupchat::retry::RetryPolicy;
+use wecom_groupchat::types::StatusFilter;
+
+use crate::args::{Cli, Command, Global, Status};
+use crate::failure::{Failure, Outcome};
+
+/// Runs the command.
+pub async fn run(cli: Cli) -> Outcome {
+    let global = cli.global;
+    match cli.command {
+        Command::Call(args) => call::run(&global, args).await,
+        Command::List(args) => list::run(&global, args).await,
+        Command::Get(args) => get::run(&global, args).await,
+        Command::Transfer(args) => transfer::run(&global, args).await,
+        Command::JoinWay(cmd) => join_way::run(&global, cmd).await,
+        Command::Stats(cmd) => stats::run(&global, cmd).await,
+        Command::Export(args) => export::run(&global, args).await,
+    }
+}
+
+/// A client from the global options. Credentials are required only here, so `--help` and input
+/// errors never need them.
+pub fn client(global: &Global) -> Result<Client, Failure> {
+    let builder = Client::builder()
+        .base_url(global.base_url.clone())
+        .timeout(Duration::from_secs(global.timeout))
+        .retry(RetryPolicy::default().with_max_retries(global.retries));
+    let builder = match (&global.access_token, &global.corp_id, &global.corp_secret) {
+        (Some(token), _, _) => builder.access_token(token.as_str()),
+        (None, Some(id), Some(secret)) => builder.corp_credentials(id.clone(), secret.as_str()),
+        _ => {
+            return Err(Failure::Usage(
+                "no credentials: give --corp-id and --corp-secret (or WECOM_CORP_ID and WECOM_CORP_SECRET), \
+                 or --access-token (WECOM_ACCESS_TOKEN)"
+                    .into(),
+            ));
+        }
+    };
+    builder.build().map_err(|e| Failure::Usage(e.to_string()))
+}
+
+/// The API's status filter for a command-line status.
+pub fn status_filter(status: Status) -> StatusFilter {
+    match status {
+        Status::All => StatusFilter::All,
+        Status::Resigned => StatusFilter::Resigned,
+        Status::Transferring => StatusFilter::Transferring,
+        Status::Transferred => StatusFilter::Transferred,
+    }
+}
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise (scripts, CI).
+pub fn progress(total: u64, what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    let style =
+        ProgressStyle::with_template(&format!("{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {what} {{msg}}"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style.progress_chars("=> "));
+    bar
+}
+
+/// Reads text from `-` (stdin), `@path` or a path, for inputs given as files.
+pub fn read_input(source: &str, what: &str) -> Result<String, Failure> {
+    use std::io::Read;
+    if source == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::Usage(format!("cannot read {what} from stdin: {e}")))?;
+        return Ok(text);
+    }
+    let path = source.strip_prefix('@').unwrap_or(source);
+    std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("cannot read {what} from {path}: {e}")))
+}

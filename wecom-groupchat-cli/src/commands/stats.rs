@@ -1,0 +1,96 @@
+//! `stats by-owner|by-day`: any range of days (split into ≤ 30-day windows) and any number of owners
+//! (split into batches of ≤ 100).
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use serde_json::json;
+use wecom_groupchat::time;
+use wecom_groupchat::types::{OwnerFilter, StatisticData, StatisticGroupByDayRequest, StatisticRequest};
+
+use crate::args::{Global, StatsArgs, StatsCommand};
+use crate::commands;
+use crate::failure::{Failure, Outcome};
+use crate::output::{self, Rows};
+
+const FIGURES: [&str; 8] = [
+    "new_chat_cnt",
+    "chat_total",
+    "chat_has_msg",
+    "new_member_cnt",
+    "member_total",
+    "member_has_msg",
+    "msg_total",
+    "migrate_trainee_chat_cnt",
+];
+
+fn figures(d: &StatisticData) -> [Option<i64>; 8] {
+    [
+        d.new_chat_cnt,
+        d.chat_total,
+        d.chat_has_msg,
+        d.new_member_cnt,
+        d.member_total,
+        d.member_has_msg,
+        d.msg_total,
+        d.migrate_trainee_chat_cnt,
+    ]
+}
+
+fn day(text: &str, flag: &str) -> Result<i64, Failure> {
+    time::parse_day(text).ok_or_else(|| Failure::Usage(format!("{flag}: `{text}` is not a date (YYYY-MM-DD, UTC+8)")))
+}
+
+pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
+    let format = output::resolve(global.output);
+    let (by_owner, args) = match command {
+        StatsCommand::ByOwner(a) => (true, a),
+        StatsCommand::ByDay(a) => (false, a),
+    };
+    let StatsArgs { from, to, owners } = args;
+    let (begin, end) = (day(&from, "--from")?, day(&to, "--to")?);
+    let client = commands::client(global)?;
+
+    if by_owner {
+        let mut header = vec!["from", "to", "owner"];
+        header.extend(FIGURES);
+        let mut rows = Rows::new(&header);
+        let request = StatisticRequest::new(begin, OwnerFilter::new(owners)).day_end_time(end).limit(1000);
+        let mut items = std::pin::pin!(client.statistic_range(request));
+        while let Some(item) = items.next().await {
+            let item = item?;
+            let mut row = vec![
+                json!(time::format_day(item.window.begin)),
+                json!(time::format_day(item.window.end)),
+                json!(item.item.owner),
+            ];
+            let data = item.item.data.unwrap_or_default();
+            row.extend(figures(&data).iter().map(|v| json!(v)));
+            rows.push(row);
+        }
+        return rows.print(format);
+    }
+
+    // By day: one row per day, summed over the owner batches the range was split into.
+    let mut days: BTreeMap<i64, [Option<i64>; 8]> = BTreeMap::new();
+    let request = StatisticGroupByDayRequest::new(begin, OwnerFilter::new(owners)).day_end_time(end);
+    let mut items = std::pin::pin!(client.statistic_group_by_day_range(request));
+    while let Some(item) = items.next().await {
+        let item = item?.item;
+        let sums = days.entry(item.stat_time).or_insert([None; 8]);
+        for (sum, value) in sums.iter_mut().zip(figures(&item.data.unwrap_or_default())) {
+            if let Some(v) = value {
+                *sum = Some(sum.unwrap_or(0) + v);
+            }
+        }
+    }
+    let mut header = vec!["day"];
+    header.extend(FIGURES);
+    let mut rows = Rows::new(&header);
+    for (stat_time, sums) in days {
+        let mut row = vec![json!(time::format_day(stat_time))];
+        row.extend(sums.iter().map(|v| json!(v)));
+        rows.push(row);
+    }
+    rows.print(format)
+}

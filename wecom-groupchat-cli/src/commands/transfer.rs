@@ -1,0 +1,73 @@
+//! `transfer`: hand chats to a new owner in batches of at most 100, with a report for every chat id.
+//! Exit 4 when any chat was not transferred.
+
+use futures::TryStreamExt;
+use serde_json::json;
+use wecom_groupchat::Client;
+use wecom_groupchat::bulk::{self, Batched, BulkReport, ItemOutcome};
+use wecom_groupchat::types::{ListRequest, OnjobTransferRequest, OwnerFilter, StatusFilter, TransferRequest};
+
+use crate::args::{Global, TransferArgs};
+use crate::commands;
+use crate::failure::{Failure, Outcome};
+use crate::output::{self, Rows};
+
+pub async fn run(global: &Global, args: TransferArgs) -> Outcome {
+    let mut chat_ids = args.chat_ids;
+    if let Some(path) = &args.from_file {
+        let text = commands::read_input(&path.to_string_lossy(), "chat ids")?;
+        chat_ids
+            .extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string));
+    }
+    let client = commands::client(global)?;
+    if let Some(owner) = &args.resigned_owner {
+        let request =
+            ListRequest::new(1000).status_filter(StatusFilter::Resigned).owner_filter(OwnerFilter::new([owner]));
+        let found: Vec<String> = client.list_stream(request).map_ok(|chat| chat.chat_id).try_collect().await?;
+        eprintln!("{owner} has {} chats awaiting transfer", found.len());
+        chat_ids.extend(found);
+    }
+    if chat_ids.is_empty() {
+        eprintln!("nothing to transfer");
+        return Ok(());
+    }
+    let report = if args.onjob {
+        transfer_all(&client, OnjobTransferRequest::new(chat_ids, args.new_owner)).await?
+    } else {
+        transfer_all(&client, TransferRequest::new(chat_ids, args.new_owner)).await?
+    };
+    print_report(&report, output::resolve(global.output))?;
+    let (ok, failed, unknown) = report.counts();
+    eprintln!("{report}");
+    if failed + unknown > 0 {
+        let hint = if unknown > 0 { "; check the unknown ones with `get` before retrying them" } else { "" };
+        return Err(Failure::Partial(format!("{ok} of {} chats transferred{hint}", report.items.len())));
+    }
+    Ok(())
+}
+
+async fn transfer_all<R: Batched>(client: &Client, request: R) -> Result<BulkReport, Failure> {
+    let bar = commands::progress(0, "chats");
+    let report = bulk::run(client, request, |p| {
+        bar.set_length(p.items_total as u64);
+        bar.set_position(p.items_done as u64);
+        bar.set_message(format!("batch {}/{}", p.batches_done, p.batches_total));
+    })
+    .await?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+fn print_report(report: &BulkReport, format: crate::args::Output) -> Outcome {
+    let mut rows = Rows::new(&["chat_id", "outcome", "errcode", "errmsg"]);
+    for item in &report.items {
+        let (outcome, code, message) = match &item.outcome {
+            ItemOutcome::Succeeded => ("transferred", None, String::new()),
+            ItemOutcome::Failed { errcode, errmsg } => ("failed", *errcode, errmsg.clone()),
+            ItemOutcome::Unknown { reason } => ("unknown", None, reason.clone()),
+            _ => ("unknown", None, String::new()),
+        };
+        rows.push(vec![json!(item.id), json!(outcome), json!(code), json!(message)]);
+    }
+    rows.print(format)
+}

@@ -1,0 +1,80 @@
+//! How a run ends: the exit-code contract, and the one line on stderr that says why.
+
+use std::fmt;
+use std::process::ExitCode;
+
+use wecom_groupchat::{Error, TokenError};
+
+/// Why a command did not succeed.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad input, detected before any request was sent (exit 2).
+    Usage(String),
+    /// A call failed (exit 1, 2 or 3 by kind).
+    Call(Error),
+    /// A bulk command finished, but not every item succeeded (exit 4).
+    Partial(String),
+    /// Reading or writing a local file failed (exit 3).
+    Io(String),
+}
+
+impl Failure {
+    /// The exit code of the contract.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::Partial(_) => 4,
+            Failure::Io(_) => 3,
+            Failure::Call(e) => call_exit_code(e),
+        }
+    }
+}
+
+/// 1: the API answered a non-zero errcode (gettoken included); 2: invalid input, nothing sent;
+/// 3: transport or decode.
+fn call_exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Api(_) | Error::RateLimited(_) => 1,
+        Error::Token(TokenError::Rejected { .. } | TokenError::CannotRefresh { .. }) => 1,
+        Error::Validation { .. } | Error::Config(_) => 2,
+        _ => 3,
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Usage(m) | Failure::Partial(m) | Failure::Io(m) => f.write_str(m),
+            Failure::Call(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Call(e)
+    }
+}
+
+/// Prints the failure and turns it into the exit code.
+pub fn report(failure: &Failure) -> ExitCode {
+    let kind = match failure {
+        Failure::Usage(_) => "usage",
+        Failure::Partial(_) => "partial failure",
+        _ => "error",
+    };
+    eprintln!("{kind}: {failure}");
+    if let Failure::Call(Error::Api(e)) = failure {
+        // errcode, errmsg and the meaning are in the line above; add the doc link for the code.
+        if e.info.is_none() {
+            eprintln!(
+                "note: errcode {} is not in the error table; see https://developer.work.weixin.qq.com/devtool/query?e={}",
+                e.code, e.code
+            );
+        }
+    }
+    ExitCode::from(failure.exit_code())
+}
+
+/// `Result` of a command.
+pub type Outcome = Result<(), Failure>;
