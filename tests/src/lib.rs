@@ -166,3 +166,84 @@ pub fn capture_all_tracing() -> CapturedLogs {
 /// The README's examples compile (they run as doc tests of this crate).
 #[doc = include_str!("../../README.md")]
 pub mod readme {}
+
+/// Environment variable with the URL of the Redis the tests use (`.ci/run` starts one).
+pub const REDIS_URL_VAR: &str = "WECOM_TEST_REDIS_URL";
+
+/// The Redis to test against. In CI (`CI` set) its absence fails the test; elsewhere the test is skipped
+/// with instructions (`None`).
+pub fn redis_url() -> Option<String> {
+    match std::env::var(REDIS_URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("{REDIS_URL_VAR} is not set: in CI, .ci/run starts redis-server and sets it")
+        }
+        _ => {
+            eprintln!(
+                "skipped: this test needs Redis. Run `redis-server --port 6390 --save ''` and then \
+                 `{REDIS_URL_VAR}=redis://127.0.0.1:6390 cargo test --workspace`"
+            );
+            None
+        }
+    }
+}
+
+/// A unique key prefix, so tests sharing one Redis do not see each other's keys.
+pub fn unique_prefix(test: &str) -> String {
+    format!("wecom-test:{test}:{:016x}", rand_u64())
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    h.finish()
+}
+
+/// A `redis-server` of the test's own, on a free loopback port, stopped on drop (for tests that stop
+/// Redis on purpose). `None` (with a message) when `redis-server` is not installed outside CI.
+#[derive(Debug)]
+pub struct OwnRedis {
+    child: std::process::Child,
+    /// `redis://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl OwnRedis {
+    /// Starts it and waits (at most 5 s) until it answers.
+    pub fn start() -> Option<OwnRedis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        let child = match child {
+            Ok(c) => c,
+            Err(e) if std::env::var_os("CI").is_some() => panic!("cannot start redis-server: {e}"),
+            Err(e) => {
+                eprintln!("skipped: cannot start redis-server ({e}); install it (apt-get install redis-server)");
+                return None;
+            }
+        };
+        let redis = OwnRedis { child, url: format!("redis://127.0.0.1:{port}") };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(redis);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not start listening on port {port}");
+    }
+
+    /// Stops it now.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -36,6 +36,10 @@ pub struct Global {
     /// An access token to use as is, instead of corp id and secret. Never printed.
     #[arg(long, env = "WECOM_ACCESS_TOKEN", hide_env_values = true, global = true, conflicts_with = "corp_secret")]
     pub access_token: Option<String>,
+    /// Where access tokens are kept: `memory` (this process), or `redis://host:port/db` to share them
+    /// with every instance using the same Redis (one refresh for the whole fleet).
+    #[arg(long, env = "WECOM_TOKEN_STORE", default_value = "memory", global = true)]
+    pub token_store: String,
     /// Output format; default: table on a terminal, json otherwise.
     #[arg(long, short = 'o', env = "WECOM_OUTPUT", value_enum, global = true)]
     pub output: Option<Output>,

@@ -197,6 +197,9 @@ pub enum TokenError {
     /// Other instances held the refresh lock for too long.
     #[error("timed out waiting for another instance to refresh the access token")]
     LockTimeout,
+    /// The token store failed (and is configured to fail rather than fall back).
+    #[error("{0}")]
+    Store(String),
 }
 
 fn meaning_suffix(code: i64) -> String {
@@ -214,7 +217,7 @@ impl TokenError {
             TokenError::Rejected { code, .. } => {
                 matches!(error_code::lookup(*code).map(|i| i.retry), Some(ErrorRetry::Backoff | ErrorRetry::Later))
             }
-            TokenError::Fetch(_) | TokenError::LockTimeout => true,
+            TokenError::Fetch(_) | TokenError::LockTimeout | TokenError::Store(_) => true,
             TokenError::CannotRefresh { .. } | TokenError::Provider(_) => false,
         }
     }

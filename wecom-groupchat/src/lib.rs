@@ -45,6 +45,8 @@ mod error;
 pub mod error_code;
 pub mod paging;
 pub mod ratelimit;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 pub mod retry;
 mod secret;
 pub mod time;

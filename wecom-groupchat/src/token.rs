@@ -157,6 +157,10 @@ impl TokenStore for MemoryTokenStore {
     }
 }
 
+fn store_error(e: StoreError) -> TokenError {
+    TokenError::Store(e.to_string())
+}
+
 /// The cache key of an app: corp id and a hash of the secret (never the secret itself).
 pub fn credentials_key(corp_id: &str, secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
@@ -333,25 +337,20 @@ impl TokenManager {
             TokenSource::Fixed(token) => return Ok(token.clone()),
             TokenSource::Provider(p) => p,
         };
-        if let Some(token) = self.cached().await {
+        if let Some(token) = self.cached().await? {
             return Ok(token);
         }
         let _local = self.local.lock().await;
         // Whoever held the local lock before us may have refreshed already.
-        if let Some(token) = self.cached().await {
+        if let Some(token) = self.cached().await? {
             return Ok(token);
         }
         self.refresh(provider.as_ref()).await
     }
 
-    async fn cached(&self) -> Option<Secret> {
-        match self.store.get(&self.key).await {
-            Ok(found) => found.map(|t| t.token),
-            Err(e) => {
-                tracing::warn!(error = %e, "token store read failed");
-                None
-            }
-        }
+    /// The stored token. A store error is the store's verdict (stores that can fall back do so themselves).
+    async fn cached(&self) -> Result<Option<Secret>, TokenError> {
+        Ok(self.store.get(&self.key).await.map_err(store_error)?.map(|t| t.token))
     }
 
     /// Fetches a token, coordinating with other holders of the store through its refresh lock.
@@ -359,20 +358,14 @@ impl TokenManager {
         // Wait at most three lock lifetimes for another holder: long enough to outlive a crashed holder's lock.
         let deadline = Instant::now() + self.lock_ttl * 3;
         loop {
-            let lock = match self.store.try_lock_refresh(&self.key, self.lock_ttl).await {
-                Ok(lock) => lock,
-                Err(e) => {
-                    // Without a working lock, refresh alone rather than not at all.
-                    tracing::warn!(error = %e, "token store lock failed; refreshing without it");
-                    return self.fetch_and_store(provider).await;
-                }
-            };
+            let lock = self.store.try_lock_refresh(&self.key, self.lock_ttl).await.map_err(store_error)?;
             match lock {
                 Some(lock) => {
                     // Someone may have stored a token between our read and our lock.
                     let result = match self.cached().await {
-                        Some(token) => Ok(token),
-                        None => self.fetch_and_store(provider).await,
+                        Ok(Some(token)) => Ok(token),
+                        Ok(None) => self.fetch_and_store(provider).await,
+                        Err(e) => Err(e),
                     };
                     if let Err(e) = self.store.unlock_refresh(&self.key, &lock).await {
                         tracing::warn!(error = %e, "token store unlock failed");
@@ -384,8 +377,11 @@ impl TokenManager {
                     if left.is_zero() {
                         return Err(TokenError::LockTimeout);
                     }
-                    let _ = self.store.wait_for_refresh(&self.key, left.min(Duration::from_millis(250))).await;
-                    if let Some(token) = self.cached().await {
+                    self.store
+                        .wait_for_refresh(&self.key, left.min(Duration::from_millis(250)))
+                        .await
+                        .map_err(store_error)?;
+                    if let Some(token) = self.cached().await? {
                         return Ok(token);
                     }
                 }
@@ -402,9 +398,7 @@ impl TokenManager {
         let stored = StoredToken { token: fetched.token.clone(), expires_at: now_unix() + lifetime.as_secs() as i64 };
         tracing::info!(expires_in_s = lifetime.as_secs(), cached_for_s = ttl.as_secs(), "fetched access token");
         if !ttl.is_zero() {
-            if let Err(e) = self.store.set(&self.key, &stored, ttl).await {
-                tracing::warn!(error = %e, "token store write failed");
-            }
+            self.store.set(&self.key, &stored, ttl).await.map_err(store_error)?;
         }
         Ok(fetched.token)
     }

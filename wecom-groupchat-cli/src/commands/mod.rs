@@ -9,10 +9,12 @@ mod stats;
 mod transfer;
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use wecom_groupchat::Client;
+use wecom_groupchat::redis_store::RedisTokenStore;
 use wecom_groupchat::retry::RetryPolicy;
 use wecom_groupchat::types::StatusFilter;
 
@@ -49,6 +51,16 @@ pub fn client(global: &Global) -> Result<Client, Failure> {
                  or --access-token (WECOM_ACCESS_TOKEN)"
                     .into(),
             ));
+        }
+    };
+    let builder = match global.token_store.as_str() {
+        "memory" => builder,
+        url if url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://") => {
+            let store = RedisTokenStore::open(url).map_err(|e| Failure::Usage(format!("--token-store: {e}")))?;
+            builder.token_store(Arc::new(store))
+        }
+        other => {
+            return Err(Failure::Usage(format!("--token-store: `{other}` is neither `memory` nor a redis:// URL")));
         }
     };
     builder.build().map_err(|e| Failure::Usage(e.to_string()))

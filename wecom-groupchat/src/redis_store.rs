@@ -1,0 +1,271 @@
+//! A [`TokenStore`] on Redis (feature `redis`), for services that run many instances.
+//!
+//! - One token per app (corp id + a hash of the secret) under `{prefix}:token:{key}`, kept for the token's
+//!   lifetime minus the refresh margin. Only tokens are stored: never the secret.
+//! - Fleet-wide single flight: the refresher takes `{prefix}:lock:{key}` with `SET NX PX` and a unique value,
+//!   released only by its owner (a Lua compare-and-delete); a crashed holder's lock expires on its own.
+//!   The others poll for the new token instead of fetching their own.
+//! - Compare-and-invalidate is one Lua script, so one dead token causes one refresh across the fleet.
+//! - When Redis is unreachable, calls keep working on an in-process store (with a warning), unless the
+//!   store is configured to fail instead.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use redis::Script;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::OnceCell;
+
+use crate::secret::Secret;
+use crate::token::{MemoryTokenStore, RefreshLock, StoreError, StoredToken, TokenStore};
+
+/// What the store does when Redis cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WhenUnavailable {
+    /// Keep working on an in-process store and log a warning (the default): calls go on, each process
+    /// refreshes on its own until Redis is back.
+    FallBackToMemory,
+    /// Report a store error; the client then refreshes without coordination.
+    Fail,
+}
+
+/// Settings of a [`RedisTokenStore`].
+#[derive(Debug, Clone)]
+pub struct RedisStoreOptions {
+    /// Prefix of every key (default `wecom-groupchat`).
+    pub prefix: String,
+    /// Behaviour when Redis is unreachable.
+    pub when_unavailable: WhenUnavailable,
+    /// Timeout for connecting to Redis.
+    pub connect_timeout: Duration,
+    /// Timeout for one Redis command.
+    pub response_timeout: Duration,
+    /// How often waiting instances look for the token another instance is fetching.
+    pub poll_interval: Duration,
+    /// After Redis failed, how long to use the in-process store before trying Redis again.
+    pub retry_after: Duration,
+}
+
+impl Default for RedisStoreOptions {
+    fn default() -> Self {
+        RedisStoreOptions {
+            prefix: "wecom-groupchat".into(),
+            when_unavailable: WhenUnavailable::FallBackToMemory,
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(2),
+            poll_interval: Duration::from_millis(50),
+            retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Tokens in Redis, shared by every process that uses the same Redis and prefix.
+#[derive(Clone)]
+pub struct RedisTokenStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    connection: OnceCell<ConnectionManager>,
+    options: RedisStoreOptions,
+    fallback: MemoryTokenStore,
+    degraded: AtomicBool,
+    /// While Redis is down, it is tried again only after this instant, so calls do not each wait on it.
+    retry_at: std::sync::Mutex<Option<Instant>>,
+    set_script: Script,
+    invalidate_script: Script,
+    unlock_script: Script,
+}
+
+impl fmt::Debug for RedisTokenStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let info = self.inner.client.get_connection_info();
+        f.debug_struct("RedisTokenStore")
+            .field("addr", &info.addr().to_string())
+            .field("prefix", &self.inner.options.prefix)
+            .field("when_unavailable", &self.inner.options.when_unavailable)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisTokenStore {
+    /// A store on the Redis at `url` (`redis://host:port/db`). Connects lazily, on first use.
+    ///
+    /// # Errors
+    /// When the URL is not a Redis URL.
+    pub fn new(url: &str, options: RedisStoreOptions) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(|e| StoreError(format!("bad Redis URL: {e}")))?;
+        Ok(RedisTokenStore {
+            inner: Arc::new(Inner {
+                client,
+                connection: OnceCell::new(),
+                options,
+                fallback: MemoryTokenStore::new(),
+                degraded: AtomicBool::new(false),
+                retry_at: std::sync::Mutex::new(None),
+                // HSET + PEXPIRE in one step, so a token is never stored without its expiry.
+                set_script: Script::new(
+                    "redis.call('HSET', KEYS[1], 'token', ARGV[1], 'expires_at', ARGV[2]) \
+                     redis.call('PEXPIRE', KEYS[1], ARGV[3]) return 1",
+                ),
+                invalidate_script: Script::new(
+                    "if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+                ),
+                unlock_script: Script::new(
+                    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+                ),
+            }),
+        })
+    }
+
+    /// A store with the default options.
+    ///
+    /// # Errors
+    /// When the URL is not a Redis URL.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        Self::new(url, RedisStoreOptions::default())
+    }
+
+    fn token_key(&self, key: &str) -> String {
+        format!("{}:token:{key}", self.inner.options.prefix)
+    }
+
+    fn lock_key(&self, key: &str) -> String {
+        format!("{}:lock:{key}", self.inner.options.prefix)
+    }
+
+    async fn connection(&self) -> Result<ConnectionManager, redis::RedisError> {
+        let inner = &self.inner;
+        // Fail fast: a call waiting on a dead Redis is worse than a call using the in-process store.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(inner.options.connect_timeout))
+            .set_response_timeout(Some(inner.options.response_timeout))
+            .set_min_delay(Duration::from_millis(20))
+            .set_number_of_retries(1);
+        let create = || async { ConnectionManager::new_lazy_with_config(inner.client.clone(), config) };
+        inner.connection.get_or_try_init(create).await.cloned()
+    }
+
+    /// Runs `op` on Redis; when Redis fails, reports it once per outage and falls back (or fails).
+    async fn with_redis<T, F, Fut>(&self, what: &str, op: F) -> Result<Option<T>, StoreError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let backing_off = self.inner.retry_at.lock().ok().and_then(|at| *at).is_some_and(|at| Instant::now() < at);
+        if backing_off {
+            return match self.inner.options.when_unavailable {
+                WhenUnavailable::FallBackToMemory => Ok(None),
+                WhenUnavailable::Fail => Err(StoreError(format!("Redis {what}: unreachable"))),
+            };
+        }
+        let result = match self.connection().await {
+            Ok(conn) => op(conn).await,
+            Err(e) => Err(e),
+        };
+        if let Ok(mut at) = self.inner.retry_at.lock() {
+            *at = result.is_err().then(|| Instant::now() + self.inner.options.retry_after);
+        }
+        match result {
+            Ok(value) => {
+                if self.inner.degraded.swap(false, Ordering::SeqCst) {
+                    tracing::info!("Redis token store reachable again");
+                }
+                Ok(Some(value))
+            }
+            Err(e) => {
+                if !self.inner.degraded.swap(true, Ordering::SeqCst) {
+                    tracing::warn!(error = %e, operation = what, "Redis token store unreachable; using an in-process store until it is back");
+                }
+                match self.inner.options.when_unavailable {
+                    WhenUnavailable::FallBackToMemory => Ok(None),
+                    WhenUnavailable::Fail => Err(StoreError(format!("Redis {what}: {e}"))),
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl TokenStore for RedisTokenStore {
+    async fn get(&self, key: &str) -> Result<Option<StoredToken>, StoreError> {
+        let k = self.token_key(key);
+        let found = self
+            .with_redis("get", |mut c| async move {
+                let (token, expires_at): (Option<String>, Option<i64>) =
+                    redis::cmd("HMGET").arg(&k).arg("token").arg("expires_at").query_async(&mut c).await?;
+                Ok(token.map(|t| StoredToken { token: Secret::new(t), expires_at: expires_at.unwrap_or(0) }))
+            })
+            .await?;
+        match found {
+            Some(found) => Ok(found),
+            None => self.inner.fallback.get(key).await,
+        }
+    }
+
+    async fn set(&self, key: &str, token: &StoredToken, ttl: Duration) -> Result<(), StoreError> {
+        // Write through: if Redis goes away later, this process still has the token.
+        self.inner.fallback.set(key, token, ttl).await?;
+        let k = self.token_key(key);
+        let script = &self.inner.set_script;
+        let ms = ttl.as_millis().max(1) as u64;
+        self.with_redis("set", |mut c| async move {
+            script.key(&k).arg(token.token.expose()).arg(token.expires_at).arg(ms).invoke_async::<i64>(&mut c).await
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn invalidate_if_equal(&self, key: &str, token: &str) -> Result<bool, StoreError> {
+        let local = self.inner.fallback.invalidate_if_equal(key, token).await?;
+        let k = self.token_key(key);
+        let script = &self.inner.invalidate_script;
+        let removed =
+            self.with_redis("invalidate", |mut c| async move {
+                script.key(&k).arg(token).invoke_async::<i64>(&mut c).await
+            })
+            .await?;
+        Ok(removed.map_or(local, |n| n > 0))
+    }
+
+    async fn try_lock_refresh(&self, key: &str, ttl: Duration) -> Result<Option<RefreshLock>, StoreError> {
+        let owner = format!("{:032x}", rand::random::<u128>());
+        let k = self.lock_key(key);
+        let ms = ttl.as_millis().max(1) as u64;
+        let o = owner.clone();
+        let taken = self
+            .with_redis("lock", |mut c| async move {
+                let reply: Option<String> =
+                    redis::cmd("SET").arg(&k).arg(&o).arg("NX").arg("PX").arg(ms).query_async(&mut c).await?;
+                Ok(reply.is_some())
+            })
+            .await?;
+        match taken {
+            Some(true) => Ok(Some(RefreshLock { owner })),
+            Some(false) => Ok(None),
+            None => self.inner.fallback.try_lock_refresh(key, ttl).await,
+        }
+    }
+
+    async fn unlock_refresh(&self, key: &str, lock: &RefreshLock) -> Result<(), StoreError> {
+        self.inner.fallback.unlock_refresh(key, lock).await?;
+        let k = self.lock_key(key);
+        let script = &self.inner.unlock_script;
+        let owner = lock.owner.clone();
+        self.with_redis("unlock", |mut c| async move { script.key(&k).arg(owner).invoke_async::<i64>(&mut c).await })
+            .await?;
+        Ok(())
+    }
+
+    async fn wait_for_refresh(&self, _key: &str, timeout: Duration) -> Result<(), StoreError> {
+        // Polling keeps the protocol to plain commands (no pub/sub connection per process); the manager
+        // re-reads the token after each wait.
+        tokio::time::sleep(timeout.min(self.inner.options.poll_interval)).await;
+        Ok(())
+    }
+}
