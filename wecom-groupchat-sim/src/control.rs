@@ -50,8 +50,8 @@ fn bad_request(message: impl Into<String>) -> Response {
     (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": message.into() }))).into_response()
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| bad_request(format!("bad JSON body: {e}")))
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("bad JSON body: {e}"))
 }
 
 async fn stats(State(sim): State<Arc<Shared>>) -> Response {
@@ -77,7 +77,7 @@ struct Ttl {
 async fn token_ttl(State(sim): State<Arc<Shared>>, body: Bytes) -> Response {
     let ttl: Ttl = match parse(&body) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     if ttl.secs == 0 {
         return bad_request("secs must be positive");
@@ -96,7 +96,7 @@ async fn set_faults(State(sim): State<Arc<Shared>>, body: Bytes) -> Response {
     } else {
         match parse(&body) {
             Ok(f) => f,
-            Err(r) => return r,
+            Err(e) => return bad_request(e),
         }
     };
     if let Err(e) = faults.check() {
@@ -112,7 +112,7 @@ async fn push_fault(State(sim): State<Arc<Shared>>, body: Bytes) -> Response {
             sim.faults.push(fault);
             axum::Json(sim.faults.get()).into_response()
         }
-        Err(r) => r,
+        Err(e) => bad_request(e),
     }
 }
 

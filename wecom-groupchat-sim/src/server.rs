@@ -79,6 +79,14 @@ impl Shared {
     }
 }
 
+/// What the rate limit and the faults make of a call.
+enum Gate {
+    /// Handle the call, then apply this body fault (truncated/oversized), if any.
+    Proceed(Option<FaultKind>),
+    /// Answer this instead.
+    Answer(Response),
+}
+
 /// Marks a response whose connection is to be closed without sending it.
 #[derive(Debug, Clone, Copy)]
 struct DropConnection;
@@ -134,37 +142,37 @@ impl Shared {
         }
     }
 
-    /// The rate limit and the faults that replace the answer. `Ok(fault)` goes on to handle the call,
-    /// with a body fault (truncated/oversized) still to apply.
-    fn limits_and_faults(&self, endpoint: &str, token: Option<&str>) -> Result<Option<FaultKind>, Response> {
+    /// The rate limit and the faults that replace the answer.
+    fn limits_and_faults(&self, endpoint: &str, token: Option<&str>) -> Gate {
         if self.faults.over_rate_limit(endpoint) {
-            return Err(self.fail(Failure::new(RATE_LIMITED, format!("api freq out of limit: {endpoint}"))));
+            return Gate::Answer(self.fail(Failure::new(RATE_LIMITED, format!("api freq out of limit: {endpoint}"))));
         }
-        let Some(fault) = self.faults.decide(endpoint, token.is_some()) else { return Ok(None) };
+        let Some(fault) = self.faults.decide(endpoint, token.is_some()) else { return Gate::Proceed(None) };
         self.counters.fault(fault.as_str());
         tracing::debug!(endpoint, fault = fault.as_str(), "injecting fault");
-        match fault {
-            FaultKind::Busy => Err(self.fail(Failure::new(BUSY, "system busy (injected)"))),
-            FaultKind::Concurrency => Err(self.fail(Failure::new(CONCURRENCY, "concurrency limit (injected)"))),
-            FaultKind::RateLimited => Err(self.fail(Failure::new(RATE_LIMITED, "api freq out of limit (injected)"))),
+        let response = match fault {
+            FaultKind::Busy => self.fail(Failure::new(BUSY, "system busy (injected)")),
+            FaultKind::Concurrency => self.fail(Failure::new(CONCURRENCY, "concurrency limit (injected)")),
+            FaultKind::RateLimited => self.fail(Failure::new(RATE_LIMITED, "api freq out of limit (injected)")),
             FaultKind::BadGateway => {
                 let mut response = (StatusCode::BAD_GATEWAY, BAD_GATEWAY_HTML).into_response();
                 response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
-                Err(response)
+                response
             }
             FaultKind::Dropped => {
                 let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
                 response.extensions_mut().insert(DropConnection);
-                Err(response)
+                response
             }
             FaultKind::ExpireToken => {
                 if let Some(token) = token {
                     self.tokens.expire(token);
                 }
-                Err(self.fail(Failure::new(auth::EXPIRED_TOKEN, "access_token expired")))
+                self.fail(Failure::new(auth::EXPIRED_TOKEN, "access_token expired"))
             }
-            FaultKind::Truncated | FaultKind::Oversized => Ok(Some(fault)),
-        }
+            FaultKind::Truncated | FaultKind::Oversized => return Gate::Proceed(Some(fault)),
+        };
+        Gate::Answer(response)
     }
 
     /// A JSON answer, with a body fault applied.
@@ -214,8 +222,8 @@ async fn gettoken(State(sim): State<Arc<Shared>>, RawQuery(query): RawQuery) -> 
         return sim.fail(Failure::new(auth::INVALID_SECRET, "corpsecret is missing or wrong"));
     }
     let fault = match sim.limits_and_faults(GETTOKEN, None) {
-        Ok(fault) => fault,
-        Err(response) => return response,
+        Gate::Proceed(fault) => fault,
+        Gate::Answer(response) => return response,
     };
     let (access_token, expires_in) = sim.tokens.issue();
     sim.counters.token_issued();
@@ -242,8 +250,8 @@ async fn business<R: Handle>(
         return sim.fail(Failure::new(code, detail));
     }
     let fault = match sim.limits_and_faults(endpoint, token.as_deref()) {
-        Ok(fault) => fault,
-        Err(response) => return response,
+        Gate::Proceed(fault) => fault,
+        Gate::Answer(response) => return response,
     };
     let bytes = match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
         Ok(bytes) => bytes,

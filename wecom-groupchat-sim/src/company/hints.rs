@@ -99,8 +99,8 @@ impl Company {
                 h.statistic_owners.push(s.userid.clone());
             }
         }
-        h.resigned_owners.sort_by(|a, b| b.chat_ids.len().cmp(&a.chat_ids.len()));
-        h.active_owners.sort_by(|a, b| b.chat_ids.len().cmp(&a.chat_ids.len()));
+        h.resigned_owners.sort_by_key(|o| std::cmp::Reverse(o.chat_ids.len()));
+        h.active_owners.sort_by_key(|o| std::cmp::Reverse(o.chat_ids.len()));
         let mut opengids: Vec<OpengidHint> = self
             .opengids
             .iter()
