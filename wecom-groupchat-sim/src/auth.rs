@@ -66,9 +66,11 @@ impl Tokens {
         };
         let now = Instant::now();
         if issued.len() >= SWEEP_AT {
-            issued.retain(|_, expires| now < *expires + FORGET_AFTER);
+            issued.retain(|_, expires| expires.checked_add(FORGET_AFTER).is_none_or(|forget| now < forget));
         }
-        issued.insert(token.clone(), now + ttl);
+        // A lifetime too long for the clock means "never expires".
+        let expires = now.checked_add(ttl).unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400));
+        issued.insert(token.clone(), expires);
         (token, ttl.as_secs().max(1))
     }
 
@@ -133,6 +135,14 @@ mod tests {
         assert_eq!(tokens.invalidate_all(), 1);
         assert_eq!(tokens.check(Some(&b)), Err(EXPIRED_TOKEN));
         assert_eq!(tokens.live(), 0);
+    }
+
+    #[test]
+    fn absurd_lifetimes_do_not_overflow() {
+        let tokens = Tokens::new(Duration::from_secs(u64::MAX), 1);
+        let (t, ttl) = tokens.issue();
+        assert_eq!(ttl, u64::MAX);
+        assert_eq!(tokens.check(Some(&t)), Ok(()));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `wecom-groupchat-sim`: runs the simulator until Ctrl-C. See `--help` and the crate README.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -21,6 +22,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match run_foreground(cli.sim).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -208,8 +208,10 @@ struct TokenAnswer {
     expires_in: u64,
 }
 
-async fn gettoken(State(sim): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+async fn gettoken(State(sim): State<Arc<Shared>>, RawQuery(query): RawQuery, body: Body) -> Response {
     sim.counters.call(GETTOKEN);
+    // gettoken takes no body; drain one if sent, so the connection stays usable.
+    let _ = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await;
     sim.delay().await;
     let corp_id = query_param(query.as_deref(), "corpid");
     let secret = query_param(query.as_deref(), "corpsecret");
@@ -239,6 +241,9 @@ async fn business<R: Handle>(
 ) -> Response {
     let endpoint = R::INFO.name;
     sim.counters.call(endpoint);
+    // Read the body before any early answer: closing a connection with unread data resets it, and the
+    // client could lose the answer.
+    let bytes = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await;
     sim.delay().await;
     let token = query_param(query.as_deref(), wecom_groupchat::api::TOKEN_QUERY_PARAM);
     if let Err(code) = sim.tokens.check(token.as_deref()) {
@@ -253,7 +258,7 @@ async fn business<R: Handle>(
         Gate::Proceed(fault) => fault,
         Gate::Answer(response) => return response,
     };
-    let bytes = match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
+    let bytes = match bytes {
         Ok(bytes) => bytes,
         Err(_) => return sim.fail(Failure::new(INVALID_PARAMETER, "request body too large or unreadable")),
     };

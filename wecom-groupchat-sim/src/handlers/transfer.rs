@@ -4,7 +4,7 @@
 //! its own and listed in `failed_chat_list` when it cannot move. Everything runs under the company
 //! lock, so concurrent calls never move a chat twice.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wecom_groupchat::time;
 use wecom_groupchat::types::{
@@ -106,7 +106,8 @@ impl Handle for TransferRequest {
             let chat = &mut c.chats[id as usize];
             chat.pending_owner = Some(new_owner);
             chat.status = ChatStatus::Transferring;
-            let at = Instant::now() + c.settle;
+            let now = Instant::now();
+            let at = now.checked_add(c.settle).unwrap_or(now + Duration::from_secs(100 * 365 * 86_400));
             c.pending.insert((at, id));
         }
         let mut response = TransferResponse::new();
