@@ -2,7 +2,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use wecom_groupchat::Error;
-use wecom_groupchat::types::{AddJoinWayRequest, GetRequest, JoinWayScene, ListRequest, TransferRequest};
+use wecom_groupchat::types::{
+    AddJoinWayRequest, GetJoinWayRequest, GetRequest, JoinWayScene, ListRequest, TransferRequest,
+};
 use wecom_groupchat_sim::{FaultKind, Faults, RateLimitRule, ScriptedFault, SimConfig};
 
 use crate::common::*;
@@ -52,7 +54,9 @@ async fn writes_are_not_replayed_on_busy() {
 
 #[tokio::test]
 async fn rate_limits_answer_45009_for_the_rest_of_the_window() {
-    let faults = Faults::default().rate_limit_endpoint("get", RateLimitRule::new(5, Duration::from_millis(400)));
+    let faults = Faults::default()
+        .rate_limit_endpoint("get", RateLimitRule::per_minute(5))
+        .rate_limit_endpoint("get_join_way", RateLimitRule::new(1, Duration::from_millis(500)));
     let sim = start_with(config().faults(faults)).await;
     let client = client(&sim);
     let chat = sim.hints().active_owners[0].chat_ids[0].clone();
@@ -64,8 +68,15 @@ async fn rate_limits_answer_45009_for_the_rest_of_the_window() {
     assert!(client.get(&GetRequest::new(&chat)).await.is_err(), "still blocked");
     client.list(&ListRequest::new(1)).await.unwrap();
     assert_eq!(sim.stats().rate_limited, 2);
-    tokio::time::sleep(Duration::from_millis(450)).await;
-    client.get(&GetRequest::new(&chat)).await.unwrap();
+    assert_eq!(sim.calls("get"), 7, "45009 is not retried");
+
+    // A short window opens again once it has passed.
+    let config_id = sim.hints().join_way_config_ids[0].clone();
+    let get_way = GetJoinWayRequest::new(&config_id);
+    client.get_join_way(&get_way).await.unwrap();
+    assert!(matches!(client.get_join_way(&get_way).await.unwrap_err(), Error::RateLimited(_)));
+    tokio::time::sleep(Duration::from_millis(550)).await;
+    client.get_join_way(&get_way).await.unwrap();
 
     // One limit for every endpoint, gettoken included.
     let sim = start_with(config().faults(Faults::default().rate_limit(RateLimitRule::per_minute(2)))).await;
