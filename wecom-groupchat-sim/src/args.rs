@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use wecom_groupchat::Secret;
+
 use crate::config::{DEFAULT_CORP_ID, DEFAULT_CORP_SECRET, DEFAULT_SEED, DataSource, Scale, SimConfig};
 use crate::error::SimError;
 use crate::faults::{Faults, RateLimitRule};
@@ -24,9 +26,9 @@ pub struct SimArgs {
     /// Corp id that gettoken accepts.
     #[arg(long, default_value = DEFAULT_CORP_ID)]
     pub corp_id: String,
-    /// Corp secret that gettoken accepts.
-    #[arg(long, default_value = DEFAULT_CORP_SECRET, hide_default_value = true)]
-    pub corp_secret: String,
+    /// Corp secret that gettoken accepts (never printed, not even by `Debug`).
+    #[arg(long, default_value = DEFAULT_CORP_SECRET, hide_default_value = true, value_parser = parse_secret)]
+    pub corp_secret: Secret,
     /// Company data: `demo`, or a JSON/YAML file.
     #[arg(long, default_value = "demo", value_name = "demo|FILE")]
     pub data: String,
@@ -92,6 +94,10 @@ pub struct SimArgs {
     pub rate_limit_endpoint: Vec<(String, RateLimitRule)>,
 }
 
+fn parse_secret(text: &str) -> Result<Secret, String> {
+    Ok(Secret::from(text))
+}
+
 fn parse_endpoint_limit(text: &str) -> Result<(String, RateLimitRule), String> {
     let (name, rule) = text.split_once('=').ok_or_else(|| format!("`{text}`: expected NAME=CALLS/WINDOW"))?;
     let known = name == crate::counters::GETTOKEN || wecom_groupchat::endpoints::by_name(name).is_some();
@@ -134,7 +140,7 @@ impl SimArgs {
         if self.token_ttl_secs == 0 {
             return Err(SimError::Config("--token-ttl-secs must be positive".into()));
         }
-        let mut config = SimConfig::new(self.corp_id, self.corp_secret)
+        let mut config = SimConfig::new(self.corp_id, self.corp_secret.expose())
             .addr(self.addr)
             .data(data)
             .seed(self.seed)
@@ -225,6 +231,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.corp_id, "ww1");
+        assert!(!format!("{c:?}").contains("corp_secret: \"s\""));
         assert!(matches!(c.data, DataSource::File(ref p) if p.ends_with("company.yaml")));
         assert_eq!(c.token_ttl, Duration::from_secs(60));
         assert_eq!(c.faults.latency, Duration::from_millis(5));
@@ -234,6 +241,13 @@ mod tests {
         assert_eq!(c.faults.rate_limits.len(), 2);
         let scale = config(&["--groups=10000", "--large-group-members=500"]).unwrap();
         assert!(matches!(scale.data, DataSource::Scale(s) if s.groups == 10_000 && s.large_group_members == 500));
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug() {
+        let cli = Cli::try_parse_from(["sim", "--corp-secret=hunter2"]).unwrap();
+        assert!(!format!("{:?}", cli.sim).contains("hunter2"));
+        assert_eq!(cli.sim.into_config().unwrap().corp_secret, "hunter2");
     }
 
     #[test]
