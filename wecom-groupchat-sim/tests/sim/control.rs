@@ -74,3 +74,13 @@ async fn faults_change_at_run_time_over_http() {
     assert_eq!(status, 200);
     assert_eq!(sim.faults(), Faults::default());
 }
+
+#[tokio::test]
+async fn shutdown_stops_serving() {
+    let sim = start().await;
+    let base = sim.base_url();
+    let http = reqwest::Client::new();
+    assert!(http.get(format!("{base}/__sim/health")).send().await.is_ok());
+    sim.shutdown().await;
+    assert!(http.get(format!("{base}/__sim/health")).send().await.is_err());
+}
