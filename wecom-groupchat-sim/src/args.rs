@@ -1,0 +1,260 @@
+//! Command-line flags ([`SimArgs`], flattened by the binary and by the `wecom-groupchat sim` command)
+//! and [`run_foreground`].
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use wecom_groupchat::Secret;
+
+use crate::config::{DEFAULT_CORP_ID, DEFAULT_CORP_SECRET, DEFAULT_SEED, DataSource, Scale, SimConfig};
+use crate::error::SimError;
+use crate::faults::{Faults, RateLimitRule};
+use crate::simulator::Simulator;
+
+/// Every flag of the simulator.
+#[derive(Debug, Clone, clap::Args)]
+#[non_exhaustive]
+pub struct SimArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: SocketAddr,
+    /// Allow a non-loopback address (the control paths have no authentication).
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+    /// Corp id that gettoken accepts.
+    #[arg(long, default_value = DEFAULT_CORP_ID)]
+    pub corp_id: String,
+    /// Corp secret that gettoken accepts (never printed, not even by `Debug`).
+    #[arg(long, default_value = DEFAULT_CORP_SECRET, hide_default_value = true, value_parser = parse_secret)]
+    pub corp_secret: Secret,
+    /// Company data: `demo`, or a JSON/YAML file.
+    #[arg(long, default_value = "demo", value_name = "demo|FILE")]
+    pub data: String,
+    /// Instead of --data: a generated company of this many chats (for benchmarks).
+    #[arg(long, value_name = "N")]
+    pub groups: Option<usize>,
+    /// Members per chat of a generated company.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub members_per_group: usize,
+    /// Members of the first chat of a generated company (0: no large chat).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub large_group_members: usize,
+    /// Staff of a generated company (0: groups/100, between 10 and 1000).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub staff: usize,
+    /// Seed of the data, ids, tokens and fault decisions.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+    /// Lifetime of issued tokens (expires_in), in seconds.
+    #[arg(long, default_value_t = 7200, value_name = "SECS")]
+    pub token_ttl_secs: u64,
+    /// How long a transfer stays "transferring" before it is "transferred", in milliseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub transfer_settle_ms: u64,
+    /// Size of the app's visible range (listing without owner filter answers 81017 above 1000).
+    #[arg(long, value_name = "N")]
+    pub visible_staff: Option<usize>,
+    /// Latency added to every call, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+    /// Fraction of calls answering -1 (system busy).
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub busy_fraction: f64,
+    /// Fraction of calls answering 45033 (concurrency limit).
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub concurrency_fraction: f64,
+    /// Fraction of calls answering HTTP 502 with an HTML body.
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub bad_gateway_fraction: f64,
+    /// Fraction of calls whose JSON answer is cut in half.
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub truncate_fraction: f64,
+    /// Fraction of calls whose answer is padded to --oversize-bytes.
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub oversize_fraction: f64,
+    /// Size of an oversized answer (0: 8 MiB).
+    #[arg(long, default_value_t = 0, value_name = "BYTES")]
+    pub oversize_bytes: usize,
+    /// Fraction of calls whose connection is closed without an answer.
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub drop_fraction: f64,
+    /// Fraction of business calls whose token expires on the spot (42001).
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub expire_token_fraction: f64,
+    /// Endpoints the fractions apply to (comma-separated, `gettoken` included); default all.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub fault_endpoints: Vec<String>,
+    /// Call-frequency limit of every endpoint, e.g. 2000/60s or 200/6s (45009 beyond it).
+    #[arg(long, value_name = "CALLS/WINDOW", value_parser = RateLimitRule::parse)]
+    pub rate_limit: Option<RateLimitRule>,
+    /// Call-frequency limit of one endpoint, e.g. list=200/6s (repeatable).
+    #[arg(long, value_name = "NAME=CALLS/WINDOW", value_parser = parse_endpoint_limit)]
+    pub rate_limit_endpoint: Vec<(String, RateLimitRule)>,
+}
+
+fn parse_secret(text: &str) -> Result<Secret, String> {
+    Ok(Secret::from(text))
+}
+
+fn parse_endpoint_limit(text: &str) -> Result<(String, RateLimitRule), String> {
+    let (name, rule) = text.split_once('=').ok_or_else(|| format!("`{text}`: expected NAME=CALLS/WINDOW"))?;
+    let known = name == crate::counters::GETTOKEN || wecom_groupchat::endpoints::by_name(name).is_some();
+    if !known {
+        return Err(format!("`{name}` is not an endpoint"));
+    }
+    Ok((name.to_string(), RateLimitRule::parse(rule)?))
+}
+
+impl SimArgs {
+    /// The configuration these flags describe.
+    ///
+    /// # Errors
+    /// [`SimError::Config`] for an unusable combination (e.g. fractions adding up to more than 1).
+    pub fn into_config(self) -> Result<SimConfig, SimError> {
+        let data = match (self.groups, self.data.as_str()) {
+            (Some(groups), _) => DataSource::Scale(
+                Scale::groups(groups)
+                    .members_per_group(self.members_per_group)
+                    .large_group_members(self.large_group_members)
+                    .staff(self.staff),
+            ),
+            (None, "demo") => DataSource::Demo,
+            (None, path) => DataSource::File(PathBuf::from(path)),
+        };
+        let mut faults = Faults::default()
+            .latency(Duration::from_millis(self.latency_ms))
+            .busy(self.busy_fraction)
+            .concurrency(self.concurrency_fraction)
+            .bad_gateway(self.bad_gateway_fraction)
+            .truncate(self.truncate_fraction)
+            .oversize(self.oversize_fraction)
+            .drop_connections(self.drop_fraction)
+            .expire_tokens(self.expire_token_fraction)
+            .only_endpoints(self.fault_endpoints);
+        faults.oversize_bytes = self.oversize_bytes;
+        faults.rate_limit = self.rate_limit;
+        faults.rate_limits = self.rate_limit_endpoint.into_iter().collect();
+        faults.check().map_err(SimError::Config)?;
+        if self.token_ttl_secs == 0 {
+            return Err(SimError::Config("--token-ttl-secs must be positive".into()));
+        }
+        let mut config = SimConfig::new(self.corp_id, self.corp_secret.expose())
+            .addr(self.addr)
+            .data(data)
+            .seed(self.seed)
+            .token_ttl(Duration::from_secs(self.token_ttl_secs))
+            .transfer_settle(Duration::from_millis(self.transfer_settle_ms))
+            .faults(faults);
+        config.allow_non_loopback = self.allow_non_loopback;
+        config.visible_staff = self.visible_staff;
+        Ok(config)
+    }
+}
+
+/// Starts a simulator from flags, prints one line with its URL on stdout
+/// (`wecom-groupchat-sim listening on http://127.0.0.1:PORT (corp id …)`) once it accepts connections,
+/// and serves until Ctrl-C or SIGTERM.
+///
+/// # Errors
+/// [`SimError`] when it cannot start, or waiting for the signal fails.
+pub async fn run_foreground(args: SimArgs) -> Result<(), SimError> {
+    let sim = Simulator::start(args.into_config()?).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "wecom-groupchat-sim listening on {} (corp id {})", sim.base_url(), sim.corp_id())?;
+        out.flush()?;
+    }
+    wait_for_stop().await?;
+    tracing::info!("stopping");
+    sim.shutdown().await;
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_stop() -> Result<(), SimError> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+async fn wait_for_stop() -> Result<(), SimError> {
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sim: SimArgs,
+    }
+
+    fn config(args: &[&str]) -> Result<SimConfig, String> {
+        let cli = Cli::try_parse_from(std::iter::once("sim").chain(args.iter().copied())).map_err(|e| e.to_string())?;
+        cli.sim.into_config().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_are_a_loopback_demo() {
+        let c = config(&[]).unwrap();
+        assert!(c.addr.ip().is_loopback());
+        assert_eq!(c.addr.port(), 0);
+        assert!(matches!(c.data, DataSource::Demo));
+        assert_eq!(c.token_ttl, Duration::from_secs(7200));
+        assert_eq!(c.faults, Faults::default());
+    }
+
+    #[test]
+    fn flags_become_config() {
+        let c = config(&[
+            "--corp-id=ww1",
+            "--corp-secret=s",
+            "--data=company.yaml",
+            "--token-ttl-secs=60",
+            "--latency-ms=5",
+            "--busy-fraction=0.1",
+            "--fault-endpoints=list,get",
+            "--rate-limit=2000/60s",
+            "--rate-limit-endpoint=list=200/6s",
+            "--rate-limit-endpoint=gettoken=10/1s",
+        ])
+        .unwrap();
+        assert_eq!(c.corp_id, "ww1");
+        assert!(!format!("{c:?}").contains("corp_secret: \"s\""));
+        assert!(matches!(c.data, DataSource::File(ref p) if p.ends_with("company.yaml")));
+        assert_eq!(c.token_ttl, Duration::from_secs(60));
+        assert_eq!(c.faults.latency, Duration::from_millis(5));
+        assert_eq!(c.faults.endpoints, ["list", "get"]);
+        assert_eq!(c.faults.rate_limit, Some(RateLimitRule::per_minute(2000)));
+        assert_eq!(c.faults.rate_limits["list"], RateLimitRule::new(200, Duration::from_secs(6)));
+        assert_eq!(c.faults.rate_limits.len(), 2);
+        let scale = config(&["--groups=10000", "--large-group-members=500"]).unwrap();
+        assert!(matches!(scale.data, DataSource::Scale(s) if s.groups == 10_000 && s.large_group_members == 500));
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug() {
+        let cli = Cli::try_parse_from(["sim", "--corp-secret=hunter2"]).unwrap();
+        assert!(!format!("{:?}", cli.sim).contains("hunter2"));
+        assert_eq!(cli.sim.into_config().unwrap().corp_secret, "hunter2");
+    }
+
+    #[test]
+    fn bad_flags_are_refused() {
+        assert!(config(&["--busy-fraction=0.8", "--drop-fraction=0.5"]).is_err());
+        assert!(config(&["--rate-limit-endpoint=nope=1/1s"]).is_err());
+        assert!(config(&["--rate-limit=fast"]).is_err());
+        assert!(config(&["--token-ttl-secs=0"]).is_err());
+    }
+}

@@ -1,0 +1,400 @@
+//! Deterministic companies: the demo company (as [`CompanyData`]), large benchmark companies (members
+//! made on demand), member lists and synthesized statistics. Everything comes from the seed.
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use wecom_groupchat::time;
+use wecom_groupchat::types::{
+    AutoCreateRoom, ChatStatus, GroupChatMember, Invitor, JoinScene, JoinWay, JoinWayScene, MemberType,
+};
+
+use super::data::{ChatData, CompanyData, StaffData, StatisticsData};
+use super::{Chat, Company, DayFigures, Members, STAT_DAYS, Staff};
+use crate::config::Scale;
+
+const SURNAMES: [(&str, &str); 12] = [
+    ("张", "Zhang"),
+    ("王", "Wang"),
+    ("李", "Li"),
+    ("赵", "Zhao"),
+    ("刘", "Liu"),
+    ("陈", "Chen"),
+    ("杨", "Yang"),
+    ("黄", "Huang"),
+    ("周", "Zhou"),
+    ("吴", "Wu"),
+    ("孙", "Sun"),
+    ("朱", "Zhu"),
+];
+const GIVEN: [(&str, &str); 12] = [
+    ("伟", "Wei"),
+    ("芳", "Fang"),
+    ("娜", "Na"),
+    ("敏", "Min"),
+    ("静", "Jing"),
+    ("磊", "Lei"),
+    ("军", "Jun"),
+    ("洋", "Yang"),
+    ("杰", "Jie"),
+    ("涛", "Tao"),
+    ("丽", "Li"),
+    ("强", "Qiang"),
+];
+const TOPICS: [&str; 10] = [
+    "销售客服",
+    "售后服务",
+    "VIP会员",
+    "新品体验",
+    "团购福利",
+    "课程答疑",
+    "家长交流",
+    "门店活动",
+    "老客户",
+    "渠道合作",
+];
+const NICKNAMES: [&str; 8] = ["顾客老王", "客服小张", "阿强", "Lucy", "小明妈妈", "Tony", "晓雯", "大刘"];
+const NOTICES: [&str; 4] =
+    ["文明沟通,拒绝脏话", "本群仅用于售后服务,请勿发广告", "每周五晚8点直播答疑", "新品上市,欢迎咨询"];
+const ID_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn token(rng: &mut ChaCha8Rng, prefix: &str, len: usize) -> String {
+    let mut s = String::with_capacity(prefix.len() + len);
+    s.push_str(prefix);
+    s.extend((0..len).map(|_| ID_CHARS[rng.random_range(0..ID_CHARS.len())] as char));
+    s
+}
+
+fn person_name(rng: &mut ChaCha8Rng) -> String {
+    let (s, _) = SURNAMES[rng.random_range(0..SURNAMES.len())];
+    let (g, _) = GIVEN[rng.random_range(0..GIVEN.len())];
+    format!("{s}{g}")
+}
+
+/// A member list: the owner first, a few other staff, then external contacts.
+fn make_members(
+    rng: &mut ChaCha8Rng,
+    owner: (&str, &str),
+    staff: &[(&str, &str)],
+    count: usize,
+    create_time: i64,
+    states: &[&str],
+) -> Vec<GroupChatMember> {
+    let mut members = Vec::with_capacity(count);
+    if count == 0 {
+        return members;
+    }
+    members.push(
+        GroupChatMember::new(owner.0)
+            .member_type(MemberType::Internal)
+            .join_time(create_time)
+            .join_scene(JoinScene::DirectInvite)
+            .name(owner.1),
+    );
+    let internal = if staff.is_empty() { 0 } else { rng.random_range(0..=3.min(count - 1)).min(staff.len()) };
+    for _ in 0..internal {
+        let (userid, name) = staff[rng.random_range(0..staff.len())];
+        if members.iter().any(|m| m.userid == userid) {
+            continue;
+        }
+        let mut m = GroupChatMember::new(userid)
+            .member_type(MemberType::Internal)
+            .join_time(create_time + rng.random_range(60..86_400))
+            .join_scene(JoinScene::DirectInvite)
+            .invitor(Invitor::new(owner.0))
+            .name(name);
+        if rng.random_bool(0.3) {
+            m = m.group_nickname(format!("客服{name}"));
+        }
+        members.push(m);
+    }
+    while members.len() < count {
+        let scene = match rng.random_range(0..10) {
+            0..=4 => JoinScene::DirectInvite,
+            5..=6 => JoinScene::InviteLink,
+            _ => JoinScene::QrCode,
+        };
+        let mut m = GroupChatMember::new(token(rng, "wm", 30))
+            .member_type(MemberType::External)
+            .join_time(create_time + rng.random_range(60..90 * time::DAY))
+            .join_scene(scene)
+            .name(person_name(rng));
+        if rng.random_bool(0.8) {
+            m = m.unionid(token(rng, "oz", 26));
+        }
+        if scene == JoinScene::QrCode {
+            if !states.is_empty() && rng.random_bool(0.7) {
+                m = m.state(states[rng.random_range(0..states.len())]);
+            }
+        } else {
+            // Only an internal inviter is reported.
+            let inviter = if members.len() > 1 && rng.random_bool(0.3) {
+                members[rng.random_range(0..members.len())].userid.clone()
+            } else {
+                owner.0.to_string()
+            };
+            if !inviter.starts_with("wm") {
+                m = m.invitor(Invitor::new(inviter));
+            }
+        }
+        if rng.random_bool(0.25) {
+            m = m.group_nickname(NICKNAMES[rng.random_range(0..NICKNAMES.len())]);
+        }
+        members.push(m);
+    }
+    members
+}
+
+/// The demo company: 40 staff (6 resigned, 3 without customer contact, 3 not real-name verified),
+/// 300 chats (those of resigned owners awaiting transfer, some already transferred), 3 join ways.
+pub(crate) fn demo(seed: u64, now: i64) -> CompanyData {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut combos: Vec<(usize, usize)> =
+        (0..SURNAMES.len()).flat_map(|s| (0..GIVEN.len()).map(move |g| (s, g))).collect();
+    combos.shuffle(&mut rng);
+    let staff: Vec<StaffData> = combos[..40]
+        .iter()
+        .enumerate()
+        .map(|(i, (s, g))| {
+            StaffData::new(format!("{}{}", SURNAMES[*s].1, GIVEN[*g].1))
+                .name(format!("{}{}", SURNAMES[*s].0, GIVEN[*g].0))
+                .resigned(i < 6)
+                .customer_contact(!(6..9).contains(&i))
+                .real_name(!(9..12).contains(&i))
+        })
+        .collect();
+    let pairs: Vec<(&str, &str)> =
+        staff.iter().map(|s| (s.userid.as_str(), s.name.as_deref().unwrap_or(&s.userid))).collect();
+    let active: Vec<(&str, &str)> = pairs[12..].to_vec();
+    let states = ["ch_spring", "ch_miniapp"];
+
+    let mut chats = Vec::with_capacity(300);
+    for i in 0..300 {
+        // A quarter to resigned owners (the first one has the most), the rest to active owners.
+        let owner = if i < 40 {
+            0
+        } else if i < 75 {
+            1 + (i % 5)
+        } else if i % 9 == 0 {
+            9 + (i % 3)
+        } else {
+            12 + rng.random_range(0..28)
+        };
+        let create_time = now - rng.random_range(10 * time::DAY..700 * time::DAY);
+        let count = if i == 7 { 60 } else { rng.random_range(3..=30) };
+        let members = make_members(&mut rng, pairs[owner], &active, count, create_time, &states);
+        let internal: Vec<String> =
+            members.iter().filter(|m| m.member_type == Some(MemberType::Internal)).map(|m| m.userid.clone()).collect();
+        let mut chat = ChatData::new(token(&mut rng, "wr", 30), pairs[owner].0)
+            .name(format!("{}{}群", TOPICS[rng.random_range(0..TOPICS.len())], i + 1))
+            .members(members);
+        chat.create_time = Some(create_time);
+        if rng.random_bool(0.4) {
+            chat.notice = Some(NOTICES[rng.random_range(0..NOTICES.len())].to_string());
+        }
+        chat.admins = internal.into_iter().skip(1).take(2).collect();
+        if i % 10 == 3 {
+            chat.opengid = Some(token(&mut rng, "oG", 26));
+        }
+        // Earlier transfers: some chats of active owners are already "transferred".
+        if owner >= 12 && i % 15 == 1 {
+            chat.status = Some(ChatStatus::Transferred);
+        }
+        chats.push(chat);
+    }
+
+    let ids = |range: std::ops::Range<usize>| chats[range].iter().map(|c| c.chat_id.clone()).collect::<Vec<_>>();
+    let join_ways = vec![
+        JoinWay::new(hex_id(&mut rng))
+            .scene(JoinWayScene::QrCode)
+            .remark("春季活动二维码")
+            .auto_create_room(AutoCreateRoom::Yes)
+            .room_base_name("春季活动群")
+            .room_base_id(1)
+            .chat_id_list(ids(100..103))
+            .state("ch_spring")
+            .mark_source(false),
+        JoinWay::new(hex_id(&mut rng))
+            .scene(JoinWayScene::MiniProgram)
+            .remark("小程序入群按钮")
+            .auto_create_room(AutoCreateRoom::No)
+            .chat_id_list(ids(110..112))
+            .state("ch_miniapp"),
+        JoinWay::new(hex_id(&mut rng)).scene(JoinWayScene::QrCode).chat_id_list(ids(120..121)),
+    ];
+    let join_ways = join_ways
+        .into_iter()
+        .map(|w| match w.scene {
+            Some(JoinWayScene::QrCode) => {
+                let url = qr_code_url(&w.config_id);
+                w.qr_code(url)
+            }
+            _ => w,
+        })
+        .collect();
+
+    CompanyData {
+        visible_staff: None,
+        staff,
+        chats,
+        join_ways,
+        statistics: StatisticsData { auto: true, days: Vec::new() },
+    }
+}
+
+/// A config id: 32 hex digits.
+pub(crate) fn hex_id(rng: &mut ChaCha8Rng) -> String {
+    format!("{:032x}", rng.random::<u128>())
+}
+
+/// The QR code URL of a join way (scene 2).
+pub(crate) fn qr_code_url(config_id: &str) -> String {
+    format!("https://wework.qpic.cn/wwpic/sim/{config_id}/0")
+}
+
+/// A large company for benchmarks: members are made on demand, statistics synthesized.
+pub(crate) fn scale(scale: &Scale, seed: u64, now: i64) -> Result<Company, String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut company = Company::empty(seed);
+    let staff = scale.staff_count();
+    for i in 0..staff {
+        let (s, g) = (SURNAMES[i % SURNAMES.len()], GIVEN[(i / SURNAMES.len()) % GIVEN.len()]);
+        company.push_staff(Staff {
+            userid: format!("{}{}{:05}", s.1, g.1, i),
+            name: format!("{}{}", s.0, g.0),
+            resigned: i % 10 == 9,
+            customer_contact: i % 17 != 16,
+            real_name: i % 19 != 18,
+        })?;
+    }
+    let owners: Vec<u32> = (0..staff as u32).filter(|i| company.staff[*i as usize].customer_contact).collect();
+    for i in 0..scale.groups {
+        let owner = owners[rng.random_range(0..owners.len())];
+        let count = if i == 0 && scale.large_group_members > 0 {
+            scale.large_group_members
+        } else {
+            scale.members_per_group.max(1)
+        };
+        company.push_chat(Chat {
+            chat_id: token(&mut rng, "wr", 30),
+            name: format!("{}{}群", TOPICS[i % TOPICS.len()], i + 1),
+            owner,
+            create_time: now - rng.random_range(10 * time::DAY..700 * time::DAY),
+            notice: None,
+            admins: Vec::new(),
+            members: Members::Generated { count: count as u32 },
+            status: if company.staff[owner as usize].resigned { ChatStatus::Resigned } else { ChatStatus::Normal },
+            opengid: None,
+            pending_owner: None,
+            onjob_transfers: Vec::new(),
+        })?;
+    }
+    company.visible_staff = staff;
+    company.stats.newest_day = time::day_before(now, 1);
+    statistics(&mut company, seed);
+    Ok(company)
+}
+
+/// The member list of a generated chat, the same on every call.
+pub(crate) fn members(company: &Company, chat: u32, count: usize) -> Vec<GroupChatMember> {
+    let c = &company.chats[chat as usize];
+    let mut rng = ChaCha8Rng::seed_from_u64(company.member_seed ^ u64::from(chat).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    rng.set_stream(4);
+    let owner = &company.staff[c.owner as usize];
+    // A few other staff as internal candidates, picked from the seed.
+    let candidates: Vec<(&str, &str)> = (0..4)
+        .map(|_| &company.staff[rng.random_range(0..company.staff.len())])
+        .filter(|s| !s.resigned && s.userid != owner.userid)
+        .map(|s| (s.userid.as_str(), s.name.as_str()))
+        .collect();
+    make_members(&mut rng, (&owner.userid, &owner.name), &candidates, count, c.create_time, &[])
+}
+
+/// Synthesizes figures for every owner of a chat, for every day from yesterday back to 180 days ago:
+/// totals on the newest day match the owner's chats and members, and fall back in time by the new ones.
+pub(crate) fn statistics(company: &mut Company, seed: u64) {
+    let mut owners: Vec<u32> = company.by_owner.iter().filter(|(_, c)| !c.is_empty()).map(|(o, _)| *o).collect();
+    owners.sort_unstable();
+    for owner in owners {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ u64::from(owner).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        rng.set_stream(5);
+        let chats = &company.by_owner[&owner];
+        let mut chat_total = chats.len() as u32;
+        let mut member_total: u32 = chats.iter().map(|c| company.chats[*c as usize].members.len() as u32).sum();
+        let mut series = Vec::with_capacity(STAT_DAYS as usize);
+        for _ in 0..STAT_DAYS {
+            let new_chat = if rng.random_bool(0.15) { rng.random_range(1..=2).min(chat_total) } else { 0 };
+            let new_member = rng.random_range(0..=8).min(member_total);
+            let chat_has_msg = rng.random_range(0..=chat_total);
+            let member_has_msg = rng.random_range(0..=member_total.min(chat_has_msg * 5));
+            series.push(DayFigures {
+                new_chat,
+                chat_total,
+                chat_has_msg,
+                new_member,
+                member_total,
+                member_has_msg,
+                msg_total: member_has_msg * rng.random_range(1..=6),
+            });
+            chat_total -= new_chat;
+            member_total -= new_member;
+        }
+        company.stats.series.insert(owner, series);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_764_000_000;
+
+    #[test]
+    fn demo_is_deterministic_and_varied() {
+        let a = demo(1, NOW);
+        assert_eq!(a, demo(1, NOW));
+        assert_ne!(a.chats[0].chat_id, demo(2, NOW).chats[0].chat_id);
+        assert_eq!(a.staff.len(), 40);
+        assert_eq!(a.staff.iter().filter(|s| s.resigned).count(), 6);
+        assert_eq!(a.chats.len(), 300);
+        let members: Vec<_> = a.chats.iter().flat_map(|c| &c.members).collect();
+        assert!(members.iter().any(|m| m.unionid.is_some()));
+        assert!(members.iter().any(|m| m.invitor.is_some()));
+        assert!(members.iter().any(|m| m.state.is_some()));
+        assert!(members.iter().any(|m| m.join_scene == Some(JoinScene::InviteLink)));
+        assert!(members.iter().any(|m| m.group_nickname.is_some()));
+        let company = Company::from_data(a, 1, NOW).unwrap();
+        assert_eq!(company.join_ways.len(), 3);
+        assert!(company.chats.iter().any(|c| c.status == ChatStatus::Transferred));
+        assert!(company.chats.iter().any(|c| c.status == ChatStatus::Resigned));
+    }
+
+    #[test]
+    fn statistics_cover_every_owner_and_day() {
+        let company = Company::from_data(demo(3, NOW), 3, NOW).unwrap();
+        for (owner, chats) in &company.by_owner {
+            let series = &company.stats.series[owner];
+            assert_eq!(series.len(), 180);
+            assert_eq!(series[0].chat_total as usize, chats.len());
+            for w in series.windows(2) {
+                assert_eq!(w[1].chat_total, w[0].chat_total - w[0].new_chat);
+            }
+            let oldest = time::day_before(NOW, 180);
+            assert!(company.stats.day(*owner, oldest).is_some());
+            assert!(company.stats.day(*owner, time::day_before(NOW, 181)).is_none());
+            assert!(company.stats.day(*owner, time::day_before(NOW, 0)).is_none());
+        }
+    }
+
+    #[test]
+    fn scale_companies_are_small_and_stable() {
+        let s = Scale::groups(10_000).large_group_members(500);
+        let company = scale(&s, 5, NOW).unwrap();
+        assert_eq!(company.chats.len(), 10_000);
+        assert_eq!(company.staff.len(), 100);
+        assert_eq!(company.members(0).len(), 500);
+        assert_eq!(company.members(1).len(), 3);
+        assert_eq!(company.members(1), company.members(1));
+        assert_eq!(company.members(0)[0].userid, company.userid(company.chats[0].owner));
+    }
+}

@@ -1,0 +1,123 @@
+//! The business endpoints. Each request type implements [`Handle`]: the body is decoded into the
+//! generated request type, checked with its generated `Validate` (so documented limits answer the
+//! documented errcode), then handled against the company under its lock.
+
+mod chats;
+mod join_way;
+mod statistic;
+mod transfer;
+
+use serde_json::Value;
+use wecom_groupchat::endpoint::Endpoint;
+
+use crate::answer::Failure;
+use crate::company::Company;
+
+/// errcode: invalid parameter (bad JSON, wrong type, a broken limit).
+pub(crate) const INVALID_PARAMETER: i64 = 40058;
+/// errcode: a required parameter is missing, or the body is empty.
+pub(crate) const PARAMETER_EMPTY: i64 = 40063;
+/// errcode: `\uXXXX` escapes in the body (WeCom wants raw UTF-8).
+pub(crate) const ILLEGAL_CHARACTERS: i64 = 40033;
+/// errcode: too many people in the visible range to go without an owner filter.
+pub(crate) const TOO_MANY: i64 = 81017;
+/// The 81017 threshold.
+pub(crate) const VISIBLE_LIMIT: usize = 1000;
+
+/// What a handler knows about the call beyond the request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallCtx {
+    /// Unix time of the call.
+    pub(crate) now: i64,
+    /// The request left out `owner_filter` (statistics: all owners in the visible range).
+    pub(crate) all_owners: bool,
+}
+
+/// A request type the simulator answers.
+pub(crate) trait Handle: Endpoint {
+    /// Adjusts the JSON before typed decoding (where the docs accept a field the spec requires).
+    fn prepare(_body: &mut Value, _ctx: &mut CallCtx) {}
+
+    /// Answers the request.
+    fn handle(self, company: &mut Company, ctx: &CallCtx) -> Result<Self::Response, Failure>;
+}
+
+/// Decodes and validates a body as `R`, answering WeCom's errcodes:
+/// empty body or missing required field → 40063; not JSON, not an object, wrong type or a broken
+/// limit → 40058 (or the limit's documented errcode, e.g. 41091, 600018); `\uXXXX` escapes → 40033.
+/// Unknown fields are ignored.
+pub(crate) fn decode<R: Handle>(body: &[u8], ctx: &mut CallCtx) -> Result<R, Failure> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Failure::new(PARAMETER_EMPTY, "empty body; send a JSON object"));
+    }
+    let mut value: Value = serde_json::from_slice(body)
+        .map_err(|e| Failure::new(INVALID_PARAMETER, format!("body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(Failure::new(INVALID_PARAMETER, "body must be a JSON object"));
+    }
+    if has_unicode_escape(body) {
+        return Err(Failure::new(ILLEGAL_CHARACTERS, "\\uXXXX escapes are not accepted; send raw UTF-8"));
+    }
+    R::prepare(&mut value, ctx);
+    let request: R = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        // serde names a missing field as "missing field `x`".
+        if message.starts_with("missing field") {
+            Failure::new(PARAMETER_EMPTY, message)
+        } else if path == "." {
+            Failure::new(INVALID_PARAMETER, message)
+        } else {
+            Failure::new(INVALID_PARAMETER, format!("{path}: {message}"))
+        }
+    })?;
+    request.validate_at(ctx.now).map_err(|e| Failure::new(e.server_errcode(), e.to_string()))?;
+    Ok(request)
+}
+
+/// Whether a JSON text holds a `\u` escape (backslashes only occur inside strings).
+fn has_unicode_escape(body: &[u8]) -> bool {
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] == b'\\' {
+            if body.get(i + 1) == Some(&b'u') {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use wecom_groupchat::types::{GetRequest, ListRequest, StatisticRequest};
+
+    use super::*;
+
+    fn ctx() -> CallCtx {
+        CallCtx { now: wecom_groupchat::time::now_unix(), all_owners: false }
+    }
+
+    fn code<R: Handle>(body: &str) -> i64 {
+        decode::<R>(body.as_bytes(), &mut ctx()).map(|_| 0).unwrap_or_else(|f| f.errcode)
+    }
+
+    #[test]
+    fn decoding_answers_wecom_errcodes() {
+        assert_eq!(code::<ListRequest>(""), PARAMETER_EMPTY);
+        assert_eq!(code::<ListRequest>("  \n"), PARAMETER_EMPTY);
+        assert_eq!(code::<ListRequest>("{"), INVALID_PARAMETER);
+        assert_eq!(code::<ListRequest>("[1]"), INVALID_PARAMETER);
+        assert_eq!(code::<ListRequest>("{}"), PARAMETER_EMPTY);
+        assert_eq!(code::<ListRequest>(r#"{"limit":"ten"}"#), INVALID_PARAMETER);
+        assert_eq!(code::<ListRequest>(r#"{"limit":0}"#), INVALID_PARAMETER);
+        assert_eq!(code::<ListRequest>(r#"{"limit":10,"surprise":true}"#), 0);
+        assert_eq!(code::<GetRequest>(r#"{"chat_id":"\u0041"}"#), ILLEGAL_CHARACTERS);
+        assert_eq!(code::<GetRequest>(r#"{"chat_id":"a\\u"}"#), 0);
+        assert_eq!(code::<GetRequest>(r#"{"chat_id":"群"}"#), 0);
+        assert_eq!(code::<StatisticRequest>(r#"{"day_begin_time":1,"owner_filter":{"userid_list":[]}}"#), 600018);
+    }
+}

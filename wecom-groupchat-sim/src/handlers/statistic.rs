@@ -1,0 +1,187 @@
+//! `statistic` (per owner over a range of days) and `statistic_group_by_day` (per day, summed over
+//! owners).
+//!
+//! Days are 00:00 UTC+8; non-midnight times are floored; the range is closed. The generated
+//! `Validate` answers 600018 for a day before 180 days ago or after yesterday, and for a reversed range
+//! or one longer than 30 days. Without `owner_filter` every owner with statistics is covered, unless
+//! more than 1,000 people are visible (81017).
+//!
+//! Aggregation over a range (by owner): the "new" figures (`new_chat_cnt`, `new_member_cnt`,
+//! `migrate_trainee_chat_cnt`) are summed over the days; the "as of that day" figures (`chat_total`,
+//! `chat_has_msg`, `member_total`, `member_has_msg`, `msg_total`) are those of the last day.
+
+use serde_json::{Value, json};
+use wecom_groupchat::time::{self, DAY};
+use wecom_groupchat::types::{
+    OrderAsc, OwnerFilter, StatisticData, StatisticDayItem, StatisticGroupByDayRequest, StatisticGroupByDayResponse,
+    StatisticOrderBy, StatisticOwnerItem, StatisticRequest, StatisticResponse,
+};
+
+use super::{CallCtx, Handle, TOO_MANY, VISIBLE_LIMIT};
+use crate::answer::Failure;
+use crate::company::Company;
+
+/// A missing `owner_filter` means "every owner"; the spec requires the field, so a stand-in is decoded.
+fn prepare_owner_filter(body: &mut Value, ctx: &mut CallCtx) {
+    if let Some(obj) = body.as_object_mut() {
+        if obj.get("owner_filter").is_none_or(Value::is_null) {
+            ctx.all_owners = true;
+            obj.insert("owner_filter".into(), json!({ "userid_list": [] }));
+        }
+    }
+}
+
+/// The owners covered, in the order given (without duplicates or staff lacking statistics).
+fn owners(c: &Company, filter: &OwnerFilter, ctx: &CallCtx) -> Result<Vec<u32>, Failure> {
+    if ctx.all_owners {
+        if c.visible_staff > VISIBLE_LIMIT {
+            return Err(Failure::new(
+                TOO_MANY,
+                format!(
+                    "{} people in the visible range, more than {VISIBLE_LIMIT}; give owner_filter",
+                    c.visible_staff
+                ),
+            ));
+        }
+        let mut all: Vec<u32> = (0..c.staff.len() as u32).filter(|o| c.stats.has_owner(*o)).collect();
+        all.sort_by(|a, b| c.userid(*a).cmp(c.userid(*b)));
+        return Ok(all);
+    }
+    let mut out = Vec::new();
+    for userid in &filter.userid_list {
+        if let Some(id) = c.staff_id(userid) {
+            if c.stats.has_owner(id) && !out.contains(&id) {
+                out.push(id);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The days of the closed range, floored to 00:00 UTC+8.
+fn days(begin: i64, end: Option<i64>) -> Vec<i64> {
+    let first = time::day_start(begin);
+    let last = time::day_start(end.unwrap_or(begin));
+    (0..).map(|i| first + i * DAY).take_while(|d| *d <= last).collect()
+}
+
+fn add(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+    }
+}
+
+fn zero() -> StatisticData {
+    StatisticData::new()
+        .new_chat_cnt(0)
+        .chat_total(0)
+        .chat_has_msg(0)
+        .new_member_cnt(0)
+        .member_total(0)
+        .member_has_msg(0)
+        .msg_total(0)
+}
+
+/// One owner over the range.
+fn over_range(c: &Company, owner: u32, days: &[i64]) -> StatisticData {
+    let mut out = zero();
+    for day in days {
+        let d = c.stats.day(owner, *day).unwrap_or_else(zero);
+        out.new_chat_cnt = add(out.new_chat_cnt, d.new_chat_cnt);
+        out.new_member_cnt = add(out.new_member_cnt, d.new_member_cnt);
+        out.migrate_trainee_chat_cnt = add(out.migrate_trainee_chat_cnt, d.migrate_trainee_chat_cnt);
+        out.chat_total = d.chat_total.or(Some(0));
+        out.chat_has_msg = d.chat_has_msg.or(Some(0));
+        out.member_total = d.member_total.or(Some(0));
+        out.member_has_msg = d.member_has_msg.or(Some(0));
+        out.msg_total = d.msg_total.or(Some(0));
+    }
+    out
+}
+
+/// Several owners on one day.
+fn summed(c: &Company, owners: &[u32], day: i64) -> StatisticData {
+    let mut out = zero();
+    for owner in owners {
+        let d = c.stats.day(*owner, day).unwrap_or_else(zero);
+        out.new_chat_cnt = add(out.new_chat_cnt, d.new_chat_cnt);
+        out.chat_total = add(out.chat_total, d.chat_total);
+        out.chat_has_msg = add(out.chat_has_msg, d.chat_has_msg);
+        out.new_member_cnt = add(out.new_member_cnt, d.new_member_cnt);
+        out.member_total = add(out.member_total, d.member_total);
+        out.member_has_msg = add(out.member_has_msg, d.member_has_msg);
+        out.msg_total = add(out.msg_total, d.msg_total);
+        out.migrate_trainee_chat_cnt = add(out.migrate_trainee_chat_cnt, d.migrate_trainee_chat_cnt);
+    }
+    out
+}
+
+impl Handle for StatisticRequest {
+    fn prepare(body: &mut Value, ctx: &mut CallCtx) {
+        prepare_owner_filter(body, ctx);
+    }
+
+    fn handle(self, c: &mut Company, ctx: &CallCtx) -> Result<StatisticResponse, Failure> {
+        let days = days(self.day_begin_time, self.day_end_time);
+        let mut items: Vec<(String, StatisticData)> = owners(c, &self.owner_filter, ctx)?
+            .into_iter()
+            .map(|o| (c.userid(o).to_string(), over_range(c, o, &days)))
+            .collect();
+        let key = |d: &StatisticData| match self.order_by_or_default() {
+            StatisticOrderBy::ChatTotal => d.chat_total,
+            StatisticOrderBy::NewMemberCount => d.new_member_cnt,
+            StatisticOrderBy::MemberTotal => d.member_total,
+            _ => d.new_chat_cnt,
+        };
+        let ascending = self.order_asc_or_default() == OrderAsc::Ascending;
+        // Ties are broken by userid, so pages never overlap.
+        items.sort_by(|(ua, a), (ub, b)| {
+            let by_key = if ascending { key(a).cmp(&key(b)) } else { key(b).cmp(&key(a)) };
+            by_key.then_with(|| ua.cmp(ub))
+        });
+        let total = items.len();
+        let offset = (self.offset_or_default().max(0) as usize).min(total);
+        let limit = self.limit_or_default().max(1) as usize;
+        let page: Vec<StatisticOwnerItem> = items
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(owner, data)| StatisticOwnerItem::new(owner).data(data))
+            .collect();
+        let mut response = StatisticResponse::new();
+        response.total = Some(total as i64);
+        response.next_offset = Some((offset + page.len()) as i64);
+        response.items = Some(page);
+        Ok(response)
+    }
+}
+
+impl Handle for StatisticGroupByDayRequest {
+    fn prepare(body: &mut Value, ctx: &mut CallCtx) {
+        prepare_owner_filter(body, ctx);
+    }
+
+    fn handle(self, c: &mut Company, ctx: &CallCtx) -> Result<StatisticGroupByDayResponse, Failure> {
+        let owners = owners(c, &self.owner_filter, ctx)?;
+        let items: Vec<StatisticDayItem> = days(self.day_begin_time, self.day_end_time)
+            .into_iter()
+            .map(|day| StatisticDayItem::new(day).data(summed(c, &owners, day)))
+            .collect();
+        let mut response = StatisticGroupByDayResponse::new();
+        response.items = Some(items);
+        Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_closed_and_floored() {
+        let d = time::parse_day("2026-03-01").unwrap();
+        assert_eq!(days(d + 5 * 3600, Some(d + 2 * DAY + 100)), vec![d, d + DAY, d + 2 * DAY]);
+        assert_eq!(days(d + 1, None), vec![d]);
+    }
+}

@@ -1,0 +1,357 @@
+//! The HTTP server: WeCom's paths (`/cgi-bin/gettoken` and every endpoint of the spec), the control
+//! paths under `/__sim/`, and the per-call pipeline: count → latency → token → rate limit → fault →
+//! decode and validate → handle → body fault.
+//!
+//! Connections are served by hyper directly (not `axum::serve`) so that a "dropped connection" fault
+//! can close a connection without any answer.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use bytes::Bytes;
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+use wecom_groupchat::endpoint::Endpoint;
+use wecom_groupchat::types::{
+    AddJoinWayRequest, DelJoinWayRequest, GetJoinWayRequest, GetRequest, ListRequest, OnjobTransferRequest,
+    OpengidToChatidRequest, StatisticGroupByDayRequest, StatisticRequest, TransferRequest, UpdateJoinWayRequest,
+};
+
+use crate::answer::{self, Failure};
+use crate::auth::{self, Tokens};
+use crate::company::Company;
+use crate::counters::{Counters, GETTOKEN};
+use crate::faults::{FaultEngine, FaultKind};
+use crate::handlers::{self, CallCtx, Handle, INVALID_PARAMETER, PARAMETER_EMPTY};
+use crate::lock;
+
+/// Largest request body read; larger ones answer 40058.
+const MAX_REQUEST_BYTES: usize = 2 << 20;
+/// errcode: system busy.
+const BUSY: i64 = -1;
+/// errcode: call-frequency limit.
+const RATE_LIMITED: i64 = 45009;
+/// errcode: concurrency limit.
+const CONCURRENCY: i64 = 45033;
+
+/// The body of an injected HTTP 502, as a gateway sends it.
+const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+/// State shared by every request.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) corp_id: String,
+    pub(crate) corp_secret: String,
+    company: Mutex<Company>,
+    pub(crate) tokens: Tokens,
+    pub(crate) faults: FaultEngine,
+    pub(crate) counters: Counters,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        corp_id: String,
+        corp_secret: String,
+        company: Company,
+        tokens: Tokens,
+        faults: FaultEngine,
+    ) -> Self {
+        Shared { corp_id, corp_secret, company: Mutex::new(company), tokens, faults, counters: Counters::new() }
+    }
+
+    /// The company, with transfers whose time has come completed.
+    pub(crate) fn company(&self) -> MutexGuard<'_, Company> {
+        let mut company = lock::mutex(&self.company);
+        company.settle_transfers(Some(Instant::now()));
+        company
+    }
+}
+
+/// What the rate limit and the faults make of a call.
+enum Gate {
+    /// Handle the call, then apply this body fault (truncated/oversized), if any.
+    Proceed(Option<FaultKind>),
+    /// Answer this instead.
+    Answer(Response),
+}
+
+/// Marks a response whose connection is to be closed without sending it.
+#[derive(Debug, Clone, Copy)]
+struct DropConnection;
+
+/// The router of WeCom's paths and the control paths.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let router = Router::new()
+        .route(wecom_groupchat::api::TOKEN_PATH, any(gettoken))
+        .route(AddJoinWayRequest::INFO.path, any(business::<AddJoinWayRequest>))
+        .route(DelJoinWayRequest::INFO.path, any(business::<DelJoinWayRequest>))
+        .route(GetRequest::INFO.path, any(business::<GetRequest>))
+        .route(GetJoinWayRequest::INFO.path, any(business::<GetJoinWayRequest>))
+        .route(ListRequest::INFO.path, any(business::<ListRequest>))
+        .route(OnjobTransferRequest::INFO.path, any(business::<OnjobTransferRequest>))
+        .route(OpengidToChatidRequest::INFO.path, any(business::<OpengidToChatidRequest>))
+        .route(StatisticRequest::INFO.path, any(business::<StatisticRequest>))
+        .route(StatisticGroupByDayRequest::INFO.path, any(business::<StatisticGroupByDayRequest>))
+        .route(TransferRequest::INFO.path, any(business::<TransferRequest>))
+        .route(UpdateJoinWayRequest::INFO.path, any(business::<UpdateJoinWayRequest>))
+        .nest("/__sim", crate::control::router())
+        .fallback(not_found);
+    // A test (`every_endpoint_of_the_spec_is_served`) checks that every endpoint of the spec is routed.
+    router.with_state(shared)
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    let failure = Failure::new(404, format!("no such path: {}", uri.path()));
+    json_response(StatusCode::NOT_FOUND, failure.body())
+}
+
+fn json_response(status: StatusCode, body: Bytes) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
+    response
+}
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+impl Shared {
+    /// Answers an error (HTTP 200, WeCom's envelope), counting its errcode.
+    fn fail(&self, failure: Failure) -> Response {
+        self.counters.answered(failure.errcode);
+        json_response(StatusCode::OK, failure.body())
+    }
+
+    /// Sleeps the configured latency.
+    async fn delay(&self) {
+        let latency = self.faults.latency();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
+
+    /// The rate limit and the faults that replace the answer.
+    fn limits_and_faults(&self, endpoint: &str, token: Option<&str>) -> Gate {
+        if self.faults.over_rate_limit(endpoint) {
+            return Gate::Answer(self.fail(Failure::new(RATE_LIMITED, format!("api freq out of limit: {endpoint}"))));
+        }
+        let Some(fault) = self.faults.decide(endpoint, token.is_some()) else { return Gate::Proceed(None) };
+        self.counters.fault(fault.as_str());
+        tracing::debug!(endpoint, fault = fault.as_str(), "injecting fault");
+        let response = match fault {
+            FaultKind::Busy => self.fail(Failure::new(BUSY, "system busy (injected)")),
+            FaultKind::Concurrency => self.fail(Failure::new(CONCURRENCY, "concurrency limit (injected)")),
+            FaultKind::RateLimited => self.fail(Failure::new(RATE_LIMITED, "api freq out of limit (injected)")),
+            FaultKind::BadGateway => {
+                let mut response = (StatusCode::BAD_GATEWAY, BAD_GATEWAY_HTML).into_response();
+                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+                response
+            }
+            FaultKind::Dropped => {
+                let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                response.extensions_mut().insert(DropConnection);
+                response
+            }
+            FaultKind::ExpireToken => {
+                if let Some(token) = token {
+                    self.tokens.expire(token);
+                }
+                self.fail(Failure::new(auth::EXPIRED_TOKEN, "access_token expired"))
+            }
+            FaultKind::Truncated | FaultKind::Oversized => return Gate::Proceed(Some(fault)),
+        };
+        Gate::Answer(response)
+    }
+
+    /// A JSON answer, with a body fault applied.
+    fn reply(&self, errcode: i64, body: Bytes, fault: Option<FaultKind>) -> Response {
+        self.counters.answered(errcode);
+        let body = match fault {
+            Some(FaultKind::Truncated) => body.slice(..body.len() / 2),
+            Some(FaultKind::Oversized) => pad(&body, self.faults.oversize_len()),
+            _ => body,
+        };
+        json_response(StatusCode::OK, body)
+    }
+}
+
+/// The JSON object padded with an extra string field to `size` bytes (still valid JSON).
+fn pad(body: &[u8], size: usize) -> Bytes {
+    let Some(close) = body.iter().rposition(|b| *b == b'}') else { return Bytes::copy_from_slice(body) };
+    let mut out = Vec::with_capacity(size.max(body.len()) + 32);
+    out.extend_from_slice(&body[..close]);
+    out.extend_from_slice(br#","sim_padding":""#);
+    let fill = size.saturating_sub(out.len() + 2);
+    out.resize(out.len() + fill, b'x');
+    out.extend_from_slice(b"\"}");
+    Bytes::from(out)
+}
+
+/// The answer of `gettoken`.
+#[derive(Serialize)]
+struct TokenAnswer {
+    errcode: i64,
+    errmsg: &'static str,
+    access_token: String,
+    expires_in: u64,
+}
+
+async fn gettoken(State(sim): State<Arc<Shared>>, RawQuery(query): RawQuery, body: Body) -> Response {
+    sim.counters.call(GETTOKEN);
+    // gettoken takes no body; drain one if sent, so the connection stays usable.
+    let _ = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await;
+    sim.delay().await;
+    let corp_id = query_param(query.as_deref(), "corpid");
+    let secret = query_param(query.as_deref(), "corpsecret");
+    if corp_id.as_deref() != Some(sim.corp_id.as_str()) {
+        tracing::info!(corp_id = corp_id.as_deref().unwrap_or(""), "gettoken: unknown corp id");
+        return sim.fail(Failure::new(auth::INVALID_CORP_ID, "corpid is missing or unknown"));
+    }
+    if secret.as_deref() != Some(sim.corp_secret.as_str()) {
+        tracing::info!(corp_id = %sim.corp_id, "gettoken: wrong secret");
+        return sim.fail(Failure::new(auth::INVALID_SECRET, "corpsecret is missing or wrong"));
+    }
+    let fault = match sim.limits_and_faults(GETTOKEN, None) {
+        Gate::Proceed(fault) => fault,
+        Gate::Answer(response) => return response,
+    };
+    let (access_token, expires_in) = sim.tokens.issue();
+    sim.counters.token_issued();
+    let body = answer::json(&TokenAnswer { errcode: 0, errmsg: "ok", access_token, expires_in });
+    sim.reply(0, body, fault)
+}
+
+async fn business<R: Handle>(
+    State(sim): State<Arc<Shared>>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Response {
+    let endpoint = R::INFO.name;
+    sim.counters.call(endpoint);
+    // Read the body before any early answer: closing a connection with unread data resets it, and the
+    // client could lose the answer.
+    let bytes = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await;
+    sim.delay().await;
+    let token = query_param(query.as_deref(), wecom_groupchat::api::TOKEN_QUERY_PARAM);
+    if let Err(code) = sim.tokens.check(token.as_deref()) {
+        let detail = match code {
+            auth::MISSING_TOKEN => "access_token missing from the query string",
+            auth::EXPIRED_TOKEN => "access_token expired",
+            _ => "access_token invalid",
+        };
+        return sim.fail(Failure::new(code, detail));
+    }
+    let fault = match sim.limits_and_faults(endpoint, token.as_deref()) {
+        Gate::Proceed(fault) => fault,
+        Gate::Answer(response) => return response,
+    };
+    let bytes = match bytes {
+        Ok(bytes) => bytes,
+        Err(_) => return sim.fail(Failure::new(INVALID_PARAMETER, "request body too large or unreadable")),
+    };
+    let result = if method != Method::POST {
+        Err(Failure::new(PARAMETER_EMPTY, format!("{method} is not accepted; POST a JSON body")))
+    } else {
+        let mut ctx = CallCtx { now: wecom_groupchat::time::now_unix(), all_owners: false };
+        handlers::decode::<R>(&bytes, &mut ctx)
+            .and_then(|request| request.handle(&mut sim.company(), &ctx))
+            .map(|response| answer::json(&response))
+    };
+    match result {
+        Ok(body) => sim.reply(0, body, fault),
+        Err(failure) => {
+            tracing::debug!(endpoint, errcode = failure.errcode, detail = %failure.detail, "call refused");
+            sim.reply(failure.errcode, failure.body(), fault)
+        }
+    }
+}
+
+/// Accepts connections until `shutdown` turns true, then closes them all.
+pub(crate) async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a little instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                connections.spawn(serve_connection(stream, router.clone()));
+            }
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.abort_all();
+}
+
+async fn serve_connection(stream: tokio::net::TcpStream, router: Router) {
+    let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+        let router = router.clone();
+        async move {
+            let response = match router.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            if response.extensions().get::<DropConnection>().is_some() {
+                // An error from the service makes hyper close the connection without answering.
+                return Err(std::io::Error::other("connection dropped by fault injection"));
+            }
+            Ok::<_, std::io::Error>(response)
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+}
+
+/// The address a simulator listens on, checked: loopback unless allowed otherwise.
+pub(crate) fn check_addr(addr: SocketAddr, allow_non_loopback: bool) -> Result<(), crate::SimError> {
+    if addr.ip().is_loopback() || allow_non_loopback {
+        Ok(())
+    } else {
+        Err(crate::SimError::Config(format!(
+            "{addr} is not a loopback address; the simulator has no authentication on its control paths, so allow it explicitly (--allow-non-loopback)"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_keeps_json_valid() {
+        let body = br#"{"errcode":0,"errmsg":"ok"}"#;
+        let padded = pad(body, 1000);
+        assert_eq!(padded.len(), 1000);
+        let v: serde_json::Value = serde_json::from_slice(&padded).unwrap();
+        assert_eq!(v["errcode"], 0);
+    }
+
+    #[test]
+    fn query_params_are_decoded() {
+        assert_eq!(query_param(Some("a=1&access_token=x%2By"), "access_token").as_deref(), Some("x+y"));
+        assert_eq!(query_param(None, "access_token"), None);
+    }
+}

@@ -1,0 +1,217 @@
+//! [`Simulator`]: start one in-process on a free port, get its URL, its counters and its controls.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use wecom_groupchat::types::{ChatStatus, GetRequest, GroupChat, NeedName};
+
+use crate::auth::Tokens;
+use crate::company::{self, Hints};
+use crate::config::SimConfig;
+use crate::counters::Stats;
+use crate::error::SimError;
+use crate::faults::{FaultEngine, Faults, ScriptedFault};
+use crate::handlers::{CallCtx, Handle};
+use crate::server::{self, Shared};
+
+/// A running simulator. Stops when dropped or with [`Simulator::shutdown`].
+///
+/// ```no_run
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use wecom_groupchat::types::ListRequest;
+/// use wecom_groupchat_sim::{SimConfig, Simulator};
+///
+/// let sim = Simulator::start(SimConfig::default()).await?;
+/// let client = sim.client_builder().build()?;
+/// let page = client.list(&ListRequest::new(100)).await?;
+/// assert_eq!(sim.stats().gettoken_calls, 1);
+/// # drop(page);
+/// sim.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Simulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    seed: u64,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+pub(crate) fn snapshot(shared: &Shared) -> Stats {
+    shared.counters.snapshot(shared.tokens.live())
+}
+
+impl Simulator {
+    /// Builds the company, binds the address and starts serving.
+    ///
+    /// # Errors
+    /// [`SimError::Config`] for a non-loopback address without permission or bad faults,
+    /// [`SimError::Data`] for unusable data, [`SimError::Bind`] when the address cannot be bound.
+    pub async fn start(config: SimConfig) -> Result<Simulator, SimError> {
+        server::check_addr(config.addr, config.allow_non_loopback)?;
+        config.faults.check().map_err(SimError::Config)?;
+        if config.corp_id.is_empty() || config.corp_secret.is_empty() {
+            return Err(SimError::Config("corp id and corp secret must not be empty".into()));
+        }
+        let now = wecom_groupchat::time::now_unix();
+        let (data, seed) = (config.data.clone(), config.seed);
+        // Large companies take a moment to build: keep the runtime's threads free meanwhile.
+        let mut company = tokio::task::spawn_blocking(move || company::build(&data, seed, now))
+            .await
+            .map_err(|e| SimError::Data(format!("building the company failed: {e}")))??;
+        company.settle = config.transfer_settle;
+        if let Some(n) = config.visible_staff {
+            company.visible_staff = n;
+        }
+        let listener =
+            TcpListener::bind(config.addr).await.map_err(|source| SimError::Bind { addr: config.addr, source })?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(
+            config.corp_id.clone(),
+            config.corp_secret.clone(),
+            company,
+            Tokens::new(config.token_ttl, seed),
+            FaultEngine::new(config.faults.clone(), seed),
+        ));
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(server::serve(listener, server::router(shared.clone()), stopped));
+        tracing::info!(%addr, corp_id = %config.corp_id, seed, "simulator listening");
+        Ok(Simulator { addr, shared, seed, stop, task: Some(task) })
+    }
+
+    /// `http://IP:PORT`, the base URL to give a client.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The corp id `gettoken` accepts.
+    pub fn corp_id(&self) -> &str {
+        &self.shared.corp_id
+    }
+
+    /// The corp secret `gettoken` accepts.
+    pub fn corp_secret(&self) -> &str {
+        &self.shared.corp_secret
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// A client builder pointed at this simulator with its credentials and client-side rate limits off.
+    pub fn client_builder(&self) -> wecom_groupchat::ClientBuilder {
+        wecom_groupchat::Client::builder()
+            .base_url(self.base_url())
+            .corp_credentials(self.corp_id(), self.corp_secret())
+            .rate_limits(wecom_groupchat::ratelimit::RateLimits::off())
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> Stats {
+        snapshot(&self.shared)
+    }
+
+    /// Calls of `gettoken` so far.
+    pub fn gettoken_calls(&self) -> u64 {
+        self.stats().gettoken_calls
+    }
+
+    /// Calls of one endpoint so far.
+    pub fn calls(&self, endpoint: &str) -> u64 {
+        self.stats().calls_of(endpoint)
+    }
+
+    /// Sets every counter to zero.
+    pub fn reset_stats(&self) {
+        self.shared.counters.reset();
+    }
+
+    /// Expires every token now (later calls with them answer 42001); returns how many were live.
+    pub fn invalidate_tokens(&self) -> usize {
+        self.shared.tokens.invalidate_all()
+    }
+
+    /// Lifetime of tokens issued from now on.
+    pub fn set_token_ttl(&self, ttl: Duration) {
+        self.shared.tokens.set_ttl(ttl);
+    }
+
+    /// The faults in force (scripted ones still queued included).
+    pub fn faults(&self) -> Faults {
+        self.shared.faults.get()
+    }
+
+    /// Replaces the faults (rate-limit windows restart, scripted faults replaced).
+    ///
+    /// # Errors
+    /// [`SimError::Config`] when a fraction is out of range.
+    pub fn set_faults(&self, faults: Faults) -> Result<(), SimError> {
+        faults.check().map_err(SimError::Config)?;
+        self.shared.faults.set(faults);
+        Ok(())
+    }
+
+    /// Queues a scripted fault for the next matching call(s).
+    pub fn inject(&self, fault: ScriptedFault) {
+        self.shared.faults.push(fault);
+    }
+
+    /// Completes every transfer in progress now; returns how many.
+    pub fn settle_transfers(&self) -> usize {
+        self.shared.company().settle_transfers(None)
+    }
+
+    /// Marks a member of staff resigned (their chats then await transfer); false when unknown.
+    pub fn resign(&self, userid: &str) -> bool {
+        self.shared.company().resign(userid)
+    }
+
+    /// Interesting data: resigned owners with chats, eligible new owners, statistic owners …
+    pub fn hints(&self) -> Hints {
+        self.shared.company().hints()
+    }
+
+    /// A chat as `groupchat/get` with `need_name = 1` returns it, read directly.
+    pub fn group_chat(&self, chat_id: &str) -> Option<GroupChat> {
+        let ctx = CallCtx { now: wecom_groupchat::time::now_unix(), all_owners: false };
+        let request = GetRequest::new(chat_id).need_name(NeedName::Yes);
+        request.handle(&mut self.shared.company(), &ctx).ok().map(|r| r.group_chat)
+    }
+
+    /// A chat's follow-up status.
+    pub fn chat_status(&self, chat_id: &str) -> Option<ChatStatus> {
+        let company = self.shared.company();
+        company.chat_id(chat_id).map(|i| company.chats[i as usize].status)
+    }
+
+    /// Number of join-way configs.
+    pub fn join_way_count(&self) -> usize {
+        self.shared.company().join_ways.len()
+    }
+
+    /// Stops accepting, closes every connection and waits for the server task.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

@@ -1,0 +1,191 @@
+use serde_json::{Value, json};
+use wecom_groupchat::time::{DAY, day_before, now_unix};
+use wecom_groupchat::types::{OrderAsc, OwnerFilter, StatisticGroupByDayRequest, StatisticOrderBy, StatisticRequest};
+
+use crate::common::*;
+
+fn yesterday() -> i64 {
+    day_before(now_unix(), 1)
+}
+
+#[tokio::test]
+async fn every_owner_has_statistics_for_every_day_of_the_last_180() {
+    let sim = start().await;
+    let client = client(&sim);
+    let owners = sim.hints().statistic_owners;
+    assert!(owners.len() >= 30, "{}", owners.len());
+    let oldest = day_before(now_unix(), 180);
+    for owner in &owners {
+        let mut days = Vec::new();
+        for window in 0..6 {
+            let begin = oldest + window * 30 * DAY;
+            let request = StatisticGroupByDayRequest::new(begin, OwnerFilter::new([owner.as_str()]))
+                .day_end_time(begin + 29 * DAY);
+            let items = client.statistic_group_by_day(&request).await.unwrap().items.unwrap();
+            assert_eq!(items.len(), 30);
+            for item in items {
+                let data = item.data.unwrap();
+                assert!(data.chat_total.unwrap() >= data.chat_has_msg.unwrap());
+                days.push(item.stat_time);
+            }
+        }
+        let expected: Vec<i64> = (0..180).map(|i| oldest + i * DAY).collect();
+        assert_eq!(days, expected, "{owner}");
+        assert_eq!(*days.last().unwrap(), yesterday());
+    }
+}
+
+#[tokio::test]
+async fn statistic_days_are_checked_floored_and_closed() {
+    let sim = start().await;
+    let raw = Raw::new(&sim).await;
+    let owner = sim.hints().statistic_owners[0].clone();
+    let filter = json!({"userid_list": [owner]});
+    let by_day = |begin: i64, end: Option<i64>| {
+        let mut body = json!({"day_begin_time": begin, "owner_filter": filter});
+        if let Some(end) = end {
+            body["day_end_time"] = json!(end);
+        }
+        raw.call("statistic_group_by_day", body)
+    };
+    let y = yesterday();
+    let today = y + DAY;
+    assert_eq!(errcode(&by_day(today, None).await), 600018, "today is not available yet");
+    assert_eq!(errcode(&by_day(y, Some(today)).await), 600018);
+    assert_eq!(errcode(&by_day(day_before(now_unix(), 181), None).await), 600018, "older than 180 days");
+    assert_eq!(errcode(&by_day(y - 30 * DAY, Some(y)).await), 600018, "31 days");
+    assert_eq!(errcode(&by_day(y, Some(y - DAY)).await), 600018, "reversed");
+    assert_eq!(errcode(&by_day(y - 29 * DAY, Some(y)).await), 0, "30 days");
+    assert_eq!(errcode(&by_day(day_before(now_unix(), 180), None).await), 0, "180 days ago");
+
+    // 21:00 on a day is floored to that day's 00:00 (UTC+8); both ends are included.
+    let answer = by_day(y - 2 * DAY + 21 * 3600, Some(y + 3600)).await;
+    let days: Vec<i64> = answer["items"].as_array().unwrap().iter().map(|i| i["stat_time"].as_i64().unwrap()).collect();
+    assert_eq!(days, vec![y - 2 * DAY, y - DAY, y]);
+    // Without an end: one day.
+    assert_eq!(by_day(y + 100, None).await["items"].as_array().unwrap().len(), 1);
+
+    let by_owner = raw.call("statistic", json!({"day_begin_time": today, "owner_filter": filter})).await;
+    assert_eq!(errcode(&by_owner), 600018);
+    let bad_limit = json!({"day_begin_time": y, "owner_filter": filter, "limit": 1001});
+    assert_eq!(errcode(&raw.call("statistic", bad_limit).await), 40058);
+    assert_eq!(errcode(&raw.call("statistic", json!({"owner_filter": filter})).await), 40063);
+}
+
+fn key(item: &Value, field: &str) -> i64 {
+    item["data"][field].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn statistic_orders_and_pages_by_owner() {
+    let sim = start().await;
+    let client = client(&sim);
+    let owners = sim.hints().statistic_owners;
+    let owners: Vec<String> = owners.into_iter().take(20).collect();
+    let begin = yesterday() - 6 * DAY;
+    let base = StatisticRequest::new(begin, OwnerFilter::new(&owners)).day_end_time(yesterday());
+
+    for (order, field) in [
+        (StatisticOrderBy::NewChatCount, "new_chat_cnt"),
+        (StatisticOrderBy::ChatTotal, "chat_total"),
+        (StatisticOrderBy::NewMemberCount, "new_member_cnt"),
+        (StatisticOrderBy::MemberTotal, "member_total"),
+    ] {
+        for asc in [OrderAsc::Descending, OrderAsc::Ascending] {
+            let request = base.clone().order_by(order).order_asc(asc).limit(1000);
+            let answer = serde_json::to_value(client.statistic(&request).await.unwrap()).unwrap();
+            let values: Vec<i64> = answer["items"].as_array().unwrap().iter().map(|i| key(i, field)).collect();
+            assert_eq!(values.len(), 20);
+            let mut sorted = values.clone();
+            sorted.sort_unstable();
+            if asc == OrderAsc::Descending {
+                sorted.reverse();
+            }
+            assert_eq!(values, sorted, "{field} {asc:?}");
+        }
+    }
+
+    // Pages of 6: offsets follow next_offset until it equals total; together they are every owner once.
+    let mut seen = Vec::new();
+    let mut offset = 0;
+    for _ in 0..10 {
+        let page = client
+            .statistic(&base.clone().order_by(StatisticOrderBy::ChatTotal).offset(offset).limit(6))
+            .await
+            .unwrap();
+        assert_eq!(page.total, Some(20));
+        seen.extend(page.items.unwrap().into_iter().map(|i| i.owner));
+        offset = page.next_offset.unwrap();
+        if offset == 20 {
+            break;
+        }
+    }
+    assert_eq!(offset, 20);
+    seen.sort();
+    let mut expected = owners.clone();
+    expected.sort();
+    assert_eq!(seen, expected);
+    // The client's stream does the same.
+    let streamed: Vec<_> =
+        futures::TryStreamExt::try_collect::<Vec<_>>(client.statistic_stream(base.clone().limit(7))).await.unwrap();
+    assert_eq!(streamed.len(), 20);
+}
+
+#[tokio::test]
+async fn by_owner_figures_agree_with_by_day_figures() {
+    let sim = start().await;
+    let client = client(&sim);
+    let owner = sim.hints().statistic_owners[3].clone();
+    let begin = yesterday() - 4 * DAY;
+    let filter = OwnerFilter::new([owner.as_str()]);
+    let days = client
+        .statistic_group_by_day(&StatisticGroupByDayRequest::new(begin, filter.clone()).day_end_time(yesterday()))
+        .await
+        .unwrap()
+        .items
+        .unwrap();
+    assert_eq!(days.len(), 5);
+    let total = client.statistic(&StatisticRequest::new(begin, filter).day_end_time(yesterday())).await.unwrap();
+    assert_eq!(total.total, Some(1));
+    let item = &total.items.unwrap()[0];
+    assert_eq!(item.owner, owner);
+    let data = item.data.as_ref().unwrap();
+    let day = |i: usize| days[i].data.clone().unwrap();
+    let new_chats: i64 = (0..5).map(|i| day(i).new_chat_cnt.unwrap()).sum();
+    let new_members: i64 = (0..5).map(|i| day(i).new_member_cnt.unwrap()).sum();
+    assert_eq!(data.new_chat_cnt, Some(new_chats), "new figures are summed");
+    assert_eq!(data.new_member_cnt, Some(new_members));
+    assert_eq!(data.chat_total, day(4).chat_total, "totals are those of the last day");
+    assert_eq!(data.member_total, day(4).member_total);
+}
+
+#[tokio::test]
+async fn statistics_without_owner_filter_cover_every_owner_unless_too_many_are_visible() {
+    let sim = start().await;
+    let raw = Raw::new(&sim).await;
+    let owners = sim.hints().statistic_owners;
+    let y = yesterday();
+    let answer = raw.call("statistic", json!({"day_begin_time": y, "limit": 1000})).await;
+    assert_eq!(errcode(&answer), 0, "{answer}");
+    assert_eq!(answer["total"].as_u64().unwrap() as usize, owners.len());
+    let by_day = raw.call("statistic_group_by_day", json!({"day_begin_time": y})).await;
+    assert_eq!(by_day["items"].as_array().unwrap().len(), 1);
+
+    let big = start_with(config().visible_staff(1001)).await;
+    let raw = Raw::new(&big).await;
+    assert_eq!(errcode(&raw.call("statistic", json!({"day_begin_time": y})).await), 81017);
+    assert_eq!(errcode(&raw.call("statistic_group_by_day", json!({"day_begin_time": y})).await), 81017);
+    let filtered = json!({"day_begin_time": y, "owner_filter": {"userid_list": [owners[0]]}});
+    assert_eq!(errcode(&raw.call("statistic", filtered).await), 0);
+}
+
+#[tokio::test]
+async fn explicit_statistics_from_a_data_file_are_served() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/company.yaml");
+    let sim = start_with(config().data(wecom_groupchat_sim::DataSource::File(path.into()))).await;
+    let client = client(&sim);
+    let request = StatisticGroupByDayRequest::new(yesterday(), OwnerFilter::new(["ZhangSan"]));
+    let items = client.statistic_group_by_day(&request).await.unwrap().items.unwrap();
+    let data = items[0].data.as_ref().unwrap();
+    assert_eq!((data.new_chat_cnt, data.chat_total, data.msg_total), (Some(2), Some(2), Some(17)));
+}
