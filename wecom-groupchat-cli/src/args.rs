@@ -83,6 +83,26 @@ pub enum Command {
     Stats(StatsCommand),
     /// Export every group with full details to a JSON-lines file (resumable).
     Export(ExportArgs),
+    /// Run the simulator in the foreground (`wecom-groupchat sim --help` lists its flags).
+    Sim(SimPassthrough),
+    /// Start the embedded simulator and walk through every endpoint (no WeCom account needed).
+    Demo,
+}
+
+/// The simulator's own flags, parsed by `wecom_groupchat_sim::SimArgs`.
+#[derive(Debug, Args)]
+pub struct SimPassthrough {
+    /// Simulator flags (--addr, --corp-id, --corp-secret, --data, --latency-ms, faults …).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "SIMULATOR FLAGS")]
+    pub args: Vec<String>,
+}
+
+/// `wecom-groupchat sim …`: the simulator's flags, as the `wecom-groupchat-sim` binary takes them.
+#[derive(Debug, Parser)]
+#[command(name = "wecom-groupchat sim", about = "Run the WeCom group chat simulator in the foreground")]
+pub struct SimCli {
+    #[command(flatten)]
+    pub args: wecom_groupchat_sim::SimArgs,
 }
 
 #[derive(Debug, Args)]

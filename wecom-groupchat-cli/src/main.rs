@@ -12,6 +12,13 @@ use clap::Parser;
 use crate::args::Cli;
 
 fn main() -> ExitCode {
+    // `sim` takes the simulator's own flags, some named like the global options: parse them apart.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).is_some_and(|a| a == "sim") {
+        init_logging(0);
+        let sim_args = argv[2..].to_vec();
+        return run_async(async move { commands::sim::run_args(sim_args).await });
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -21,6 +28,11 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.global.verbose);
+    run_async(commands::run(cli))
+}
+
+/// Runs a command on a Tokio runtime and turns its outcome into the exit code.
+fn run_async(command: impl std::future::Future<Output = failure::Outcome>) -> ExitCode {
     // A bug must not dump a backtrace on users or scripts: one line, and the transport/internal exit code.
     std::panic::set_hook(Box::new(|info| {
         let message = info
@@ -37,7 +49,7 @@ fn main() -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(commands::run(cli))));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(command)));
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(failure)) => failure::report(&failure),

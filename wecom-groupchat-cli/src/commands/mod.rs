@@ -1,10 +1,12 @@
 //! One module per command. Each returns `Ok(())` or the [`Failure`] that sets the exit code.
 
 mod call;
+mod demo;
 mod export;
 mod get;
 mod join_way;
 mod list;
+pub mod sim;
 mod stats;
 mod transfer;
 
@@ -32,6 +34,8 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::JoinWay(cmd) => join_way::run(&global, cmd).await,
         Command::Stats(cmd) => stats::run(&global, cmd).await,
         Command::Export(args) => export::run(&global, args).await,
+        Command::Sim(args) => sim::run(&global, args.args).await,
+        Command::Demo => demo::run().await,
     }
 }
 

@@ -1,0 +1,288 @@
+//! `demo`: starts the simulator in-process (a demo company with staff, resigned colleagues, customer
+//! groups, join ways and 180 days of statistics) and walks through every endpoint with readable output.
+//! No WeCom account is needed.
+
+use std::collections::BTreeMap;
+
+use futures::TryStreamExt;
+use serde_json::json;
+use wecom_groupchat::bulk::ItemOutcome;
+use wecom_groupchat::time::{self, day_before, now_unix};
+use wecom_groupchat::types::{
+    AddJoinWayRequest, DelJoinWayRequest, GetJoinWayRequest, GetRequest, JoinWayScene, ListRequest, NeedName,
+    OpengidToChatidRequest, OwnerFilter, StatisticGroupByDayRequest, StatisticOrderBy, StatisticRequest, StatusFilter,
+    TransferRequest, UpdateJoinWayRequest,
+};
+use wecom_groupchat::wire::WireEnum;
+use wecom_groupchat::{Client, Error};
+use wecom_groupchat_sim::{SimConfig, Simulator};
+
+use crate::args::Output;
+use crate::commands::get::{datetime, named};
+use crate::failure::{Failure, Outcome};
+use crate::output::{Rows, line};
+
+fn heading(n: usize, title: &str) -> Outcome {
+    line(&format!("\n{n}. {title}\n{}", "─".repeat(72)))
+}
+
+pub async fn run() -> Outcome {
+    let sim = Simulator::start(SimConfig::default())
+        .await
+        .map_err(|e| Failure::Io(format!("cannot start the simulator: {e}")))?;
+    let hints = sim.hints();
+    line("wecom-groupchat demo — the whole customer group chat API against the embedded simulator")?;
+    line(&format!(
+        "simulator: {} · corp id {} · demo company: {} staff, {} customer groups",
+        sim.base_url(),
+        sim.corp_id(),
+        hints.staff,
+        hints.chats
+    ))?;
+    // The same client an application would build: corp id + secret, tokens fetched and cached.
+    let client = Client::builder()
+        .base_url(sim.base_url())
+        .corp_credentials(sim.corp_id(), sim.corp_secret())
+        .build()
+        .map_err(Failure::Call)?;
+
+    // 1. list
+    heading(1, "list — every customer group, page after page (groupchat/list, cursor paging)")?;
+    let mut by_status: BTreeMap<i64, usize> = BTreeMap::new();
+    let mut pages_of = 0usize;
+    let chats: Vec<_> = client.list_stream(ListRequest::new(100)).inspect_ok(|_| pages_of += 1).try_collect().await?;
+    for chat in &chats {
+        *by_status.entry(chat.status.map_or(-1, |s| s.value())).or_default() += 1;
+    }
+    let mut rows = Rows::new(&["status", "chats"]);
+    for (status, n) in &by_status {
+        rows.push(vec![named(Some(wecom_groupchat::types::ChatStatus::from(*status))), json!(n)]);
+    }
+    rows.print(Output::Table)?;
+    line(&format!("{} chats in pages of 100 (list_stream follows next_cursor until it is empty)", chats.len()))?;
+
+    // 2. get
+    heading(2, "get — one group with its members (groupchat/get, need_name = 1)")?;
+    let chat_id = chats.first().map(|c| c.chat_id.clone()).unwrap_or_default();
+    let chat = client.get(&GetRequest::new(&chat_id).need_name(NeedName::Yes)).await?.group_chat;
+    line(&format!(
+        "{} · \"{}\" · owner {} · created {} · {} members · admins: {}",
+        chat.chat_id,
+        chat.name.clone().unwrap_or_default(),
+        chat.owner.clone().unwrap_or_default(),
+        datetime(chat.create_time).as_str().unwrap_or_default(),
+        chat.member_list.as_ref().map_or(0, Vec::len),
+        match chat.admin_list.iter().flatten().map(|a| a.userid.as_str()).collect::<Vec<_>>().join(", ") {
+            admins if admins.is_empty() => "none".to_string(),
+            admins => admins,
+        },
+    ))?;
+    let mut members = Rows::new(&["userid", "type", "name", "join_scene", "invitor", "state"]);
+    let member_list = chat.member_list.unwrap_or_default();
+    for m in member_list.iter().take(8) {
+        members.push(vec![
+            json!(m.userid),
+            named(m.member_type),
+            json!(m.name),
+            named(m.join_scene),
+            json!(m.invitor.as_ref().map(|i| i.userid.clone())),
+            json!(m.state),
+        ]);
+    }
+    members.print(Output::Table)?;
+    if member_list.len() > 8 {
+        line(&format!("… and {} more", member_list.len() - 8))?;
+    }
+    if let Some(hint) = hints.opengids.first() {
+        let converted = client.opengid_to_chatid(&OpengidToChatidRequest::new(&hint.opengid)).await?;
+        line(&format!("opengid_to_chatid: {} → {}", hint.opengid, converted.chat_id))?;
+    }
+
+    // 3. statistics
+    heading(3, "statistic, statistic_group_by_day — the last 7 days (UTC+8 days, up to yesterday)")?;
+    let owners: Vec<String> = hints.statistic_owners.iter().take(20).cloned().collect();
+    let now = now_unix();
+    let (from, to) = (day_before(now, 7), day_before(now, 1));
+    let request = StatisticRequest::new(from, OwnerFilter::new(owners.clone()))
+        .day_end_time(to)
+        .order_by(StatisticOrderBy::ChatTotal)
+        .limit(5);
+    let top = client.statistic(&request).await?;
+    line(&format!(
+        "by owner, {} to {}, sorted by chat_total (first page of {} owners):",
+        time::format_day(from),
+        time::format_day(to),
+        top.total.unwrap_or_default()
+    ))?;
+    let mut rows = Rows::new(&["owner", "new_chat_cnt", "chat_total", "new_member_cnt", "member_total", "msg_total"]);
+    for item in top.items.iter().flatten() {
+        let d = item.data.clone().unwrap_or_default();
+        rows.push(vec![
+            json!(item.owner),
+            json!(d.new_chat_cnt),
+            json!(d.chat_total),
+            json!(d.new_member_cnt),
+            json!(d.member_total),
+            json!(d.msg_total),
+        ]);
+    }
+    rows.print(Output::Table)?;
+    line("by day, summed over the same owners:")?;
+    let by_day = client
+        .statistic_group_by_day(&StatisticGroupByDayRequest::new(from, OwnerFilter::new(owners)).day_end_time(to))
+        .await?;
+    let mut rows = Rows::new(&["day", "new_chat_cnt", "chat_total", "new_member_cnt", "member_total", "msg_total"]);
+    for item in by_day.items.iter().flatten() {
+        let d = item.data.clone().unwrap_or_default();
+        rows.push(vec![
+            json!(time::format_day(item.stat_time)),
+            json!(d.new_chat_cnt),
+            json!(d.chat_total),
+            json!(d.new_member_cnt),
+            json!(d.member_total),
+            json!(d.msg_total),
+        ]);
+    }
+    rows.print(Output::Table)?;
+
+    // 4. join ways
+    heading(4, "add_join_way, get_join_way, update_join_way, del_join_way — a 「加入群聊」 QR code")?;
+    let two: Vec<String> = chats.iter().take(2).map(|c| c.chat_id.clone()).collect();
+    let add = AddJoinWayRequest::new(JoinWayScene::QrCode, two.clone())
+        .remark("demo: spring campaign")
+        .room_base_name("春季活动群")
+        .room_base_id(1)
+        .state("demo-channel");
+    let config_id = client.add_join_way(&add).await?.config_id;
+    line(&format!("added {config_id} for chats {}", two.join(", ")))?;
+    let way = client.get_join_way(&GetJoinWayRequest::new(&config_id)).await?.join_way;
+    line(&format!(
+        "get: scene {} · remark {:?} · state {:?} · qr_code {}",
+        named(way.scene).as_str().unwrap_or_default(),
+        way.remark.unwrap_or_default(),
+        way.state.unwrap_or_default(),
+        way.qr_code.unwrap_or_default()
+    ))?;
+    let three: Vec<String> = chats.iter().take(3).map(|c| c.chat_id.clone()).collect();
+    // WeCom overwrites the whole config on update: send every field.
+    let update = UpdateJoinWayRequest::new(&config_id, JoinWayScene::QrCode, three.clone())
+        .remark("demo: spring, 3 groups")
+        .state("demo-channel");
+    client.update_join_way(&update).await?;
+    let way = client.get_join_way(&GetJoinWayRequest::new(&config_id)).await?.join_way;
+    line(&format!(
+        "updated: {} chats, remark {:?}",
+        way.chat_id_list.unwrap_or_default().len(),
+        way.remark.unwrap_or_default()
+    ))?;
+    client.del_join_way(&DelJoinWayRequest::new(&config_id)).await?;
+    match client.get_join_way(&GetJoinWayRequest::new(&config_id)).await {
+        Err(Error::Api(e)) => line(&format!("deleted; reading it again answers errcode {}: {}", e.code, e.message))?,
+        other => line(&format!("deleted; reading it again: {other:?}"))?,
+    }
+
+    // 5. transfer
+    heading(5, "transfer — hand a resigned colleague's groups to a new owner (离职继承)")?;
+    let (Some(resigned), Some(new_owner)) = (hints.resigned_owners.first(), hints.eligible_new_owners.first()) else {
+        return Err(Failure::Io("the demo company has no resigned owner with chats".into()));
+    };
+    let waiting: Vec<String> = client
+        .list_stream(
+            ListRequest::new(1000)
+                .status_filter(StatusFilter::Resigned)
+                .owner_filter(OwnerFilter::new([resigned.userid.clone()])),
+        )
+        .map_ok(|c| c.chat_id)
+        .try_collect()
+        .await?;
+    line(&format!(
+        "{} resigned; {} of their groups await transfer; new owner: {new_owner}",
+        resigned.userid,
+        waiting.len()
+    ))?;
+    // One chat of an active owner slips into the list, to show a per-chat failure in the report.
+    let mut ids = waiting.clone();
+    if let Some(active) = hints.active_owners.first().and_then(|o| o.chat_ids.first()) {
+        ids.push(active.clone());
+    }
+    let report = client.transfer_batched(TransferRequest::new(ids, new_owner.clone())).await?;
+    // The full report has a row per chat; show a few successes and every other outcome.
+    let mut rows = Rows::new(&["chat_id", "outcome", "errcode", "errmsg"]);
+    let shown = report
+        .items
+        .iter()
+        .filter(|i| i.outcome == ItemOutcome::Succeeded)
+        .take(3)
+        .chain(report.items.iter().filter(|i| i.outcome != ItemOutcome::Succeeded));
+    for item in shown {
+        let (outcome, code, msg) = match &item.outcome {
+            ItemOutcome::Succeeded => ("transferred", None, String::new()),
+            ItemOutcome::Failed { errcode, errmsg } => ("failed", *errcode, errmsg.clone()),
+            ItemOutcome::Unknown { reason } => ("unknown", None, reason.clone()),
+            _ => ("?", None, String::new()),
+        };
+        rows.push(vec![json!(item.id), json!(outcome), json!(code), json!(msg)]);
+    }
+    rows.print(Output::Table)?;
+    line(&format!("… one row per chat in the full report: {report}"))?;
+    let moved: std::collections::HashSet<&str> = report.succeeded().collect();
+    let transferring = client
+        .list_stream(
+            ListRequest::new(1000)
+                .status_filter(StatusFilter::Transferring)
+                .owner_filter(OwnerFilter::new([resigned.userid.clone()])),
+        )
+        .try_collect::<Vec<_>>()
+        .await?;
+    sim.settle_transfers();
+    let settled = client
+        .list_stream(
+            ListRequest::new(1000)
+                .status_filter(StatusFilter::Transferred)
+                .owner_filter(OwnerFilter::new([new_owner.clone()])),
+        )
+        .try_collect::<Vec<_>>()
+        .await?
+        .into_iter()
+        .filter(|c| moved.contains(c.chat_id.as_str()))
+        .count();
+    line(&format!(
+        "status: {} groups 离职继承中 (transferring) right after the call; once WeCom settles them, {settled} are \
+         离职继承完成 (transferred) and owned by {new_owner}",
+        transferring.len()
+    ))?;
+
+    // 6. validation and errors
+    heading(6, "validation and errors — documented limits are checked before anything is sent")?;
+    let six: Vec<String> = chats.iter().take(6).map(|c| c.chat_id.clone()).collect();
+    let calls_before = sim.stats().total_calls;
+    match client.add_join_way(&AddJoinWayRequest::new(JoinWayScene::QrCode, six)).await {
+        Err(e @ Error::Validation { .. }) => line(&format!("refused: {e}"))?,
+        other => line(&format!("unexpected: {other:?}"))?,
+    }
+    let today = time::day_start(now);
+    match client.statistic(&StatisticRequest::new(today, OwnerFilter::new(["x"]))).await {
+        Err(e @ Error::Validation { .. }) => line(&format!("refused: {e}"))?,
+        other => line(&format!("unexpected: {other:?}"))?,
+    }
+    line(&format!("requests sent for those two: {}", sim.stats().total_calls - calls_before))?;
+    match client.get(&GetRequest::new("wrNoSuchChatAAAA")).await {
+        Err(e) => line(&format!("an API error, typed: {e}"))?,
+        Ok(_) => line("unexpected success")?,
+    }
+
+    // Summary
+    heading(7, "what went over the wire")?;
+    let stats = sim.stats();
+    let mut rows = Rows::new(&["endpoint", "calls"]);
+    for (endpoint, n) in stats.calls.iter().filter(|(_, n)| **n > 0) {
+        rows.push(vec![json!(endpoint), json!(n)]);
+    }
+    rows.print(Output::Table)?;
+    line(&format!(
+        "{} calls in all; gettoken called {} time(s): the token was fetched once and cached",
+        stats.total_calls, stats.gettoken_calls
+    ))?;
+    sim.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! `sim [simulator flags]`: the simulator in the foreground, with the flags of `wecom-groupchat-sim`.
+//!
+//! The simulator has its own `--corp-id`/`--corp-secret` (what it accepts), which would clash with the
+//! tool's global options of the same names; so its flags are parsed by its own parser.
+
+use clap::Parser;
+
+use crate::args::{Global, SimCli};
+use crate::failure::{Failure, Outcome};
+
+/// Runs the simulator with `args`, the words after `sim`.
+pub async fn run_args(args: Vec<String>) -> Outcome {
+    let words = std::iter::once("wecom-groupchat sim".to_string()).chain(args);
+    let cli = match SimCli::try_parse_from(words) {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help / --version: print and succeed.
+            let _ = e.print();
+            return Ok(());
+        }
+        Err(e) => return Err(Failure::Usage(e.to_string().trim_end().trim_start_matches("error: ").to_string())),
+    };
+    wecom_groupchat_sim::run_foreground(cli.args).await.map_err(|e| match e {
+        wecom_groupchat_sim::SimError::Config(_) | wecom_groupchat_sim::SimError::Data(_) => {
+            Failure::Usage(e.to_string())
+        }
+        other => Failure::Io(other.to_string()),
+    })
+}
+
+/// `sim` reached through the main parser (global options before it): hands the corp id and secret the
+/// global options took on to the simulator.
+pub async fn run(global: &Global, mut args: Vec<String>) -> Outcome {
+    if let Some(id) = &global.corp_id {
+        args.extend(["--corp-id".to_string(), id.clone()]);
+    }
+    if let Some(secret) = &global.corp_secret {
+        args.extend(["--corp-secret".to_string(), secret.clone()]);
+    }
+    run_args(args).await
+}
