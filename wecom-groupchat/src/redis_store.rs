@@ -7,7 +7,8 @@
 //!   The others poll for the new token instead of fetching their own.
 //! - Compare-and-invalidate is one Lua script, so one dead token causes one refresh across the fleet.
 //! - When Redis is unreachable, calls keep working on an in-process store (with a warning), unless the
-//!   store is configured to fail instead.
+//!   store is configured to fail instead. Tokens read from or written to Redis are mirrored there, so a
+//!   process keeps its token through an outage.
 
 use std::fmt;
 use std::sync::Arc;
@@ -197,13 +198,28 @@ impl TokenStore for RedisTokenStore {
         let k = self.token_key(key);
         let found = self
             .with_redis("get", |mut c| async move {
-                let (token, expires_at): (Option<String>, Option<i64>) =
-                    redis::cmd("HMGET").arg(&k).arg("token").arg("expires_at").query_async(&mut c).await?;
-                Ok(token.map(|t| StoredToken { token: Secret::new(t), expires_at: expires_at.unwrap_or(0) }))
+                let ((token, expires_at), ttl_ms): ((Option<String>, Option<i64>), i64) = redis::pipe()
+                    .cmd("HMGET")
+                    .arg(&k)
+                    .arg("token")
+                    .arg("expires_at")
+                    .cmd("PTTL")
+                    .arg(&k)
+                    .query_async(&mut c)
+                    .await?;
+                let stored = token.map(|t| StoredToken { token: Secret::new(t), expires_at: expires_at.unwrap_or(0) });
+                Ok(stored.map(|s| (s, ttl_ms)))
             })
             .await?;
         match found {
-            Some(found) => Ok(found),
+            Some(Some((token, ttl_ms))) => {
+                // Keep a copy in memory, so this process can go on with it if Redis goes away.
+                if ttl_ms > 0 && self.inner.fallback.get(key).await?.as_ref() != Some(&token) {
+                    self.inner.fallback.set(key, &token, Duration::from_millis(ttl_ms as u64)).await?;
+                }
+                Ok(Some(token))
+            }
+            Some(None) => Ok(None),
             None => self.inner.fallback.get(key).await,
         }
     }
