@@ -29,6 +29,24 @@ struct Fields {
     mark_source: Option<bool>,
 }
 
+/// The `Fields` of an add or an update request: two generated types with the same config fields.
+macro_rules! fields_of {
+    ($request:expr) => {{
+        let r = $request;
+        Fields {
+            // Read before the moves below.
+            auto_create_room: r.auto_create_room_or_default(),
+            scene: r.scene,
+            remark: r.remark,
+            room_base_name: r.room_base_name,
+            room_base_id: r.room_base_id,
+            chat_id_list: r.chat_id_list,
+            state: r.state,
+            mark_source: r.mark_source,
+        }
+    }};
+}
+
 impl Fields {
     /// The stored config: overwrite semantics, so every field comes from this request.
     fn into_join_way(self, c: &Company, config_id: String) -> Result<JoinWay, Failure> {
@@ -59,16 +77,7 @@ fn unknown_config(config_id: &str) -> Failure {
 
 impl Handle for AddJoinWayRequest {
     fn handle(self, c: &mut Company, _ctx: &CallCtx) -> Result<AddJoinWayResponse, Failure> {
-        let fields = Fields {
-            scene: self.scene,
-            auto_create_room: self.auto_create_room_or_default(),
-            remark: self.remark,
-            room_base_name: self.room_base_name,
-            room_base_id: self.room_base_id,
-            chat_id_list: self.chat_id_list,
-            state: self.state,
-            mark_source: self.mark_source,
-        };
+        let fields = fields_of!(self);
         let config_id = generate_config_id(c);
         let way = fields.into_join_way(c, config_id.clone())?;
         c.join_ways.insert(config_id.clone(), way);
@@ -88,18 +97,9 @@ impl Handle for UpdateJoinWayRequest {
         if !c.join_ways.contains_key(&self.config_id) {
             return Err(unknown_config(&self.config_id));
         }
-        let fields = Fields {
-            scene: self.scene,
-            auto_create_room: self.auto_create_room_or_default(),
-            remark: self.remark,
-            room_base_name: self.room_base_name,
-            room_base_id: self.room_base_id,
-            chat_id_list: self.chat_id_list,
-            state: self.state,
-            mark_source: self.mark_source,
-        };
-        let way = fields.into_join_way(c, self.config_id.clone())?;
-        c.join_ways.insert(self.config_id, way);
+        let config_id = self.config_id.clone();
+        let way = fields_of!(self).into_join_way(c, config_id.clone())?;
+        c.join_ways.insert(config_id, way);
         Ok(UpdateJoinWayResponse::new())
     }
 }

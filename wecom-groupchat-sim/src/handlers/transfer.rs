@@ -76,18 +76,36 @@ fn take_quota(c: &mut Company, old: u32, new: u32, now: i64) -> bool {
     true
 }
 
+/// Checks the new owner once, then each chat: `refuse` gives the per-chat errcode of a chat that cannot
+/// move (or `None`), `apply` moves one that can. Returns the chats that did not move.
+fn transfer_each(
+    c: &mut Company,
+    new_owner: &str,
+    chat_ids: &[String],
+    mut refuse: impl FnMut(&mut Company, u32, u32) -> Option<i64>,
+    mut apply: impl FnMut(&mut Company, u32, u32),
+) -> Result<Vec<FailedChat>, Failure> {
+    let new_owner = check_new_owner(c, new_owner)?;
+    let mut failures = Vec::new();
+    for chat_id in chat_ids {
+        let Some(id) = c.chat_id(chat_id) else {
+            failures.push(failed(chat_id, NO_SUCH_CHAT));
+            continue;
+        };
+        match refuse(c, id, new_owner) {
+            Some(code) => failures.push(failed(chat_id, code)),
+            None => apply(c, id, new_owner),
+        }
+    }
+    Ok(failures)
+}
+
 impl Handle for TransferRequest {
     fn handle(self, c: &mut Company, ctx: &CallCtx) -> Result<TransferResponse, Failure> {
-        let new_owner = check_new_owner(c, &self.new_owner)?;
-        let mut failures = Vec::new();
-        for chat_id in &self.chat_id_list {
-            let Some(id) = c.chat_id(chat_id) else {
-                failures.push(failed(chat_id, NO_SUCH_CHAT));
-                continue;
-            };
+        let refuse = |c: &mut Company, id: u32, new_owner: u32| {
             let chat = &c.chats[id as usize];
             let old = chat.owner;
-            let code = if chat.pending_owner.is_some() || chat.status == ChatStatus::Transferring {
+            if chat.pending_owner.is_some() || chat.status == ChatStatus::Transferring {
                 Some(IN_PROGRESS)
             } else if old == new_owner {
                 Some(OWNER_UNCHANGED)
@@ -97,19 +115,18 @@ impl Handle for TransferRequest {
                 Some(DAILY_QUOTA)
             } else {
                 None
-            };
-            if let Some(code) = code {
-                failures.push(failed(chat_id, code));
-                continue;
             }
-            // Resigned → transferring now → transferred once the transfer settles.
+        };
+        // Resigned → transferring now → transferred once the transfer settles.
+        let apply = |c: &mut Company, id: u32, new_owner: u32| {
             let chat = &mut c.chats[id as usize];
             chat.pending_owner = Some(new_owner);
             chat.status = ChatStatus::Transferring;
             let now = Instant::now();
             let at = now.checked_add(c.settle).unwrap_or(now + Duration::from_secs(100 * 365 * 86_400));
             c.pending.insert((at, id));
-        }
+        };
+        let failures = transfer_each(c, &self.new_owner, &self.chat_id_list, refuse, apply)?;
         let mut response = TransferResponse::new();
         response.failed_chat_list = Some(failures);
         Ok(response)
@@ -118,18 +135,12 @@ impl Handle for TransferRequest {
 
 impl Handle for OnjobTransferRequest {
     fn handle(self, c: &mut Company, ctx: &CallCtx) -> Result<OnjobTransferResponse, Failure> {
-        let new_owner = check_new_owner(c, &self.new_owner)?;
-        let mut failures = Vec::new();
-        for chat_id in &self.chat_id_list {
-            let Some(id) = c.chat_id(chat_id) else {
-                failures.push(failed(chat_id, NO_SUCH_CHAT));
-                continue;
-            };
+        let refuse = |c: &mut Company, id: u32, new_owner: u32| {
             let chat = &c.chats[id as usize];
             let old = chat.owner;
             let recent =
                 chat.onjob_transfers.iter().filter(|t| time::days_ago(**t, ctx.now) < ONJOB_WINDOW_DAYS).count();
-            let code = if chat.pending_owner.is_some() || chat.status == ChatStatus::Transferring {
+            if chat.pending_owner.is_some() || chat.status == ChatStatus::Transferring {
                 Some(IN_PROGRESS)
             } else if c.staff[old as usize].resigned {
                 Some(OWNER_RESIGNED)
@@ -141,14 +152,13 @@ impl Handle for OnjobTransferRequest {
                 Some(DAILY_QUOTA)
             } else {
                 None
-            };
-            if let Some(code) = code {
-                failures.push(failed(chat_id, code));
-                continue;
             }
+        };
+        let apply = |c: &mut Company, id: u32, new_owner: u32| {
             c.set_owner(id, new_owner);
             c.chats[id as usize].onjob_transfers.push(ctx.now);
-        }
+        };
+        let failures = transfer_each(c, &self.new_owner, &self.chat_id_list, refuse, apply)?;
         let mut response = OnjobTransferResponse::new();
         response.failed_chat_list = Some(failures);
         Ok(response)
