@@ -3,7 +3,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use wecom_groupchat::{Error, TokenError};
+use wecom_groupchat::{Error, RateLimitedError, TokenError, error_code};
 
 /// Why a command did not succeed.
 #[derive(Debug)]
@@ -64,14 +64,20 @@ pub fn report(failure: &Failure) -> ExitCode {
         _ => "error",
     };
     eprintln!("{kind}: {failure}");
-    if let Failure::Call(Error::Api(e)) = failure {
-        // errcode, errmsg and the meaning are in the line above; add the doc link for the code.
-        if e.info.is_none() {
-            eprintln!(
-                "note: errcode {} is not in the error table; see https://developer.work.weixin.qq.com/devtool/query?e={}",
-                e.code, e.code
-            );
+    match failure {
+        // errcode, errmsg and the meaning are in the line above; add the doc link for a code the table lacks.
+        Failure::Call(Error::Api(e)) if e.info.is_none() => eprintln!(
+            "note: errcode {} is not in the error table; see https://developer.work.weixin.qq.com/devtool/query?e={}",
+            e.code, e.code
+        ),
+        // These messages carry the code but not its meaning from the error table.
+        Failure::Call(Error::RateLimited(RateLimitedError { code, .. }))
+        | Failure::Call(Error::Token(TokenError::CannotRefresh { code })) => {
+            if let Some(info) = error_code::lookup(*code) {
+                eprintln!("note: errcode {code}: {} — {}", info.zh, info.en);
+            }
         }
+        _ => {}
     }
     ExitCode::from(failure.exit_code())
 }
