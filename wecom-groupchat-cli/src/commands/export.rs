@@ -1,6 +1,7 @@
 //! `export --out FILE.jsonl`: every group with full details, one JSON object per line. Bounded
-//! concurrency, the client's rate limits, and resumable: chats already in the file are skipped, and a
-//! line cut short by a crash is dropped before appending.
+//! concurrency, the client's rate limits (and a stop at the first 45009, which blocks `get` for the rest
+//! of its window), and resumable: chats already in the file are skipped, and a line cut short by a crash
+//! is dropped before appending.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -8,6 +9,7 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use futures::{StreamExt, TryStreamExt};
+use wecom_groupchat::Error;
 use wecom_groupchat::types::{GetRequest, ListRequest, NeedName, OwnerFilter};
 
 use crate::args::{ExportArgs, Global};
@@ -72,7 +74,8 @@ pub async fn run(global: &Global, args: ExportArgs) -> Outcome {
     let io = |e: std::io::Error| Failure::Io(format!("cannot write {}: {e}", args.out.display()));
     let mut file = OpenOptions::new().create(true).append(true).open(&args.out).map_err(io)?;
     file.seek(SeekFrom::End(0)).map_err(io)?;
-    let bar = commands::progress(todo.len() as u64, "chats");
+    let total = todo.len();
+    let bar = commands::progress(total as u64, "chats");
     let need_name = args.names;
     let mut details = futures::stream::iter(todo)
         .map(|chat_id| {
@@ -88,8 +91,16 @@ pub async fn run(global: &Global, args: ExportArgs) -> Outcome {
         .buffer_unordered(args.concurrency as usize);
 
     let (mut written, mut failed) = (0usize, Vec::new());
+    let mut rate_limited = false;
     while let Some((chat_id, result)) = details.next().await {
         match result {
+            // WeCom blocks `get` for the rest of its window: every further call would fail the same way
+            // (and count against the limit). Stop; the chats not written yet are read on the next run.
+            Err(e @ Error::RateLimited(_)) => {
+                bar.suspend(|| eprintln!("{chat_id}: {e}"));
+                rate_limited = true;
+                break;
+            }
             Ok(response) => {
                 let mut line = serde_json::to_vec(&response.group_chat).map_err(|e| Failure::Io(e.to_string()))?;
                 line.push(b'\n');
@@ -104,8 +115,17 @@ pub async fn run(global: &Global, args: ExportArgs) -> Outcome {
         }
         bar.inc(1);
     }
+    drop(details);
     bar.finish_and_clear();
     eprintln!("exported {written} chats to {}", args.out.display());
+    if rate_limited {
+        return Err(Failure::Partial(format!(
+            "stopped at the rate limit (errcode 45009) with {} of {} chats not exported yet; run the same command \
+             again after the limit's window to resume",
+            total - written,
+            total
+        )));
+    }
     if !failed.is_empty() {
         return Err(Failure::Partial(format!(
             "{} chats could not be read; run the same command again to retry them",
