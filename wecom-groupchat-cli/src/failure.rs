@@ -16,6 +16,8 @@ pub enum Failure {
     Partial(String),
     /// Reading or writing a local file failed (exit 3).
     Io(String),
+    /// The reader of stdout went away (`| head`): stop quietly, nothing more to do (exit 0).
+    StdoutClosed,
 }
 
 impl Failure {
@@ -25,6 +27,7 @@ impl Failure {
             Failure::Usage(_) => 2,
             Failure::Partial(_) => 4,
             Failure::Io(_) => 3,
+            Failure::StdoutClosed => 0,
             Failure::Call(e) => call_exit_code(e),
         }
     }
@@ -46,6 +49,7 @@ impl fmt::Display for Failure {
         match self {
             Failure::Usage(m) | Failure::Partial(m) | Failure::Io(m) => f.write_str(m),
             Failure::Call(e) => write!(f, "{e}"),
+            Failure::StdoutClosed => f.write_str("stdout was closed"),
         }
     }
 }
@@ -58,6 +62,9 @@ impl From<Error> for Failure {
 
 /// Prints the failure and turns it into the exit code.
 pub fn report(failure: &Failure) -> ExitCode {
+    if let Failure::StdoutClosed = failure {
+        return ExitCode::SUCCESS;
+    }
     let kind = match failure {
         Failure::Usage(_) => "usage",
         Failure::Partial(_) => "partial failure",
