@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
 
 /// Command-line tool for the WeCom (企业微信) customer group chat (客户群) API.
 ///
@@ -33,8 +34,9 @@ pub struct Global {
     /// Secret of an app allowed to call customer-contact APIs. Never printed.
     #[arg(long, env = "WECOM_CORP_SECRET", hide_env_values = true, global = true)]
     pub corp_secret: Option<String>,
-    /// An access token to use as is, instead of corp id and secret. Never printed.
-    #[arg(long, env = "WECOM_ACCESS_TOKEN", hide_env_values = true, global = true, conflicts_with = "corp_secret")]
+    /// An access token to use as is, instead of corp id and secret. Never printed. (A flag wins over
+    /// the other kind of credential from the environment; two of the same origin are an error.)
+    #[arg(long, env = "WECOM_ACCESS_TOKEN", hide_env_values = true, global = true)]
     pub access_token: Option<String>,
     /// Where access tokens are kept: `memory` (this process), or `redis://host:port/db` to share them
     /// with every instance using the same Redis (one refresh for the whole fleet).
@@ -54,6 +56,29 @@ pub struct Global {
     /// Log what the client does to stderr (-v info, -vv debug).
     #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+}
+
+impl Global {
+    /// Settles which credential to use when both a corp secret and an access token are given: one
+    /// given as a flag wins over the other from the environment (a shell set up with
+    /// WECOM_CORP_SECRET can still try `--access-token`); both flags, or both variables, are an error.
+    pub fn settle_credentials(&mut self, matches: &ArgMatches) -> Result<(), String> {
+        if self.access_token.is_none() || self.corp_secret.is_none() {
+            return Ok(());
+        }
+        let from_flag = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+        match (from_flag("access_token"), from_flag("corp_secret")) {
+            (true, false) => self.corp_secret = None,
+            (false, true) => self.access_token = None,
+            (true, true) => return Err("give --corp-secret or --access-token, not both".into()),
+            (false, false) => {
+                return Err("both WECOM_CORP_SECRET and WECOM_ACCESS_TOKEN are set: unset one, or choose with \
+                            --corp-secret or --access-token"
+                    .into());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Output formats.
@@ -196,7 +221,7 @@ pub struct TransferArgs {
     #[arg(long, value_name = "FILE")]
     pub from_file: Option<PathBuf>,
     /// Transfer every chat of this resigned member that awaits transfer (found with `list`).
-    #[arg(long, value_name = "USERID")]
+    #[arg(long, value_name = "USERID", conflicts_with = "onjob")]
     pub resigned_owner: Option<String>,
     /// The owners are still employed: use onjob_transfer (each chat at most twice in 90 days).
     #[arg(long)]

@@ -7,7 +7,7 @@ mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::args::Cli;
 
@@ -19,8 +19,15 @@ fn main() -> ExitCode {
         let sim_args = argv[2..].to_vec();
         return run_async(async move { commands::sim::run_args(sim_args).await });
     }
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command().try_get_matches().and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => match cli.global.settle_credentials(&matches) {
+            Ok(()) => cli,
+            Err(message) => {
+                eprintln!("usage: {message}");
+                return ExitCode::from(2);
+            }
+        },
         Err(e) => {
             // Usage errors exit 2 (the contract); --help and --version exit 0.
             let _ = e.print();
