@@ -75,6 +75,19 @@ fn resumes_after_an_interrupted_run() {
 }
 
 #[test]
+fn never_truncates_a_file_it_did_not_write() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    for text in ["my notes\nimportant\n", "my notes", "{\"chat_id\":\"wrA\"}\nnot a chat\n{\"chat_id\":\"wrB\"}\n"] {
+        let out = dir.path().join("notes.txt");
+        std::fs::write(&out, text).unwrap();
+        sim.cli().args(["export", "--out"]).arg(&out).run().code(2).stderr_has(&["is not a chat written by export"]);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), text, "left as it was");
+    }
+    assert_eq!(sim.total_calls(), 0);
+}
+
+#[test]
 fn failed_chats_exit_4_and_a_rerun_finishes() {
     let sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
