@@ -109,6 +109,9 @@ pub enum Command {
         wecom-groupchat list --limit 100 --cursor CURSOR")]
     List(ListArgs),
     /// Show one customer group with its members.
+    ///
+    /// JSON: the `group_chat` object WeCom returns; table: the group's fields, then one row per member; CSV: one
+    /// record per member.
     Get(GetArgs),
     /// Hand customer groups to a new owner, in batches of at most 100, with a report for every chat.
     ///
