@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
 
 /// Command-line tool for the WeCom (企业微信) customer group chat (客户群) API.
 ///
@@ -33,25 +34,51 @@ pub struct Global {
     /// Secret of an app allowed to call customer-contact APIs. Never printed.
     #[arg(long, env = "WECOM_CORP_SECRET", hide_env_values = true, global = true)]
     pub corp_secret: Option<String>,
-    /// An access token to use as is, instead of corp id and secret. Never printed.
-    #[arg(long, env = "WECOM_ACCESS_TOKEN", hide_env_values = true, global = true, conflicts_with = "corp_secret")]
+    /// An access token to use as is, instead of corp id and secret. Never printed. (A flag wins over
+    /// the other kind of credential from the environment; two of the same origin are an error.)
+    #[arg(long, env = "WECOM_ACCESS_TOKEN", hide_env_values = true, global = true)]
     pub access_token: Option<String>,
     /// Where access tokens are kept: `memory` (this process), or `redis://host:port/db` to share them
     /// with every instance using the same Redis (one refresh for the whole fleet).
-    #[arg(long, env = "WECOM_TOKEN_STORE", default_value = "memory", global = true)]
+    /// The URL may carry a password: its value is never printed.
+    #[arg(long, env = "WECOM_TOKEN_STORE", hide_env_values = true, default_value = "memory", global = true)]
     pub token_store: String,
     /// Output format; default: table on a terminal, json otherwise.
     #[arg(long, short = 'o', env = "WECOM_OUTPUT", value_enum, global = true)]
     pub output: Option<Output>,
-    /// Seconds before a call times out.
+    /// Seconds before a call times out (1 to 600).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
     pub timeout: u64,
-    /// Retries of transient failures of reads (0 turns them off).
+    /// Retries of transient failures of reads (0 to 10; 0 turns them off). Writes are retried only when
+    /// the request provably never left.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=10), global = true)]
     pub retries: u32,
     /// Log what the client does to stderr (-v info, -vv debug).
     #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+}
+
+impl Global {
+    /// Settles which credential to use when both a corp secret and an access token are given: one
+    /// given as a flag wins over the other from the environment (a shell set up with
+    /// WECOM_CORP_SECRET can still try `--access-token`); both flags, or both variables, are an error.
+    pub fn settle_credentials(&mut self, matches: &ArgMatches) -> Result<(), String> {
+        if self.access_token.is_none() || self.corp_secret.is_none() {
+            return Ok(());
+        }
+        let from_flag = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+        match (from_flag("access_token"), from_flag("corp_secret")) {
+            (true, false) => self.corp_secret = None,
+            (false, true) => self.access_token = None,
+            (true, true) => return Err("give --corp-secret or --access-token, not both".into()),
+            (false, false) => {
+                return Err("both WECOM_CORP_SECRET and WECOM_ACCESS_TOKEN are set: unset one, or choose with \
+                            --corp-secret or --access-token"
+                    .into());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Output formats.
@@ -68,20 +95,48 @@ pub enum Output {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Call any endpoint of the spec with a JSON body; print the typed response as JSON.
+    ///
+    /// The body is decoded into the endpoint's request type and checked against the documented limits
+    /// before anything is sent: an unknown field, a wrong type or a broken limit exits 2.
+    #[command(after_help = "Examples:\n  \
+        wecom-groupchat call list --body '{\"limit\": 10, \"status_filter\": 1}'\n  \
+        wecom-groupchat call get --body @request.json\n  \
+        echo '{\"config_id\": \"9ad7fa5c…\"}' | wecom-groupchat call get_join_way --body -")]
     Call(CallArgs),
     /// List customer groups (one page, or every page with --all).
+    #[command(after_help = "Examples:\n  \
+        wecom-groupchat list --status resigned --owner zhangsan --all -o json\n  \
+        wecom-groupchat list --limit 100 --cursor CURSOR")]
     List(ListArgs),
     /// Show one customer group with its members.
+    ///
+    /// JSON: the `group_chat` object WeCom returns; table: the group's fields, then one row per member; CSV: one
+    /// record per member.
     Get(GetArgs),
     /// Hand customer groups to a new owner, in batches of at most 100, with a report for every chat.
+    ///
+    /// The report accounts for every chat id: transferred, failed (with errcode and errmsg) or unknown
+    /// (the call may or may not have taken effect). Exits 4 when any chat was not transferred.
+    #[command(after_help = "Examples:\n  \
+        wecom-groupchat transfer --new-owner lisi --resigned-owner zhangsan\n  \
+        wecom-groupchat transfer --new-owner lisi --from-file chats.txt\n  \
+        wecom-groupchat transfer --new-owner lisi --onjob wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA")]
     Transfer(TransferArgs),
     /// Manage "join group chat" (加入群聊) QR codes and mini-program buttons.
     #[command(subcommand)]
     JoinWay(JoinWayCommand),
-    /// Group statistics over any range of days.
+    /// Group statistics over any range of days and any number of owners.
+    ///
+    /// The range is split into windows of at most 30 days and the owners into batches of at most 100;
+    /// days are UTC+8 and WeCom keeps them from yesterday back to 180 days ago.
     #[command(subcommand)]
     Stats(StatsCommand),
     /// Export every group with full details to a JSON-lines file (resumable).
+    ///
+    /// Lists the chats, then reads each one with `get`, a bounded number at a time and within the
+    /// documented rate limits. Re-running the same command skips the chats already in the file (a
+    /// last line cut short by a crash is dropped first). Exits 4 when some chats could not be read.
+    #[command(after_help = "Example:\n  wecom-groupchat export --out chats.jsonl --concurrency 8 --names")]
     Export(ExportArgs),
     /// Run the simulator in the foreground (`wecom-groupchat sim --help` lists its flags).
     Sim(SimPassthrough),
@@ -135,7 +190,7 @@ pub struct ListArgs {
     /// Only chats owned by these staff (repeat; at most 100).
     #[arg(long = "owner", value_name = "USERID")]
     pub owners: Vec<String>,
-    /// Page size, 1 to 1000.
+    /// Page size, 1 to 1000 (with --all: chats per call).
     #[arg(long, default_value_t = 1000)]
     pub limit: i64,
     /// Start from this cursor (from a previous page's next_cursor).
@@ -150,7 +205,7 @@ pub struct ListArgs {
 pub struct GetArgs {
     /// Chat id.
     pub chat_id: String,
-    /// Also return members' names.
+    /// Also return members' names (need_name = 1).
     #[arg(long)]
     pub names: bool,
 }
@@ -161,14 +216,15 @@ pub struct TransferArgs {
     /// The new owner's userid.
     #[arg(long)]
     pub new_owner: String,
-    /// Chat ids to transfer.
+    /// Chat ids to transfer (any number).
     #[arg(value_name = "CHAT_ID")]
     pub chat_ids: Vec<String>,
-    /// Read chat ids from a file, one per line (- for stdin).
+    /// Read chat ids from a file, one per line; blank lines and lines starting with # are skipped
+    /// (- for stdin).
     #[arg(long, value_name = "FILE")]
     pub from_file: Option<PathBuf>,
     /// Transfer every chat of this resigned member that awaits transfer (found with `list`).
-    #[arg(long, value_name = "USERID")]
+    #[arg(long, value_name = "USERID", conflicts_with = "onjob")]
     pub resigned_owner: Option<String>,
     /// The owners are still employed: use onjob_transfer (each chat at most twice in 90 days).
     #[arg(long)]
@@ -177,7 +233,9 @@ pub struct TransferArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum JoinWayCommand {
-    /// Create a join way; prints its config id.
+    /// Create a join way (--scene and --chat-id required); prints its config id.
+    #[command(after_help = "Example:\n  \
+        wecom-groupchat join-way add --scene qr-code --chat-id CHAT_ID --remark spring --state ch_spring -o table")]
     Add(JoinWayFields),
     /// Show a join way.
     Get(ConfigIdArg),
@@ -204,10 +262,10 @@ pub enum Scene {
 
 #[derive(Debug, Clone, Args)]
 pub struct JoinWayFields {
-    /// Where it is used.
+    /// Where it is used (required by add, and by update without --merge).
     #[arg(long, value_enum)]
     pub scene: Option<Scene>,
-    /// Chats that use it (repeat; 1 to 5).
+    /// Chats that use it (repeat; 1 to 5; required by add, and by update without --merge).
     #[arg(long = "chat-id", value_name = "CHAT_ID")]
     pub chat_ids: Vec<String>,
     /// Memo (WeCom keeps the first 30 characters).
@@ -243,9 +301,13 @@ pub struct UpdateJoinWayArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum StatsCommand {
-    /// Per owner, per window of at most 30 days.
+    /// Figures per owner: one row per owner and window of at most 30 days.
+    #[command(after_help = "Example:\n  \
+        wecom-groupchat stats by-owner --from 2026-01-01 --to 2026-03-31 --owner zhangsan --owner lisi -o csv")]
     ByOwner(StatsArgs),
-    /// Per day, summed over the owners.
+    /// Figures per day, summed over the owners: one row per day.
+    #[command(after_help = "Example:\n  \
+        wecom-groupchat stats by-day --from 2026-01-01 --to 2026-03-31 --owner zhangsan -o csv > days.csv")]
     ByDay(StatsArgs),
 }
 
@@ -264,10 +326,10 @@ pub struct StatsArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// JSON-lines file to write (appended to: chats already in it are skipped).
+    /// JSON-lines file to write, one chat per line (appended to: chats already in it are skipped).
     #[arg(long)]
     pub out: PathBuf,
-    /// Calls in flight at once.
+    /// `get` calls in flight at once (1 to 256).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub concurrency: u32,
     /// Only chats owned by these staff (repeat).

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use wecom_groupchat::{Error, TokenError};
+use wecom_groupchat::{Error, RateLimitedError, TokenError, error_code};
 
 /// Why a command did not succeed.
 #[derive(Debug)]
@@ -16,6 +16,8 @@ pub enum Failure {
     Partial(String),
     /// Reading or writing a local file failed (exit 3).
     Io(String),
+    /// The reader of stdout went away (`| head`): stop quietly, nothing more to do (exit 0).
+    StdoutClosed,
 }
 
 impl Failure {
@@ -25,6 +27,7 @@ impl Failure {
             Failure::Usage(_) => 2,
             Failure::Partial(_) => 4,
             Failure::Io(_) => 3,
+            Failure::StdoutClosed => 0,
             Failure::Call(e) => call_exit_code(e),
         }
     }
@@ -46,6 +49,7 @@ impl fmt::Display for Failure {
         match self {
             Failure::Usage(m) | Failure::Partial(m) | Failure::Io(m) => f.write_str(m),
             Failure::Call(e) => write!(f, "{e}"),
+            Failure::StdoutClosed => f.write_str("stdout was closed"),
         }
     }
 }
@@ -58,20 +62,29 @@ impl From<Error> for Failure {
 
 /// Prints the failure and turns it into the exit code.
 pub fn report(failure: &Failure) -> ExitCode {
+    if let Failure::StdoutClosed = failure {
+        return ExitCode::SUCCESS;
+    }
     let kind = match failure {
         Failure::Usage(_) => "usage",
         Failure::Partial(_) => "partial failure",
         _ => "error",
     };
     eprintln!("{kind}: {failure}");
-    if let Failure::Call(Error::Api(e)) = failure {
-        // errcode, errmsg and the meaning are in the line above; add the doc link for the code.
-        if e.info.is_none() {
-            eprintln!(
-                "note: errcode {} is not in the error table; see https://developer.work.weixin.qq.com/devtool/query?e={}",
-                e.code, e.code
-            );
+    match failure {
+        // errcode, errmsg and the meaning are in the line above; add the doc link for a code the table lacks.
+        Failure::Call(Error::Api(e)) if e.info.is_none() => eprintln!(
+            "note: errcode {} is not in the error table; see https://developer.work.weixin.qq.com/devtool/query?e={}",
+            e.code, e.code
+        ),
+        // These messages carry the code but not its meaning from the error table.
+        Failure::Call(Error::RateLimited(RateLimitedError { code, .. }))
+        | Failure::Call(Error::Token(TokenError::CannotRefresh { code })) => {
+            if let Some(info) = error_code::lookup(*code) {
+                eprintln!("note: errcode {code}: {} — {}", info.zh, info.en);
+            }
         }
+        _ => {}
     }
     ExitCode::from(failure.exit_code())
 }

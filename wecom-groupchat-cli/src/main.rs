@@ -7,7 +7,7 @@ mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::args::Cli;
 
@@ -19,8 +19,15 @@ fn main() -> ExitCode {
         let sim_args = argv[2..].to_vec();
         return run_async(async move { commands::sim::run_args(sim_args).await });
     }
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command().try_get_matches().and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => match cli.global.settle_credentials(&matches) {
+            Ok(()) => cli,
+            Err(message) => {
+                eprintln!("usage: {message}");
+                return ExitCode::from(2);
+            }
+        },
         Err(e) => {
             // Usage errors exit 2 (the contract); --help and --version exit 0.
             let _ = e.print();
@@ -67,5 +74,12 @@ fn init_logging(verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WECOM_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("wecom_groupchat={level},wecom_groupchat_sim={level}"))
     });
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    // Colours only on a terminal: escape codes in a log file or a CI log are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi)
+        .init();
 }

@@ -1,4 +1,5 @@
-//! Writing data to stdout as JSON, a table or CSV. A closed pipe (`| head`) ends the output quietly.
+//! Writing data to stdout as JSON, a table or CSV. A closed pipe (`| head`) ends the command quietly
+//! (exit 0), so a listing stops calling the API for pages nobody reads.
 
 use std::io::{self, IsTerminal, Write};
 
@@ -17,11 +18,11 @@ fn write_failed(e: io::Error) -> Failure {
     Failure::Io(format!("cannot write to stdout: {e}"))
 }
 
-/// Writes `text` and a newline to stdout; a broken pipe is not an error.
+/// Writes `text` and a newline to stdout; a broken pipe stops the command quietly.
 pub fn line(text: &str) -> Result<(), Failure> {
     let mut out = io::stdout().lock();
     match writeln!(out, "{text}").and_then(|_| out.flush()) {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(Failure::StdoutClosed),
         other => other.map_err(write_failed),
     }
 }

@@ -10,8 +10,8 @@ use wecom_groupchat::bulk::ItemOutcome;
 use wecom_groupchat::time::{self, day_before, now_unix};
 use wecom_groupchat::types::{
     AddJoinWayRequest, DelJoinWayRequest, GetJoinWayRequest, GetRequest, JoinWayScene, ListRequest, NeedName,
-    OpengidToChatidRequest, OwnerFilter, StatisticGroupByDayRequest, StatisticOrderBy, StatisticRequest, StatusFilter,
-    TransferRequest, UpdateJoinWayRequest,
+    OnjobTransferRequest, OpengidToChatidRequest, OwnerFilter, StatisticGroupByDayRequest, StatisticOrderBy,
+    StatisticRequest, StatusFilter, TransferRequest, UpdateJoinWayRequest,
 };
 use wecom_groupchat::wire::WireEnum;
 use wecom_groupchat::{Client, Error};
@@ -182,7 +182,7 @@ pub async fn run() -> Outcome {
     }
 
     // 5. transfer
-    heading(5, "transfer — hand a resigned colleague's groups to a new owner (离职继承)")?;
+    heading(5, "transfer, onjob_transfer — hand groups to a new owner (离职继承, 在职继承)")?;
     let (Some(resigned), Some(new_owner)) = (hints.resigned_owners.first(), hints.eligible_new_owners.first()) else {
         return Err(Failure::Io("the demo company has no resigned owner with chats".into()));
     };
@@ -251,6 +251,33 @@ pub async fn run() -> Outcome {
          离职继承完成 (transferred) and owned by {new_owner}",
         transferring.len()
     ))?;
+
+    // 5b. onjob_transfer
+    line("")?;
+    line("onjob_transfer — hand a group of a colleague who is still employed to another (在职继承):")?;
+    let onjob = hints.active_owners.iter().find_map(|owner| {
+        // Not the chat that failed above; a new owner other than the current one.
+        let chat = owner.chat_ids.get(1)?;
+        let to = hints.eligible_new_owners.iter().find(|u| **u != owner.userid)?;
+        Some((owner.userid.clone(), chat.clone(), to.clone()))
+    });
+    if let Some((from, chat, to)) = onjob {
+        let answer = client.onjob_transfer(&OnjobTransferRequest::new([chat.clone()], to.clone())).await?;
+        let failed = answer.failed_chat_list.unwrap_or_default();
+        match failed.first() {
+            None => {
+                let now_owner = client.get(&GetRequest::new(&chat)).await?.group_chat.owner.unwrap_or_default();
+                line(&format!(
+                    "{chat}: {from} → {to}; takes effect at once (owner now {now_owner}); each chat at most twice in 90 days"
+                ))?;
+            }
+            Some(f) => line(&format!(
+                "{chat}: not transferred, errcode {}: {}",
+                f.errcode.unwrap_or_default(),
+                f.errmsg.clone().unwrap_or_default()
+            ))?,
+        }
+    }
 
     // 6. validation and errors
     heading(6, "validation and errors — documented limits are checked before anything is sent")?;

@@ -1,6 +1,7 @@
 //! `export --out FILE.jsonl`: every group with full details, one JSON object per line. Bounded
-//! concurrency, the client's rate limits, and resumable: chats already in the file are skipped, and a
-//! line cut short by a crash is dropped before appending.
+//! concurrency, the client's rate limits (and a stop at the first 45009, which blocks `get` for the rest
+//! of its window), and resumable: chats already in the file are skipped, and a line cut short by a crash
+//! is dropped before appending. A file export did not write is refused, never truncated.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -8,13 +9,15 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use futures::{StreamExt, TryStreamExt};
+use wecom_groupchat::Error;
 use wecom_groupchat::types::{GetRequest, ListRequest, NeedName, OwnerFilter};
 
 use crate::args::{ExportArgs, Global};
 use crate::commands;
 use crate::failure::{Failure, Outcome};
 
-/// Chat ids already exported, after cutting off a trailing partial line.
+/// Chat ids already exported, after cutting off a last line left incomplete by a crash. A complete line
+/// that is not an exported chat means the file is something else: refuse it rather than truncate it.
 fn already_exported(path: &Path) -> Result<HashSet<String>, Failure> {
     let io = |e: std::io::Error| Failure::Io(format!("cannot read {}: {e}", path.display()));
     let file = match File::open(path) {
@@ -25,22 +28,35 @@ fn already_exported(path: &Path) -> Result<HashSet<String>, Failure> {
     let mut done = HashSet::new();
     let mut good_len = 0u64;
     let mut reader = BufReader::new(file);
-    let mut line = String::new();
-    loop {
+    let mut line = Vec::new();
+    for number in 1.. {
         line.clear();
-        let n = reader.read_line(&mut line).map_err(io)?;
+        let n = reader.read_until(b'\n', &mut line).map_err(io)?;
+        // Every line export writes starts so (chat_id is the first field).
+        let ours = line.starts_with(br#"{"chat_id":"#);
+        let not_ours = || {
+            Failure::Usage(format!(
+                "--out {}: line {number} is not a chat written by export; not appending to this file (give a \
+                 new file, or one an earlier export wrote)",
+                path.display()
+            ))
+        };
         if n == 0 {
             break;
         }
-        let parsed = line.ends_with('\n').then(|| serde_json::from_str::<serde_json::Value>(&line).ok()).flatten();
-        match parsed.as_ref().and_then(|v| v.get("chat_id")).and_then(|v| v.as_str()) {
-            Some(id) => {
-                done.insert(id.to_string());
-                good_len += n as u64;
+        if !line.ends_with(b"\n") {
+            // A last line cut short by a crash: dropped below, and that chat is read again.
+            if !ours {
+                return Err(not_ours());
             }
-            // A partial or broken line can only be the last one written before a crash: stop there.
-            None => break,
+            break;
         }
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            let value = serde_json::from_slice::<serde_json::Value>(&line).ok().filter(|_| ours);
+            let id = value.as_ref().and_then(|v| v.get("chat_id")).and_then(|v| v.as_str()).ok_or_else(not_ours)?;
+            done.insert(id.to_string());
+        }
+        good_len += n as u64;
     }
     let total = std::fs::metadata(path).map_err(io)?.len();
     if total > good_len {
@@ -72,7 +88,8 @@ pub async fn run(global: &Global, args: ExportArgs) -> Outcome {
     let io = |e: std::io::Error| Failure::Io(format!("cannot write {}: {e}", args.out.display()));
     let mut file = OpenOptions::new().create(true).append(true).open(&args.out).map_err(io)?;
     file.seek(SeekFrom::End(0)).map_err(io)?;
-    let bar = commands::progress(todo.len() as u64, "chats");
+    let total = todo.len();
+    let bar = commands::progress(total as u64, "chats");
     let need_name = args.names;
     let mut details = futures::stream::iter(todo)
         .map(|chat_id| {
@@ -88,8 +105,16 @@ pub async fn run(global: &Global, args: ExportArgs) -> Outcome {
         .buffer_unordered(args.concurrency as usize);
 
     let (mut written, mut failed) = (0usize, Vec::new());
+    let mut rate_limited = false;
     while let Some((chat_id, result)) = details.next().await {
         match result {
+            // WeCom blocks `get` for the rest of its window: every further call would fail the same way
+            // (and count against the limit). Stop; the chats not written yet are read on the next run.
+            Err(e @ Error::RateLimited(_)) => {
+                bar.suspend(|| eprintln!("{chat_id}: {e}"));
+                rate_limited = true;
+                break;
+            }
             Ok(response) => {
                 let mut line = serde_json::to_vec(&response.group_chat).map_err(|e| Failure::Io(e.to_string()))?;
                 line.push(b'\n');
@@ -104,8 +129,17 @@ pub async fn run(global: &Global, args: ExportArgs) -> Outcome {
         }
         bar.inc(1);
     }
+    drop(details);
     bar.finish_and_clear();
     eprintln!("exported {written} chats to {}", args.out.display());
+    if rate_limited {
+        return Err(Failure::Partial(format!(
+            "stopped at the rate limit (errcode 45009) with {} of {} chats not exported yet; run the same command \
+             again after the limit's window to resume",
+            total - written,
+            total
+        )));
+    }
     if !failed.is_empty() {
         return Err(Failure::Partial(format!(
             "{} chats could not be read; run the same command again to retry them",

@@ -24,21 +24,24 @@ fn auto(b: bool) -> AutoCreateRoom {
     if b { AutoCreateRoom::Yes } else { AutoCreateRoom::No }
 }
 
-fn required(fields: &JoinWayFields) -> Result<(JoinWayScene, Vec<String>), Failure> {
+/// The fields WeCom requires, from the flags. `hint` ends the message (how else to get them).
+fn required(fields: &JoinWayFields, hint: &str) -> Result<(JoinWayScene, Vec<String>), Failure> {
     let Some(s) = fields.scene else {
-        return Err(Failure::Usage("--scene is required (mini-program or qr-code)".into()));
+        return Err(Failure::Usage(format!("--scene is required (mini-program or qr-code){hint}")));
     };
     if fields.chat_ids.is_empty() {
-        return Err(Failure::Usage("--chat-id is required (1 to 5 chats)".into()));
+        return Err(Failure::Usage(format!("--chat-id is required (1 to 5 chats, repeat the flag){hint}")));
     }
     Ok((scene(s), fields.chat_ids.clone()))
 }
+
+const MERGE_HINT: &str = "; or --merge to keep the current values of the fields not given";
 
 pub async fn run(global: &Global, command: JoinWayCommand) -> Outcome {
     let format = output::resolve(global.output);
     match command {
         JoinWayCommand::Add(fields) => {
-            let (s, chats) = required(&fields)?;
+            let (s, chats) = required(&fields, "")?;
             let mut request = AddJoinWayRequest::new(s, chats);
             request.remark = fields.remark;
             request.auto_create_room = fields.auto_create_room.map(auto);
@@ -57,14 +60,16 @@ pub async fn run(global: &Global, command: JoinWayCommand) -> Outcome {
             print_join_way(&way, format)
         }
         JoinWayCommand::Update(args) => {
+            // Input first: a usage error needs no credentials.
+            let replacement = if args.merge { None } else { Some(required(&args.fields, MERGE_HINT)?) };
             let client = commands::client(global)?;
-            let request = if args.merge {
-                merged(&client, &args.config_id, args.fields).await?
-            } else {
-                let (s, chats) = required(&args.fields)?;
-                let mut request = UpdateJoinWayRequest::new(args.config_id.clone(), s, chats);
-                overlay(&mut request, args.fields);
-                request
+            let request = match replacement {
+                None => merged(&client, &args.config_id, args.fields).await?,
+                Some((s, chats)) => {
+                    let mut request = UpdateJoinWayRequest::new(args.config_id.clone(), s, chats);
+                    overlay(&mut request, args.fields);
+                    request
+                }
             };
             client.update_join_way(&request).await?;
             eprintln!("updated {}", args.config_id);

@@ -63,8 +63,9 @@ pub fn client(global: &Global) -> Result<Client, Failure> {
             let store = RedisTokenStore::open(url).map_err(|e| Failure::Usage(format!("--token-store: {e}")))?;
             builder.token_store(Arc::new(store))
         }
-        other => {
-            return Err(Failure::Usage(format!("--token-store: `{other}` is neither `memory` nor a redis:// URL")));
+        _ => {
+            // Not echoed: a mistyped URL may still carry a password.
+            return Err(Failure::Usage("--token-store: neither `memory` nor a redis:// (or rediss://) URL".into()));
         }
     };
     builder.build().map_err(|e| Failure::Usage(e.to_string()))

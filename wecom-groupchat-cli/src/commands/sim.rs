@@ -8,8 +8,18 @@ use clap::Parser;
 use crate::args::{Global, SimCli};
 use crate::failure::{Failure, Outcome};
 
-/// Runs the simulator with `args`, the words after `sim`.
-pub async fn run_args(args: Vec<String>) -> Outcome {
+/// Runs the simulator with `args`, the words after `sim`. The corp id and secret it accepts come from
+/// its flags, else from WECOM_CORP_ID / WECOM_CORP_SECRET (so a shell set up for the tool can start a
+/// simulator the tool can call at once), else the simulator's defaults.
+pub async fn run_args(mut args: Vec<String>) -> Outcome {
+    for (flag, var) in [("--corp-id", "WECOM_CORP_ID"), ("--corp-secret", "WECOM_CORP_SECRET")] {
+        let given = args.iter().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+        if let (false, Ok(value)) = (given, std::env::var(var)) {
+            if !value.is_empty() {
+                args.extend([flag.to_string(), value]);
+            }
+        }
+    }
     let words = std::iter::once("wecom-groupchat sim".to_string()).chain(args);
     let cli = match SimCli::try_parse_from(words) {
         Ok(cli) => cli,
@@ -29,7 +39,7 @@ pub async fn run_args(args: Vec<String>) -> Outcome {
 }
 
 /// `sim` reached through the main parser (global options before it): hands the corp id and secret the
-/// global options took on to the simulator.
+/// global options took (from flags or the environment) on to the simulator.
 pub async fn run(global: &Global, mut args: Vec<String>) -> Outcome {
     if let Some(id) = &global.corp_id {
         args.extend(["--corp-id".to_string(), id.clone()]);

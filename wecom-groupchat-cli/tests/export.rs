@@ -1,0 +1,160 @@
+//! `export --out FILE.jsonl`: every chat with its details, resuming after an interrupted run (a cut
+//! last line), partial failure (exit 4) and the rate limit, filters, bounded flags.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use common::Sim;
+use serde_json::Value;
+use wecom_groupchat_sim::{FaultKind, ScriptedFault};
+
+/// The exported chats, checking that every line is a complete JSON object.
+fn exported(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.is_empty() || text.ends_with('\n'), "the file ends with a complete line");
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l:?}"))).collect()
+}
+
+fn ids(chats: &[Value]) -> HashSet<String> {
+    let ids: HashSet<String> = chats.iter().map(|c| c["chat_id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), chats.len(), "no chat twice");
+    ids
+}
+
+#[test]
+fn exports_every_chat_with_its_details() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chats.jsonl");
+    let run = sim.cli().args(["export", "--concurrency", "4", "--out"]).arg(&out).run();
+    run.ok().stderr_has(&["300 chats listed, 0 already in", "exported 300 chats"]);
+    assert!(run.stdout.is_empty(), "the data goes to the file");
+    let chats = exported(&out);
+    assert_eq!(ids(&chats).len(), sim.hints().chats);
+    assert_eq!(sim.calls("get"), sim.hints().chats as u64);
+    // Full details: owner, members; names only with --names.
+    let chat = &chats[0];
+    let expected = sim.group_chat(chat["chat_id"].as_str().unwrap()).unwrap();
+    assert_eq!(chat["owner"].as_str(), expected.owner.as_deref());
+    assert_eq!(chat["member_list"].as_array().unwrap().len(), expected.member_list.unwrap().len());
+    assert!(chats.iter().flat_map(|c| c["member_list"].as_array().unwrap()).all(|m| m.get("name").is_none()));
+
+    // Re-running has nothing left to do.
+    let before = sim.calls("get");
+    sim.cli().args(["export", "--out"]).arg(&out).run().ok().stderr_has(&["300 already in", "0 to export"]);
+    assert_eq!(sim.calls("get"), before);
+    assert_eq!(exported(&out).len(), 300);
+}
+
+#[test]
+fn resumes_after_an_interrupted_run() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.jsonl");
+    sim.cli().args(["export", "--names", "--out"]).arg(&full).run().ok();
+    let text = std::fs::read_to_string(&full).unwrap();
+
+    // A crash after 10 complete lines, in the middle of the 11th.
+    let lines: Vec<&str> = text.lines().collect();
+    let partial = dir.path().join("partial.jsonl");
+    let cut = format!("{}\n{}", lines[..10].join("\n"), &lines[10][..lines[10].len() / 2]);
+    std::fs::write(&partial, cut).unwrap();
+
+    sim.reset_stats();
+    let run = sim.cli().args(["export", "--names", "--out"]).arg(&partial).run();
+    run.ok().stderr_has(&["dropping", "incomplete last line", "10 already in", "290 to export", "exported 290 chats"]);
+    assert_eq!(sim.calls("get"), 290, "the 10 complete chats are not read again");
+    let chats = exported(&partial);
+    assert_eq!(ids(&chats), ids(&exported(&full)));
+    assert!(
+        chats.iter().flat_map(|c| c["member_list"].as_array().unwrap()).any(|m| m["name"].is_string()),
+        "--names asked for names"
+    );
+}
+
+#[test]
+fn never_truncates_a_file_it_did_not_write() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    for text in ["my notes\nimportant\n", "my notes", "{\"chat_id\":\"wrA\"}\nnot a chat\n{\"chat_id\":\"wrB\"}\n"] {
+        let out = dir.path().join("notes.txt");
+        std::fs::write(&out, text).unwrap();
+        sim.cli().args(["export", "--out"]).arg(&out).run().code(2).stderr_has(&["is not a chat written by export"]);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), text, "left as it was");
+    }
+    assert_eq!(sim.total_calls(), 0);
+}
+
+#[test]
+fn failed_chats_exit_4_and_a_rerun_finishes() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chats.jsonl");
+    // Two reads fail with HTTP 502 and are not retried.
+    sim.inject(ScriptedFault::new(Some("get"), FaultKind::BadGateway, 2));
+    let run = sim.cli().args(["--retries", "0", "export", "--out"]).arg(&out).run();
+    run.code(4).stderr_has(&[
+        "HTTP 502",
+        "exported 298 chats",
+        "2 chats could not be read",
+        "run the same command again",
+    ]);
+    assert_eq!(exported(&out).len(), 298);
+
+    sim.cli().args(["export", "--out"]).arg(&out).run().ok().stderr_has(&["298 already in", "2 to export"]);
+    assert_eq!(ids(&exported(&out)).len(), 300);
+}
+
+#[test]
+fn stops_at_the_rate_limit_and_resumes() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chats.jsonl");
+    sim.inject(ScriptedFault::new(Some("get"), FaultKind::RateLimited, 1));
+    let run = sim.cli().args(["export", "--concurrency", "1", "--out"]).arg(&out).run();
+    run.code(4).stderr_has(&["errcode 45009", "stopped at the rate limit", "300 of 300 chats not exported yet"]);
+    assert_eq!(sim.calls("get"), 1, "no call after the 45009");
+    assert!(exported(&out).is_empty());
+
+    sim.cli().args(["export", "--out"]).arg(&out).run().ok();
+    assert_eq!(ids(&exported(&out)).len(), 300);
+}
+
+#[test]
+fn filters_by_owner_and_status() {
+    let sim = Sim::start();
+    let hints = sim.hints();
+    let dir = tempfile::tempdir().unwrap();
+    let owner = &hints.active_owners[0];
+    let out = dir.path().join("owner.jsonl");
+    sim.cli().args(["export", "--owner", &owner.userid, "--out"]).arg(&out).run().ok();
+    let chats = exported(&out);
+    assert!(chats.iter().all(|c| c["owner"] == owner.userid.as_str()));
+    assert!(owner.chat_ids.iter().all(|id| ids(&chats).contains(id)));
+
+    let out = dir.path().join("resigned.jsonl");
+    sim.cli().args(["export", "--status", "resigned", "--out"]).arg(&out).run().ok();
+    let awaiting: HashSet<String> = hints.resigned_owners.iter().flat_map(|o| o.chat_ids.clone()).collect();
+    assert_eq!(ids(&exported(&out)), awaiting);
+}
+
+#[test]
+fn bad_flags_exit_2_before_sending() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.jsonl");
+    for (args, expected) in [
+        (vec!["export", "--concurrency", "0", "--out"], "--concurrency"),
+        (vec!["export", "--concurrency", "257", "--out"], "--concurrency"),
+        (vec!["export", "--concurrency", "many", "--out"], "--concurrency"),
+        (vec!["export", "--status", "gone", "--out"], "--status"),
+    ] {
+        sim.cli().args(args).arg(&out).run().code(2).stderr_has(&[expected]);
+    }
+    sim.cli().args(["export"]).run().code(2).stderr_has(&["--out"]);
+    let many: Vec<String> = (0..101).flat_map(|i| ["--owner".to_string(), format!("user{i}")]).collect();
+    sim.cli().args(["export", "--out"]).arg(&out).args(many).run().code(2).stderr_has(&["userid_list", "at most 100"]);
+    assert_eq!(sim.total_calls(), 0, "{:?}", sim.stats());
+}

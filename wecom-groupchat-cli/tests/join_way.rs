@@ -1,0 +1,142 @@
+//! `join-way add|get|update|del` with a flag for every field, `update --merge`, and the limits.
+
+mod common;
+
+use common::Sim;
+use serde_json::json;
+
+#[test]
+fn add_get_update_delete() {
+    let sim = Sim::start();
+    let hints = sim.hints();
+    let (c1, c2, c3) = (&hints.opengids[0].chat_id, &hints.opengids[1].chat_id, &hints.opengids[2].chat_id);
+    let ways_before = sim.join_way_count();
+
+    // add, every field; JSON output carries the config id.
+    let run = sim
+        .cli()
+        .args(["join-way", "add", "--scene", "qr-code", "--chat-id", c1, "--chat-id", c2])
+        .args(["--remark", "spring campaign", "--auto-create-room", "false", "--room-base-name", "春季群"])
+        .args(["--room-base-id", "7", "--state", "ch_spring", "--mark-source", "true", "-o", "json"])
+        .run();
+    let config_id = run.ok().json()["config_id"].as_str().expect("a config id").to_string();
+    assert_eq!(sim.join_way_count(), ways_before + 1);
+
+    // get: every field as given.
+    let run = sim.cli().args(["join-way", "get", &config_id, "-o", "json"]).run();
+    let way = run.ok().json();
+    assert_eq!(way["config_id"], json!(config_id));
+    assert_eq!(way["scene"], 2);
+    assert_eq!(way["chat_id_list"], json!([c1, c2]));
+    assert_eq!(way["remark"], "spring campaign");
+    assert_eq!(way["auto_create_room"], 0);
+    assert_eq!(way["room_base_name"], "春季群");
+    assert_eq!(way["room_base_id"], 7);
+    assert_eq!(way["state"], "ch_spring");
+    assert_eq!(way["mark_source"], true);
+    assert!(way["qr_code"].as_str().is_some_and(|q| q.starts_with("http")), "a QR code for scene 2: {way}");
+
+    // The table shows the same.
+    let run = sim.cli().args(["join-way", "get", &config_id, "-o", "table"]).run();
+    run.ok().stdout_has(&["config_id", &config_id, "2 (QrCode)", "spring campaign", "春季群", "ch_spring", c1, c2]);
+
+    // update --merge: only the remark changes.
+    let run = sim.cli().args(["join-way", "update", &config_id, "--merge", "--remark", "summer"]).run();
+    run.ok().stderr_has(&["updated", &config_id]);
+    let merged = sim.cli().args(["join-way", "get", &config_id, "-o", "json"]).run().ok().json();
+    let mut expected = way.clone();
+    expected["remark"] = json!("summer");
+    assert_eq!(merged, expected);
+
+    // update --merge can change the chats and the scene too.
+    sim.cli()
+        .args(["join-way", "update", &config_id, "--merge", "--chat-id", c3, "--scene", "mini-program"])
+        .run()
+        .ok();
+    let merged = sim.cli().args(["join-way", "get", &config_id, "-o", "json"]).run().ok().json();
+    assert_eq!(merged["chat_id_list"], json!([c3]));
+    assert_eq!(merged["scene"], 1);
+    assert_eq!(merged["state"], "ch_spring", "kept");
+
+    // update without --merge replaces the whole config, as WeCom does.
+    sim.cli().args(["join-way", "update", &config_id, "--scene", "qr-code", "--chat-id", c1]).run().ok();
+    let replaced = sim.cli().args(["join-way", "get", &config_id, "-o", "json"]).run().ok().json();
+    assert_eq!(replaced["chat_id_list"], json!([c1]));
+    assert!(
+        replaced.get("remark").is_none() && replaced.get("state").is_none(),
+        "fields not given are gone: {replaced}"
+    );
+
+    // del, then it is gone: get answers an errcode (exit 1).
+    sim.cli().args(["join-way", "del", &config_id]).run().ok().stderr_has(&["deleted", &config_id]);
+    assert_eq!(sim.join_way_count(), ways_before);
+    sim.cli().args(["join-way", "get", &config_id]).run().code(1).stderr_has(&["errcode 40058", &config_id]);
+    sim.cli().args(["join-way", "del", &config_id]).run().code(1).stderr_has(&["del_join_way", "errcode 40058"]);
+}
+
+#[test]
+fn add_prints_the_bare_config_id_for_people_and_csv() {
+    let sim = Sim::start();
+    let chat = &sim.hints().opengids[0].chat_id;
+    for format in ["table", "csv"] {
+        let run = sim.cli().args(["join-way", "add", "--scene", "mini-program", "--chat-id", chat, "-o", format]).run();
+        let id = run.ok().stdout.trim().to_string();
+        assert_eq!(id.len(), 32, "{id:?}");
+        assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id:?}");
+        let way = sim.cli().args(["join-way", "get", &id, "-o", "json"]).run().ok().json();
+        assert_eq!(way["scene"], 1);
+        assert_eq!(way["auto_create_room"], 1, "WeCom's default");
+        assert!(way.get("qr_code").is_none(), "no QR code for a mini-program button");
+    }
+}
+
+#[test]
+fn limits_and_required_flags_exit_2_before_sending() {
+    let sim = Sim::start();
+    let chat = sim.hints().opengids[0].chat_id.clone();
+    let six: Vec<String> = (0..6).flat_map(|i| ["--chat-id".to_string(), format!("wrChat{i}")]).collect();
+    let long_state = "s".repeat(31);
+    let long_name = "名".repeat(41);
+    let cases: Vec<(Vec<String>, Vec<&str>)> = vec![
+        (
+            ["join-way", "add", "--scene", "qr-code"].iter().map(|s| s.to_string()).chain(six.clone()).collect(),
+            vec!["chat_id_list", "6 items, at most 5"],
+        ),
+        (
+            ["join-way", "add", "--scene", "qr-code", "--chat-id", &chat, "--state", &long_state]
+                .map(String::from)
+                .to_vec(),
+            vec!["state", "31 characters, at most 30"],
+        ),
+        (
+            ["join-way", "add", "--scene", "qr-code", "--chat-id", &chat, "--room-base-name", &long_name]
+                .map(String::from)
+                .to_vec(),
+            vec!["room_base_name", "at most 40"],
+        ),
+        (["join-way", "add", "--chat-id", &chat].map(String::from).to_vec(), vec!["--scene is required"]),
+        (["join-way", "add", "--scene", "qr-code"].map(String::from).to_vec(), vec!["--chat-id is required"]),
+        (
+            ["join-way", "add", "--scene", "poster", "--chat-id", &chat].map(String::from).to_vec(),
+            vec!["poster", "qr-code"],
+        ),
+        (
+            ["join-way", "add", "--scene", "qr-code", "--chat-id", &chat, "--mark-source", "yes"]
+                .map(String::from)
+                .to_vec(),
+            vec!["--mark-source", "true, false"],
+        ),
+        (
+            ["join-way", "update", "whatever", "--remark", "x"].map(String::from).to_vec(),
+            vec!["--scene is required", "--merge"],
+        ),
+        (["join-way", "get"].map(String::from).to_vec(), vec!["CONFIG_ID"]),
+        (["join-way", "rename", "x"].map(String::from).to_vec(), vec!["rename"]),
+    ];
+    for (args, expected) in cases {
+        let run = sim.cli().args(&args).run();
+        run.code(2).stderr_has(&expected);
+        assert!(run.stdout.is_empty());
+    }
+    assert_eq!(sim.total_calls(), 0, "{:?}", sim.stats());
+}

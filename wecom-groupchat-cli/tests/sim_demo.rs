@@ -1,0 +1,101 @@
+//! `sim` (the simulator in the foreground, driven by the tool itself) and `demo` (every endpoint against
+//! the embedded simulator).
+
+mod common;
+
+use common::{Cli, Running};
+use wecom_groupchat::endpoints;
+
+/// The URL from the simulator's first line.
+fn url(line: &str) -> String {
+    let start = line.find("http://127.0.0.1:").unwrap_or_else(|| panic!("no loopback URL in {line:?}"));
+    line[start..].split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn sim_serves_until_killed_and_the_tool_can_call_it() {
+    let mut sim =
+        Running::spawn(&["sim", "--corp-id", "wwforeground", "--corp-secret", common::SECRET, "--seed", "9"], &[]);
+    let line = sim.first_line();
+    assert!(!line.contains(common::SECRET), "the secret is not printed: {line}");
+    let base = url(&line);
+
+    let run = Cli::new()
+        .env("WECOM_BASE_URL", &base)
+        .env("WECOM_CORP_ID", "wwforeground")
+        .env("WECOM_CORP_SECRET", common::SECRET)
+        .args(["list", "--all", "-o", "json"])
+        .run();
+    assert_eq!(run.ok().json_lines().len(), 300, "the demo company");
+
+    // Another secret is refused by it.
+    Cli::new()
+        .env("WECOM_BASE_URL", &base)
+        .env("WECOM_CORP_ID", "wwforeground")
+        .env("WECOM_CORP_SECRET", "other")
+        .args(["list", "--limit", "1"])
+        .run()
+        .code(1)
+        .stderr_has(&["40001"]);
+    drop(sim); // killed
+}
+
+#[test]
+fn sim_takes_the_credentials_from_the_environment() {
+    // However it is reached: `sim` first, or after global options.
+    for args in [&["sim"][..], &["-v", "sim"][..]] {
+        let env = [("WECOM_CORP_ID", "wwfromenv"), ("WECOM_CORP_SECRET", common::SECRET)];
+        let mut sim = Running::spawn(args, &env);
+        let line = sim.first_line();
+        assert!(line.contains("corp id wwfromenv"), "{args:?}: {line}");
+        let base = url(&line);
+        Cli::new()
+            .env("WECOM_BASE_URL", &base)
+            .env("WECOM_CORP_ID", "wwfromenv")
+            .env("WECOM_CORP_SECRET", common::SECRET)
+            .args(["get", "wrNoSuchChat"])
+            .run()
+            .code(1)
+            .stderr_has(&["40050"]);
+    }
+    // Flags win over the environment.
+    let mut sim = Running::spawn(&["sim", "--corp-id=wwflag"], &[("WECOM_CORP_ID", "wwfromenv")]);
+    assert!(sim.first_line().contains("corp id wwflag"));
+}
+
+#[test]
+fn sim_help_and_bad_flags() {
+    let run = Cli::new().env("WECOM_CORP_SECRET", common::SECRET).args(["sim", "--help"]).run();
+    run.ok().stdout_has(&["--corp-id", "--corp-secret", "--data", "--latency-ms", "--rate-limit", "--seed"]);
+    Cli::new().args(["sim", "--no-such-flag"]).run().code(2).stderr_has(&["--no-such-flag"]);
+    Cli::new().args(["sim", "--busy-fraction", "0.8", "--drop-fraction", "0.8"]).run().code(2);
+    Cli::new().args(["sim", "--addr", "0.0.0.0:0"]).run().code(2).stderr_has(&["--allow-non-loopback"]);
+}
+
+#[test]
+fn demo_walks_through_every_endpoint() {
+    let run = Cli::new().arg("demo").run();
+    run.ok();
+    for info in endpoints::ALL {
+        run.stdout_has(&[info.name]);
+    }
+    run.stdout_has(&[
+        "simulator: http://127.0.0.1:",
+        "transfer:",
+        "succeeded",
+        "failed",
+        "refused: add_join_way: invalid request: chat_id_list: 6 items, at most 5",
+        "requests sent for those two: 0",
+        "errcode 40050",
+        "gettoken called 1 time(s)",
+    ]);
+    // The summary table counts a call of every endpoint.
+    let summary = &run.stdout[run.stdout.find("what went over the wire").expect("a summary")..];
+    for info in endpoints::ALL {
+        let row = summary
+            .lines()
+            .find(|l| l.contains(&format!(" {} ", info.name)))
+            .unwrap_or_else(|| panic!("{} in the summary", info.name));
+        assert!(!row.contains(" 0 "), "{} was called: {row}", info.name);
+    }
+}

@@ -1,0 +1,223 @@
+//! `transfer`: positional ids, `--from-file` (a file and stdin), `--resigned-owner`, `--onjob`, batches of
+//! at most 100, and a report accounting for every chat id (exit 4 when any did not transfer).
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::Sim;
+use serde_json::Value;
+use wecom_groupchat::types::ChatStatus;
+use wecom_groupchat_sim::{FaultKind, ScriptedFault};
+
+/// The report on stdout (`-o json`): chat id → its row.
+fn report(rows: &[Value]) -> BTreeMap<String, Value> {
+    let mut map = BTreeMap::new();
+    for row in rows {
+        let id = row["chat_id"].as_str().expect("a chat id per row").to_string();
+        assert!(map.insert(id.clone(), row.clone()).is_none(), "{id} is reported once");
+    }
+    map
+}
+
+#[test]
+fn a_mixed_batch_reports_every_chat_and_exits_4() {
+    let sim = Sim::start();
+    let hints = sim.hints();
+    let new_owner = &hints.eligible_new_owners[0];
+    let resigned: Vec<String> = hints.resigned_owners.iter().flat_map(|o| o.chat_ids.clone()).collect();
+    let active: Vec<String> = hints.active_owners.iter().flat_map(|o| o.chat_ids.clone()).take(30).collect();
+    let unknown: Vec<String> = (0..3).map(|i| format!("wrNoSuchChat{i}")).collect();
+    let all: Vec<String> = resigned.iter().chain(&active).chain(&unknown).cloned().collect();
+    assert!(all.len() > 100, "more than one batch: {}", all.len());
+
+    let run = sim.cli().args(["transfer", "--new-owner", new_owner, "-o", "json"]).args(&all).run();
+    run.code(4).stderr_has(&[
+        &format!("{} succeeded, {} failed, 0 unknown (2 batches)", resigned.len(), active.len() + unknown.len()),
+        &format!("{} of {} chats transferred", resigned.len(), all.len()),
+    ]);
+    let rows = report(&run.json_lines());
+    assert_eq!(rows.len(), all.len(), "every chat id is in the report");
+    for id in &resigned {
+        assert_eq!(rows[id]["outcome"], "transferred", "{id}");
+        assert_eq!(sim.chat_status(id), Some(ChatStatus::Transferring));
+    }
+    for id in &active {
+        assert_eq!(rows[id]["outcome"], "failed");
+        assert_eq!(rows[id]["errcode"], 90500, "owner not resigned: {}", rows[id]);
+    }
+    for id in &unknown {
+        assert_eq!(rows[id]["outcome"], "failed");
+        assert_eq!(rows[id]["errcode"], 40050, "no such chat: {}", rows[id]);
+        assert!(rows[id]["errmsg"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    assert_eq!(sim.calls("transfer"), 2, "batches of at most 100");
+}
+
+#[test]
+fn chat_ids_from_a_file_or_stdin() {
+    let sim = Sim::start();
+    let hints = sim.hints();
+    let new_owner = &hints.eligible_new_owners[0];
+    let chats = &hints.resigned_owners[0].chat_ids;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("chats.txt");
+    std::fs::write(
+        &file,
+        format!("# chats of {}\n\n{}\n  {}  \n", hints.resigned_owners[0].userid, chats[0], chats[1]),
+    )
+    .unwrap();
+
+    let run = sim.cli().args(["transfer", "--new-owner", new_owner, "-o", "csv", "--from-file"]).arg(&file).run();
+    let (header, rows) = run.ok().csv();
+    assert_eq!(header, ["chat_id", "outcome", "errcode", "errmsg"]);
+    assert_eq!(
+        rows,
+        vec![
+            vec![chats[0].clone(), "transferred".into(), String::new(), String::new()],
+            vec![chats[1].clone(), "transferred".into(), String::new(), String::new()],
+        ]
+    );
+
+    // stdin.
+    let run = sim
+        .cli()
+        .args(["transfer", "--new-owner", new_owner, "-o", "json", "--from-file", "-"])
+        .stdin(format!("{}\n{}\n{}\n", chats[2], chats[3], chats[4]))
+        .run();
+    let rows = report(&run.ok().json_lines());
+    assert_eq!(rows.len(), 3);
+    assert!(rows.values().all(|r| r["outcome"] == "transferred"));
+
+    // One source of chats at a time (CHAT_ID... | --from-file | --resigned-owner).
+    let before = sim.total_calls();
+    sim.cli()
+        .args(["transfer", "--new-owner", new_owner, "--from-file", "-", &chats[5]])
+        .stdin(chats[6].clone())
+        .run()
+        .code(2)
+        .stderr_has(&["--from-file", "cannot be used with"]);
+    assert_eq!(sim.total_calls(), before);
+
+    // A missing file: exit 2 before anything is sent.
+    let before = sim.total_calls();
+    sim.cli()
+        .args(["transfer", "--new-owner", new_owner, "--from-file"])
+        .arg(dir.path().join("missing.txt"))
+        .run()
+        .code(2)
+        .stderr_has(&["missing.txt"]);
+    assert_eq!(sim.total_calls(), before);
+}
+
+#[test]
+fn resigned_owner_transfers_all_their_waiting_chats() {
+    let sim = Sim::start();
+    let hints = sim.hints();
+    let resigned = &hints.resigned_owners[0];
+    let new_owner = &hints.eligible_new_owners[1];
+
+    let run = sim
+        .cli()
+        .args(["transfer", "--new-owner", new_owner, "--resigned-owner", &resigned.userid, "-o", "json"])
+        .run();
+    run.ok().stderr_has(&[&format!("{} has {} chats awaiting transfer", resigned.userid, resigned.chat_ids.len())]);
+    let rows = report(&run.json_lines());
+    assert_eq!(rows.keys().cloned().collect::<Vec<_>>(), {
+        let mut ids = resigned.chat_ids.clone();
+        ids.sort();
+        ids
+    });
+    assert!(rows.values().all(|r| r["outcome"] == "transferred"));
+
+    // Once WeCom settles them, the new owner has them.
+    sim.settle_transfers();
+    for id in &resigned.chat_ids {
+        assert_eq!(sim.chat_status(id), Some(ChatStatus::Transferred));
+        assert_eq!(sim.group_chat(id).unwrap().owner.as_deref(), Some(new_owner.as_str()));
+    }
+    // Nothing left: a second run has nothing to do.
+    sim.cli()
+        .args(["transfer", "--new-owner", new_owner, "--resigned-owner", &resigned.userid])
+        .run()
+        .ok()
+        .stderr_has(&["0 chats awaiting transfer", "nothing to transfer"]);
+}
+
+#[test]
+fn onjob_uses_onjob_transfer_and_takes_effect_at_once() {
+    let sim = Sim::start();
+    let hints = sim.hints();
+    let owner = &hints.active_owners[0];
+    let new_owner = hints.eligible_new_owners.iter().find(|u| **u != owner.userid).unwrap();
+    let chats = &owner.chat_ids[..2];
+
+    let run = sim.cli().args(["transfer", "--onjob", "--new-owner", new_owner, "-o", "json"]).args(chats).run();
+    run.ok().stderr_has(&["onjob_transfer: 2 succeeded, 0 failed, 0 unknown"]);
+    assert_eq!(sim.calls("onjob_transfer"), 1);
+    assert_eq!(sim.calls("transfer"), 0);
+    for id in chats {
+        assert_eq!(sim.group_chat(id).unwrap().owner.as_deref(), Some(new_owner.as_str()));
+    }
+
+    // Without --onjob, the chats of an employed owner fail (90500): exit 4.
+    let other = &hints.active_owners[1].chat_ids[0];
+    let run = sim.cli().args(["transfer", "--new-owner", new_owner, "-o", "json", other]).run();
+    let rows = report(&run.code(4).json_lines());
+    assert_eq!(rows[other]["errcode"], 90500);
+}
+
+#[test]
+fn a_refused_batch_fails_every_chat_in_it() {
+    let sim = Sim::start();
+    let hints = sim.hints();
+    let chats = &hints.resigned_owners[0].chat_ids[..3];
+    let no_contact = &hints.without_customer_contact[0];
+
+    let run = sim.cli().args(["transfer", "--new-owner", no_contact, "-o", "json"]).args(chats).run();
+    run.code(4).stderr_has(&["0 succeeded, 3 failed", "0 of 3 chats transferred"]);
+    let rows = report(&run.json_lines());
+    assert_eq!(rows.len(), 3);
+    for row in rows.values() {
+        assert_eq!(row["outcome"], "failed");
+        assert_eq!(row["errcode"], 84074, "{row}");
+    }
+    for id in chats {
+        assert_eq!(sim.chat_status(id), Some(ChatStatus::Resigned), "nothing moved");
+    }
+}
+
+#[test]
+fn a_lost_answer_is_an_unknown_outcome() {
+    let sim = Sim::start();
+    let hints = sim.hints();
+    let chats = &hints.resigned_owners[0].chat_ids[..2];
+    sim.inject(ScriptedFault::new(Some("transfer"), FaultKind::Dropped, 1));
+
+    let run =
+        sim.cli().args(["transfer", "--new-owner", &hints.eligible_new_owners[0], "-o", "json"]).args(chats).run();
+    run.code(4).stderr_has(&["0 succeeded, 0 failed, 2 unknown", "check the unknown ones with `get`"]);
+    let rows = report(&run.json_lines());
+    assert!(rows.values().all(|r| r["outcome"] == "unknown" && r["errmsg"].as_str().is_some_and(|m| !m.is_empty())));
+    // A write whose request may have arrived is not sent again.
+    assert_eq!(sim.calls("transfer"), 1);
+}
+
+#[test]
+fn transfer_needs_chats_and_a_new_owner() {
+    let sim = Sim::start();
+    sim.cli().args(["transfer", "--new-owner", "lisi"]).run().code(2).stderr_has(&[
+        "CHAT_ID",
+        "--from-file",
+        "--resigned-owner",
+    ]);
+    sim.cli().args(["transfer", "wrSomeChat"]).run().code(2).stderr_has(&["--new-owner"]);
+    sim.cli().args(["transfer", "--new-owner", "", "wrSomeChat"]).run().code(2).stderr_has(&["new_owner"]);
+    // A resigned owner's chats are not transferred with onjob_transfer.
+    sim.cli()
+        .args(["transfer", "--new-owner", "lisi", "--onjob", "--resigned-owner", "zhangsan"])
+        .run()
+        .code(2)
+        .stderr_has(&["--resigned-owner", "--onjob"]);
+    assert_eq!(sim.total_calls(), 0);
+}
