@@ -144,7 +144,7 @@ async fn a_fixed_token_that_is_rejected_cannot_be_refreshed() {
     mount_get(&server, "FIXED", err(42001, "access_token expired")).await;
     let client = Client::builder().base_url(server.uri()).access_token("FIXED").build().unwrap();
     let error = client.get(&GetRequest::new("c1")).await.unwrap_err();
-    assert!(matches!(error, Error::Token(TokenError::CannotRefresh { code: 42001 })), "{error:?}");
+    assert!(matches!(error, Error::Token(TokenError::CannotRefresh { code: 42001, .. })), "{error:?}");
     assert_eq!(hits(&server, GET_PATH).await, 1);
     assert_eq!(hits(&server, TOKEN_PATH).await, 0);
 }

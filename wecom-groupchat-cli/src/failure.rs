@@ -3,7 +3,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use wecom_groupchat::{Error, RateLimitedError, TokenError, error_code};
+use wecom_groupchat::{Error, TokenError};
 
 /// Why a command did not succeed.
 #[derive(Debug)]
@@ -77,13 +77,6 @@ pub fn report(failure: &Failure) -> ExitCode {
             "note: errcode {} is not in the error table; see https://developer.work.weixin.qq.com/devtool/query?e={}",
             e.code, e.code
         ),
-        // These messages carry the code but not its meaning from the error table.
-        Failure::Call(Error::RateLimited(RateLimitedError { code, .. }))
-        | Failure::Call(Error::Token(TokenError::CannotRefresh { code })) => {
-            if let Some(info) = error_code::lookup(*code) {
-                eprintln!("note: errcode {code}: {} — {}", info.zh, info.en);
-            }
-        }
         _ => {}
     }
     ExitCode::from(failure.exit_code())

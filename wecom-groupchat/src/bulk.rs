@@ -113,7 +113,8 @@ impl BulkReport {
 impl fmt::Display for BulkReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (ok, failed, unknown) = self.counts();
-        write!(f, "{}: {ok} succeeded, {failed} failed, {unknown} unknown ({} batches)", self.endpoint, self.batches)
+        let batches = if self.batches == 1 { "1 batch".to_string() } else { format!("{} batches", self.batches) };
+        write!(f, "{}: {ok} succeeded, {failed} failed, {unknown} unknown ({batches})", self.endpoint)
     }
 }
 

@@ -352,7 +352,12 @@ impl Client {
             match retry::classify(&error, info.retry) {
                 Decision::RefreshAndReplay if !replayed => {
                     if !self.inner.tokens.can_refresh() {
-                        return Err(Error::Token(TokenError::CannotRefresh { code: error.code().unwrap_or_default() }));
+                        let message = match &error {
+                            Error::Api(e) => e.message.clone(),
+                            other => other.to_string(),
+                        };
+                        let code = error.code().unwrap_or_default();
+                        return Err(Error::Token(TokenError::CannotRefresh { code, message }));
                     }
                     if let Some(token) = &token {
                         self.inner.tokens.invalidate(token).await;

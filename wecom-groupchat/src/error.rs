@@ -156,7 +156,10 @@ impl fmt::Display for ApiError {
 
 /// 45009: the endpoint's call-frequency limit is reached.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{endpoint}: rate limited (errcode {code}: {message}); WeCom blocks the endpoint for the rest of the window")]
+#[error(
+    "{endpoint}: rate limited (errcode {code}: {message}){}; WeCom blocks the endpoint for the rest of the window",
+    meaning_suffix(*code)
+)]
 #[non_exhaustive]
 pub struct RateLimitedError {
     /// Endpoint name.
@@ -185,11 +188,14 @@ pub enum TokenError {
     Fetch(String),
     /// A fixed access token was rejected and there is no way to get another one.
     #[error(
-        "the access token given to the client was rejected (errcode {code}) and it cannot be refreshed; give corp id and secret or a token provider"
+        "the access token given to the client was rejected (errcode {code}: {message}){} and cannot be refreshed; give the corp id and secret instead",
+        meaning_suffix(*code)
     )]
     CannotRefresh {
         /// The errcode of the rejection (40014, 42001 …).
         code: i64,
+        /// The errmsg of the rejection.
+        message: String,
     },
     /// A custom token provider failed.
     #[error("token provider: {0}")]
