@@ -10,8 +10,8 @@ use wecom_groupchat::bulk::ItemOutcome;
 use wecom_groupchat::time::{self, day_before, now_unix};
 use wecom_groupchat::types::{
     AddJoinWayRequest, DelJoinWayRequest, GetJoinWayRequest, GetRequest, JoinWayScene, ListRequest, NeedName,
-    OnjobTransferRequest, OpengidToChatidRequest, OwnerFilter, StatisticGroupByDayRequest, StatisticOrderBy,
-    StatisticRequest, StatusFilter, TransferRequest, UpdateJoinWayRequest,
+    OnjobTransferRequest, OpengidToChatidRequest, OwnerFilter, StatisticData, StatisticGroupByDayRequest,
+    StatisticOrderBy, StatisticRequest, StatusFilter, TransferRequest, UpdateJoinWayRequest,
 };
 use wecom_groupchat::wire::WireEnum;
 use wecom_groupchat::{Client, Error};
@@ -24,6 +24,23 @@ use crate::output::{Rows, line};
 
 fn heading(n: usize, title: &str) -> Outcome {
     line(&format!("\n{n}. {title}\n{}", "─".repeat(72)))
+}
+
+/// A table of the main statistic figures, one row per key (an owner or a day).
+fn statistics_table(key: &str, rows: impl Iterator<Item = (serde_json::Value, Option<StatisticData>)>) -> Outcome {
+    let mut table = Rows::new(&[key, "new_chat_cnt", "chat_total", "new_member_cnt", "member_total", "msg_total"]);
+    for (k, data) in rows {
+        let d = data.unwrap_or_default();
+        table.push(vec![
+            k,
+            json!(d.new_chat_cnt),
+            json!(d.chat_total),
+            json!(d.new_member_cnt),
+            json!(d.member_total),
+            json!(d.msg_total),
+        ]);
+    }
+    table.print(Output::Table)
 }
 
 pub async fn run() -> Outcome {
@@ -114,36 +131,15 @@ pub async fn run() -> Outcome {
         time::format_day(to),
         top.total.unwrap_or_default()
     ))?;
-    let mut rows = Rows::new(&["owner", "new_chat_cnt", "chat_total", "new_member_cnt", "member_total", "msg_total"]);
-    for item in top.items.iter().flatten() {
-        let d = item.data.clone().unwrap_or_default();
-        rows.push(vec![
-            json!(item.owner),
-            json!(d.new_chat_cnt),
-            json!(d.chat_total),
-            json!(d.new_member_cnt),
-            json!(d.member_total),
-            json!(d.msg_total),
-        ]);
-    }
-    rows.print(Output::Table)?;
+    let owner_rows = top.items.iter().flatten().map(|item| (json!(item.owner), item.data.clone()));
+    statistics_table("owner", owner_rows)?;
     line("by day, summed over the same owners:")?;
     let by_day = client
         .statistic_group_by_day(&StatisticGroupByDayRequest::new(from, OwnerFilter::new(owners)).day_end_time(to))
         .await?;
-    let mut rows = Rows::new(&["day", "new_chat_cnt", "chat_total", "new_member_cnt", "member_total", "msg_total"]);
-    for item in by_day.items.iter().flatten() {
-        let d = item.data.clone().unwrap_or_default();
-        rows.push(vec![
-            json!(time::format_day(item.stat_time)),
-            json!(d.new_chat_cnt),
-            json!(d.chat_total),
-            json!(d.new_member_cnt),
-            json!(d.member_total),
-            json!(d.msg_total),
-        ]);
-    }
-    rows.print(Output::Table)?;
+    let day_rows =
+        by_day.items.iter().flatten().map(|item| (json!(time::format_day(item.stat_time)), item.data.clone()));
+    statistics_table("day", day_rows)?;
 
     // 4. join ways
     heading(4, "add_join_way, get_join_way, update_join_way, del_join_way — a 「加入群聊」 QR code")?;
