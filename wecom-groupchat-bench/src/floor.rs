@@ -56,6 +56,28 @@ impl Floor {
         response.bytes().await.map_err(|e| e.to_string())
     }
 
+    /// Like [`Floor::call`], but reads the body the way our client's `read_body` does: chunk by chunk
+    /// into a fresh buffer of the announced size (a copy and an allocation per call).
+    pub async fn call_copying<T: DeserializeOwned + Envelope>(&self, body: Bytes) -> Result<T, String> {
+        let mut response = self
+            .http
+            .post(self.url.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut buf = bytes::BytesMut::with_capacity(response.content_length().unwrap_or(8 * 1024) as usize);
+        while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+            buf.extend_from_slice(&chunk);
+        }
+        let value: T = serde_json::from_slice(&buf).map_err(|e| e.to_string())?;
+        match value.errcode() {
+            0 => Ok(value),
+            code => Err(format!("errcode {code}: {}", value.errmsg())),
+        }
+    }
+
     /// Sends `body` and decodes the answer as `T`, failing on a non-zero errcode (a floor that ignored
     /// errors could measure error answers).
     pub async fn call<T: DeserializeOwned + Envelope>(&self, body: Bytes) -> Result<T, String> {

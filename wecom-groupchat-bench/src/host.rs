@@ -8,6 +8,9 @@ use wecom_groupchat::ratelimit::RateLimits;
 use wecom_groupchat::{Client, ClientBuilder};
 use wecom_groupchat_sim::{SimConfig, Simulator};
 
+/// Name of the simulator's threads (how [`crate::cputime`] tells them apart).
+pub const SIM_THREAD_NAME: &str = "sim";
+
 /// The runtimes' sizes.
 #[derive(Debug, Clone, Copy)]
 pub struct Threads {
@@ -39,7 +42,7 @@ impl SimHost {
     pub fn start(config: SimConfig, threads: usize) -> Result<SimHost, String> {
         let runtime = Builder::new_multi_thread()
             .worker_threads(threads.max(1))
-            .thread_name("sim")
+            .thread_name(SIM_THREAD_NAME)
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the simulator runtime: {e}"))?;

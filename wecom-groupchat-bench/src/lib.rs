@@ -3,6 +3,7 @@
 
 pub mod codec;
 pub mod codegen_time;
+pub mod cputime;
 pub mod floor;
 pub mod host;
 pub mod machine;

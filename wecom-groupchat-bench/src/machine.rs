@@ -17,6 +17,8 @@ pub struct Machine {
     pub kernel: String,
     /// `rustc --version`.
     pub rustc: String,
+    /// 1-, 5- and 15-minute load averages when the run started (other work on the machine skews figures).
+    pub load: String,
 }
 
 impl Machine {
@@ -39,14 +41,15 @@ impl Machine {
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(unknown),
+            load: read("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" "),
         }
     }
 
     /// One line: `Intel Xeon … · 2 cores · 23.4 GiB · Debian GNU/Linux 12 (kernel 6.1) · rustc 1.95.0`.
     pub fn line(&self) -> String {
         format!(
-            "{} · {} cores · {:.1} GiB RAM · {} (kernel {}) · {}",
-            self.cpu, self.cores, self.memory_gib, self.os, self.kernel, self.rustc
+            "{} · {} cores · {:.1} GiB RAM · {} (kernel {}) · {} · load average at the start {}",
+            self.cpu, self.cores, self.memory_gib, self.os, self.kernel, self.rustc, self.load
         )
     }
 }

@@ -69,6 +69,18 @@ enum Hidden {
         #[arg(long, value_enum)]
         mode: Mode,
     },
+    /// Sequential `get`s by one caller, to run under a profiler (`valgrind --tool=callgrind`).
+    #[command(hide = true)]
+    ProfileOverhead {
+        #[arg(long, value_enum)]
+        side: overhead::Side,
+        #[arg(long, default_value_t = 200)]
+        calls: usize,
+        #[arg(long, default_value_t = 1)]
+        sim_threads: usize,
+        #[arg(long, default_value_t = 1)]
+        client_threads: usize,
+    },
 }
 
 /// The sections, in the order of the issue.
@@ -106,6 +118,11 @@ fn main() -> ExitCode {
         Some(Hidden::MemoryChild { base_url, corp_id, corp_secret, mode }) => {
             memory::child(&base_url, &corp_id, &corp_secret, mode)
                 .and_then(|report| serde_json::to_writer(std::io::stdout(), &report).map_err(|e| e.to_string()))
+        }
+        Some(Hidden::ProfileOverhead { side, calls, sim_threads, client_threads }) => {
+            overhead::profile(sim_threads, client_threads, side, calls).map(|took| {
+                eprintln!("{calls} calls by {side:?} in {took:?} ({:?} per call)", took / calls.max(1) as u32);
+            })
         }
         None => run(cli.run),
     };

@@ -10,6 +10,7 @@ use wecom_groupchat::endpoint::Endpoint;
 use wecom_groupchat::types::{GetRequest, GetResponse};
 use wecom_groupchat_sim::{DataSource, Scale, SimConfig};
 
+use crate::cputime::CpuTime;
 use crate::floor::{self, Floor};
 use crate::host::{self, SimHost};
 use crate::stats::{self, Summary};
@@ -31,7 +32,9 @@ pub struct Plan {
 impl Plan {
     /// The full plan (2,000 measured calls per side) or a smoke run.
     pub fn new(quick: bool) -> Self {
-        if quick { Plan { warmup: 20, rounds: 4, batch: 10 } } else { Plan { warmup: 300, rounds: 40, batch: 50 } }
+        // Small batches, many rounds: a disturbance (another process, a frequency change) lasting a few
+        // milliseconds lands on every caller alike.
+        if quick { Plan { warmup: 20, rounds: 4, batch: 10 } } else { Plan { warmup: 300, rounds: 200, batch: 10 } }
     }
 }
 
@@ -44,21 +47,39 @@ pub struct OverheadResult {
     pub body_bytes: usize,
     /// Our client, typed `GetResponse`.
     pub ours: Summary,
+    /// Our client on a plain `reqwest::Client::new()` (for reference: the cost of the default timeouts).
+    pub ours_plain: Summary,
     /// The floor decoding into the same generated `GetResponse`.
     pub floor: Summary,
     /// The floor decoding into `serde_json::Value` (for reference: the cost of typed decoding).
     pub floor_value: Summary,
+    /// The floor reading the body as our client does (for reference: the cost of that copy).
+    pub floor_copying: Summary,
     /// ours / floor, medians.
     pub ratio_median: f64,
     /// ours / floor, p99s.
     pub ratio_p99: f64,
+    /// CPU time per call of each caller, in the order of [`SIDES`] (client threads, simulator threads),
+    /// when `/proc` tells.
+    pub cpu_per_call: Option<[CpuTime; SIDES.len()]>,
 }
 
-#[derive(Clone, Copy)]
-enum Side {
+/// Every caller, in the order of the results.
+pub const SIDES: [Side; 5] = [Side::Ours, Side::OursPlainHttp, Side::Floor, Side::FloorValue, Side::FloorCopying];
+
+/// Who makes the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Side {
+    /// Our client.
     Ours,
+    /// Our client on a plain `reqwest::Client::new()` (no timeouts), via `.http_client(…)`.
+    OursPlainHttp,
+    /// The floor, decoding into `GetResponse`.
     Floor,
+    /// The floor, decoding into `serde_json::Value`.
     FloorValue,
+    /// The floor, reading the body as our client does (a fresh buffer and a copy per call).
+    FloorCopying,
 }
 
 /// Runs the measurement against a simulator with `Scale::groups(1_000).large_group_members(500)`.
@@ -70,9 +91,23 @@ pub fn run(rt: &Runtime, sim_threads: usize, plan: Plan) -> Result<OverheadResul
     rt.block_on(measure(&host, plan))
 }
 
-async fn measure(host: &SimHost, plan: Plan) -> Result<OverheadResult, String> {
+/// The three callers, ready to call.
+struct Callers {
+    ours: wecom_groupchat::Client,
+    ours_plain: wecom_groupchat::Client,
+    floor: Floor,
+    floor_value: Floor,
+    floor_copying: Floor,
+    request: GetRequest,
+    body: Bytes,
+    members: usize,
+    body_bytes: usize,
+}
+
+async fn callers(host: &SimHost) -> Result<Callers, String> {
     let sim = host.sim();
     let ours = host.client_builder().build().map_err(|e| e.to_string())?;
+    let ours_plain = host.client_builder().http_client(reqwest::Client::new()).build().map_err(|e| e.to_string())?;
     let chat_id = host::first_chat_ids(&ours, 1).await?.pop().ok_or("the company has no chat")?;
     let request = GetRequest::new(&chat_id);
     let body = Bytes::from(serde_json::to_vec(&request).map_err(|e| e.to_string())?);
@@ -81,6 +116,7 @@ async fn measure(host: &SimHost, plan: Plan) -> Result<OverheadResult, String> {
     let token = floor::fetch_token(&http, &sim.base_url(), sim.corp_id(), sim.corp_secret()).await?;
     let floor = Floor::new(&sim.base_url(), GetRequest::INFO.path, &token)?;
     let floor_value = Floor::new(&sim.base_url(), GetRequest::INFO.path, &token)?;
+    let floor_copying = Floor::new(&sim.base_url(), GetRequest::INFO.path, &token)?;
 
     let check: GetResponse = floor.call(body.clone()).await?;
     let members = check.group_chat.member_list.as_ref().map_or(0, Vec::len);
@@ -88,46 +124,82 @@ async fn measure(host: &SimHost, plan: Plan) -> Result<OverheadResult, String> {
         return Err(format!("the first chat has {members} members, expected {MEMBERS}"));
     }
     let body_bytes = floor.raw(body.clone()).await?.len();
+    Ok(Callers { ours, ours_plain, floor, floor_value, floor_copying, request, body, members, body_bytes })
+}
 
-    let one = |side: Side| {
-        let (ours, floor, floor_value, request, body) = (&ours, &floor, &floor_value, &request, body.clone());
-        async move {
-            let started = Instant::now();
-            match side {
-                Side::Ours => ours.get(request).await.map(drop).map_err(|e| e.to_string())?,
-                Side::Floor => floor.call::<GetResponse>(body).await.map(drop)?,
-                Side::FloorValue => floor_value.call_value(body).await.map(drop)?,
-            }
-            Ok::<Duration, String>(started.elapsed())
+impl Callers {
+    async fn call(&self, side: Side) -> Result<Duration, String> {
+        let started = Instant::now();
+        match side {
+            Side::Ours => self.ours.get(&self.request).await.map(drop).map_err(|e| e.to_string())?,
+            Side::OursPlainHttp => self.ours_plain.get(&self.request).await.map(drop).map_err(|e| e.to_string())?,
+            Side::Floor => self.floor.call::<GetResponse>(self.body.clone()).await.map(drop)?,
+            Side::FloorValue => self.floor_value.call_value(self.body.clone()).await.map(drop)?,
+            Side::FloorCopying => self.floor_copying.call_copying::<GetResponse>(self.body.clone()).await.map(drop)?,
         }
-    };
+        Ok(started.elapsed())
+    }
+}
 
-    let sides = [Side::Ours, Side::Floor, Side::FloorValue];
-    for side in sides {
+/// For a profiler (`valgrind --tool=callgrind`): `calls` sequential `get`s by one caller only, after
+/// a warm-up of 20, against a simulator in this process. The difference between two sides' totals is
+/// the difference of their clients, since the simulator does the same work for both.
+pub fn profile(sim_threads: usize, client_threads: usize, side: Side, calls: usize) -> Result<Duration, String> {
+    let host = SimHost::start(
+        SimConfig::default().data(DataSource::Scale(Scale::groups(1_000).large_group_members(MEMBERS))),
+        sim_threads,
+    )?;
+    let rt = host::client_runtime(client_threads)?;
+    rt.block_on(async {
+        let callers = callers(&host).await?;
+        for _ in 0..20 {
+            callers.call(side).await?;
+        }
+        let started = Instant::now();
+        for _ in 0..calls {
+            callers.call(side).await?;
+        }
+        Ok(started.elapsed())
+    })
+}
+
+async fn measure(host: &SimHost, plan: Plan) -> Result<OverheadResult, String> {
+    let callers = callers(host).await?;
+    let (members, body_bytes) = (callers.members, callers.body_bytes);
+    for side in SIDES {
         for _ in 0..plan.warmup {
-            one(side).await?;
+            callers.call(side).await?;
         }
     }
-    let mut samples: [Vec<Duration>; 3] = Default::default();
+    let mut samples: [Vec<Duration>; SIDES.len()] = Default::default();
+    let mut cpu: Option<[CpuTime; SIDES.len()]> = Some(Default::default());
     for round in 0..plan.rounds {
-        for k in 0..sides.len() {
-            let i = (round + k) % sides.len();
+        for k in 0..SIDES.len() {
+            let i = (round + k) % SIDES.len();
+            let before = CpuTime::now();
             for _ in 0..plan.batch {
-                samples[i].push(one(sides[i]).await?);
+                samples[i].push(callers.call(SIDES[i]).await?);
+            }
+            let used = before.zip(CpuTime::now()).map(|(before, after)| after.since(before));
+            match used {
+                Some(used) => cpu.iter_mut().for_each(|c| c[i].add(used)),
+                None => cpu = None,
             }
         }
     }
-    let [mut a, mut b, mut c] = samples;
-    let ours = Summary::of(&mut a).ok_or("no samples")?;
-    let floor = Summary::of(&mut b).ok_or("no samples")?;
-    let floor_value = Summary::of(&mut c).ok_or("no samples")?;
+    let calls = (plan.rounds * plan.batch).max(1) as u32;
+    let [ours, ours_plain, floor, floor_value, floor_copying] =
+        samples.map(|mut s| Summary::of(&mut s).expect("at least one round of at least one call"));
     Ok(OverheadResult {
         members,
         body_bytes,
         ratio_median: stats::ratio(ours.median, floor.median),
         ratio_p99: stats::ratio(ours.p99, floor.p99),
         ours,
+        ours_plain,
         floor,
         floor_value,
+        floor_copying,
+        cpu_per_call: cpu.map(|c| c.map(|t| t.per(calls))),
     })
 }

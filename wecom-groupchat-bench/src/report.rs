@@ -259,22 +259,36 @@ impl Report {
     fn render_details(&self, w: &mut String) {
         if let Some(o) = &self.overhead {
             let _ = writeln!(w, "\n## 1. Client overhead\n");
-            let _ = writeln!(w, "| caller | n | min | median | p99 | max | median vs floor |");
-            let _ = writeln!(w, "|---|---|---|---|---|---|---|");
-            for (name, s) in [
+            let _ = writeln!(
+                w,
+                "| caller | n | min | median | p99 | max | median vs floor | client CPU per call | simulator CPU per call | page faults per call |"
+            );
+            let _ = writeln!(w, "|---|---|---|---|---|---|---|---|---|---|");
+            for (i, (name, s)) in [
                 ("our client (`client.get`)", &o.ours),
+                ("our client on `reqwest::Client::new()` (no timeouts)", &o.ours_plain),
                 ("floor: reqwest + `GetResponse`", &o.floor),
                 ("floor: reqwest + `serde_json::Value`", &o.floor_value),
-            ] {
+                ("floor, body read as our client reads it (fresh buffer + copy)", &o.floor_copying),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let cpu = |f: fn(&crate::cputime::CpuTime) -> std::time::Duration| {
+                    o.cpu_per_call.as_ref().map_or("—".to_string(), |c| fmt_duration(f(&c[i])))
+                };
                 let _ = writeln!(
                     w,
-                    "| {name} | {} | {} | {} | {} | {} | {:.3} |",
+                    "| {name} | {} | {} | {} | {} | {} | {:.3} | {} | {} | {} |",
                     s.n,
                     fmt_duration(s.min),
                     fmt_duration(s.median),
                     fmt_duration(s.p99),
                     fmt_duration(s.max),
-                    ratio(s.median, o.floor.median)
+                    ratio(s.median, o.floor.median),
+                    cpu(|c| c.client),
+                    cpu(|c| c.sim),
+                    o.cpu_per_call.as_ref().map_or("—".to_string(), |c| c[i].minor_faults.to_string())
                 );
             }
         }
@@ -434,8 +448,8 @@ percentiles of every call (no interpolation, no outlier removal).
    Each caller has its own connection pool, so each keeps one connection alive. After a warm-up, rounds of
    one batch per caller run with the order rotating from round to round, so drift hits all alike.
 2. **Throughput.** N workers call back to back for a fixed time; completed calls / elapsed. `get` cycles
-   through 1,000 different 3-member chats; `list` asks for the first page of 1,000. The floor is measured
-   at the same concurrency right after ours. On a 2-core machine the simulator and the clients share the
+   through 1,000 different 3-member chats; `list` asks for the first page of 1,000. Ours and the floor
+   run at the same concurrency in alternating 0.5 s slices (3 s each in all), after a warm-up. On a 2-core machine the simulator and the clients share the
    cores, so these are figures of the pair, not of the client alone.
 3. **Full sync.** The simulator answers 45009 beyond N calls per fixed window per endpoint (the window
    starts at the first call after the previous one ended) and adds latency to every call: 2,000 calls per
@@ -480,10 +494,13 @@ mod tests {
                 members: 500,
                 body_bytes: 40_000,
                 ours: summary(420),
+                ours_plain: summary(415),
                 floor: summary(410),
                 floor_value: summary(380),
+                floor_copying: summary(418),
                 ratio_median: 420.0 / 410.0,
                 ratio_p99: 420.0 / 410.0,
+                cpu_per_call: None,
             }),
             peer: Some(PeerOutcome::Skipped("peer skipped: `pip install wechatpy` failed".into())),
             ..Report::default()

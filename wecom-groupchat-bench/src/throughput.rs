@@ -27,19 +27,21 @@ const GET_CHATS: usize = 1000;
 /// How long each cell runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
-    /// Unmeasured time at the cell's concurrency first (opens the connections).
+    /// Unmeasured time per caller at the cell's concurrency first (opens the connections).
     pub warmup: Duration,
-    /// Measured time.
+    /// Measured time per caller, split into `slices` alternating with the other caller's.
     pub measure: Duration,
+    /// Alternating slices (ours, floor, floor, ours, …), so that a disturbance hits both alike.
+    pub slices: u32,
 }
 
 impl Plan {
     /// The full plan or a smoke run.
     pub fn new(quick: bool) -> Self {
         if quick {
-            Plan { warmup: Duration::from_millis(50), measure: Duration::from_millis(200) }
+            Plan { warmup: Duration::from_millis(50), measure: Duration::from_millis(200), slices: 2 }
         } else {
-            Plan { warmup: Duration::from_millis(500), measure: Duration::from_secs(3) }
+            Plan { warmup: Duration::from_millis(300), measure: Duration::from_secs(3), slices: 6 }
         }
     }
 }
@@ -84,17 +86,28 @@ async fn measure(host: &SimHost, plan: Plan) -> Result<Vec<Row>, String> {
     for endpoint in ["get", "list"] {
         for concurrency in CONCURRENCY {
             let errors = Arc::new(AtomicU64::new(0));
-            let mut rates = [0.0; 2];
-            for (side, rate) in rates.iter_mut().enumerate() {
-                let call = caller(endpoint, side == 0, &ours, &get_floor, &list_floor, &ids, &bodies, &list_body);
-                cell(concurrency, plan.warmup, &call, &errors).await;
-                *rate = cell(concurrency, plan.measure, &call, &errors).await;
+            let calls = [true, false].map(|ours_side| {
+                caller(endpoint, ours_side, &ours, &get_floor, &list_floor, &ids, &bodies, &list_body)
+            });
+            for call in &calls {
+                cell(concurrency, plan.warmup, call, &errors).await;
             }
+            let slice = plan.measure / plan.slices.max(1);
+            let mut done = [(0u64, Duration::ZERO); 2];
+            for s in 0..plan.slices.max(1) as usize {
+                for k in 0..2 {
+                    let i = (s + k) % 2;
+                    let (n, took) = cell(concurrency, slice, &calls[i], &errors).await;
+                    done[i].0 += n;
+                    done[i].1 += took;
+                }
+            }
+            let rate = |(n, took): (u64, Duration)| n as f64 / took.as_secs_f64();
             rows.push(Row {
                 endpoint,
                 concurrency,
-                ours: rates[0],
-                floor: rates[1],
+                ours: rate(done[0]),
+                floor: rate(done[1]),
                 errors: errors.load(Ordering::Relaxed),
             });
         }
@@ -131,8 +144,9 @@ fn caller(
 }
 
 /// Runs `concurrency` workers, each calling back to back until `duration` has passed; returns the
-/// completed calls per second (calls still in flight at the deadline are waited for and counted).
-async fn cell<F>(concurrency: usize, duration: Duration, call: &F, errors: &Arc<AtomicU64>) -> f64
+/// completed calls and the time until the last one ended (calls still in flight at the deadline are
+/// waited for and counted).
+async fn cell<F>(concurrency: usize, duration: Duration, call: &F, errors: &Arc<AtomicU64>) -> (u64, Duration)
 where
     F: Fn(usize) -> std::pin::Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync + Clone + 'static,
 {
@@ -155,5 +169,5 @@ where
         });
     }
     while workers.join_next().await.is_some() {}
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    (done.load(Ordering::Relaxed), started.elapsed())
 }
