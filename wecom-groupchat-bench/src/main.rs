@@ -76,6 +76,9 @@ enum Hidden {
         side: overhead::Side,
         #[arg(long, default_value_t = 200)]
         calls: usize,
+        /// Which chat, in listing order: 0 is the 500-member chat, the others have 3 members.
+        #[arg(long, default_value_t = 0)]
+        chat_index: usize,
         #[arg(long, default_value_t = 1)]
         sim_threads: usize,
         #[arg(long, default_value_t = 1)]
@@ -119,8 +122,8 @@ fn main() -> ExitCode {
             memory::child(&base_url, &corp_id, &corp_secret, mode)
                 .and_then(|report| serde_json::to_writer(std::io::stdout(), &report).map_err(|e| e.to_string()))
         }
-        Some(Hidden::ProfileOverhead { side, calls, sim_threads, client_threads }) => {
-            overhead::profile(sim_threads, client_threads, side, calls).map(|took| {
+        Some(Hidden::ProfileOverhead { side, calls, chat_index, sim_threads, client_threads }) => {
+            overhead::profile(sim_threads, client_threads, side, calls, chat_index).map(|took| {
                 eprintln!("{calls} calls by {side:?} in {took:?} ({:?} per call)", took / calls.max(1) as u32);
             })
         }
@@ -204,6 +207,9 @@ fn run(args: RunArgs) -> Result<(), String> {
         }
     }
     report.total_seconds = started.elapsed().as_secs_f64();
+    report.load_end = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
 
     let partial = quick || !args.only.is_empty();
     if !partial {

@@ -38,6 +38,8 @@ pub struct Report {
     pub threads: Option<Threads>,
     /// Wall time of the whole run.
     pub total_seconds: f64,
+    /// Load averages when the run ended.
+    pub load_end: Option<String>,
     /// (1)
     pub overhead: Option<OverheadResult>,
     /// (2)
@@ -124,7 +126,12 @@ impl Report {
                 t.client
             );
         }
-        let _ = writeln!(w, "- **Whole run**: {:.0} s\n", self.total_seconds);
+        let _ = writeln!(
+            w,
+            "- **Whole run**: {:.0} s{}\n",
+            self.total_seconds,
+            self.load_end.as_ref().map_or(String::new(), |l| format!("; load average at the end {l}"))
+        );
 
         self.render_table(w);
         for (section, reason) in &self.failures {
