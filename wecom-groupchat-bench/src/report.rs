@@ -154,7 +154,7 @@ impl Report {
                 "| 1 | client overhead | `get` of a {}-member chat ({:.1} KB), sequential, one kept-alive connection each, {} calls per side, interleaved | ours {}; floor {}; **ours/floor {:.3}** (p99 {:.3}) | ≤ {OVERHEAD_TARGET} | {} |",
                 o.members,
                 o.body_bytes as f64 / 1000.0,
-                o.ours.n,
+                group_digits(o.ours.n as u64),
                 med_p99(&o.ours),
                 med_p99(&o.floor),
                 o.ratio_median,
@@ -205,8 +205,8 @@ impl Report {
                 group_digits(s.calls as u64),
                 crate::stampede::LATENCY.as_millis(),
                 s.gettoken_calls,
-                s.succeeded,
-                s.calls,
+                group_digits(s.succeeded as u64),
+                group_digits(s.calls as u64),
                 fmt_duration(s.wall),
                 yes_no(s.gettoken_calls == 1 && s.succeeded == s.calls)
             );
@@ -320,13 +320,18 @@ impl Report {
             let _ = writeln!(w, "\n## 3. Full sync\n");
             let _ = writeln!(w, "| figure | value |");
             let _ = writeln!(w, "|---|---|");
-            let _ = writeln!(w, "| chats listed / fetched | {} / {} |", s.listed, s.fetched);
+            let _ = writeln!(
+                w,
+                "| chats listed / fetched | {} / {} |",
+                group_digits(s.listed as u64),
+                group_digits(s.fetched as u64)
+            );
             let _ = writeln!(w, "| wall time (list + every get) | {:.2} s |", s.wall.as_secs_f64());
             let _ = writeln!(w, "| of which listing | {} |", fmt_duration(s.list_wall));
             let _ = writeln!(
                 w,
                 "| limit per endpoint | {} calls / {} s = {} |",
-                s.plan.calls,
+                group_digits(u64::from(s.plan.calls)),
                 s.plan.window.as_secs_f64(),
                 per_s(s.plan.limit_per_s())
             );
@@ -373,7 +378,7 @@ impl Report {
                 w,
                 "| `get` {}-member chat × {} (sequential) | {} | {} | {:.2}× (p99 {:.2}×) |",
                 crate::peer::MEMBERS,
-                p.plan.get_calls,
+                group_digits(p.plan.get_calls as u64),
                 med_p99(&p.ours_get),
                 med_p99(&p.theirs_get),
                 ratio(p.theirs_get.median, p.ours_get.median),
@@ -415,7 +420,7 @@ fn render_peer_rows(w: &mut String, p: &PeerResult) {
         "| 7 | peer: wechatpy {} | `get` of a {}-member chat × {}, sequential, same simulator | ours {}; wechatpy {}; **wechatpy/ours {:.2}×** | — | — |",
         p.wechatpy,
         crate::peer::MEMBERS,
-        p.plan.get_calls,
+        group_digits(p.plan.get_calls as u64),
         med_p99(&p.ours_get),
         med_p99(&p.theirs_get),
         ratio(p.theirs_get.median, p.ours_get.median)
