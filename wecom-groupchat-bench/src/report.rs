@@ -457,8 +457,12 @@ percentiles of every call (no interpolation, no outlier removal).
    because our client must decode into that type too: like with like, so the ratio is the runtime's cost
    (validation, encoding, limiter, token cache, retry loop, span, capped body read, envelope check),
    not the codec's. A second floor decoding into `serde_json::Value` shows the typed decoding's own cost.
-   Each caller has its own connection pool, so each keeps one connection alive. After a warm-up, rounds of
-   one batch per caller run with the order rotating from round to round, so drift hits all alike.
+   Two more reference callers: our client on a plain `reqwest::Client::new()` (what the default timeouts
+   cost) and the floor reading the body as our client does (what that copy costs). Each caller has its
+   own connection pool, so each keeps one connection alive. After a warm-up, 200 rounds of one batch of 10
+   calls per caller run with the order rotating from round to round, so drift hits all alike. CPU time
+   per call comes from `/proc/self/task/*/schedstat` (the simulator's threads apart from the rest), page
+   faults from `/proc/self/stat`.
 2. **Throughput.** N workers call back to back for a fixed time; completed calls / elapsed. `get` cycles
    through 1,000 different 3-member chats; `list` asks for the first page of 1,000. Ours and the floor
    run at the same concurrency in alternating 0.5 s slices (3 s each in all), after a warm-up. On a 2-core machine the simulator and the clients share the
