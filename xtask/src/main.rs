@@ -1,12 +1,22 @@
 //! `cargo xtask codegen [--check]`: regenerate (or check) `wecom-groupchat/src/generated/` from `api-spec/`.
+//! `cargo xtask bench [--quick] [--only SECTIONS] [--no-peer]`: run the benchmarks, write `docs/benchmarks.md`.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage: cargo xtask codegen [--check]
+       cargo xtask bench [--quick] [--only SECTION[,SECTION…]] [--no-peer]
 
   codegen           regenerate wecom-groupchat/src/generated/ from api-spec/
-  codegen --check   exit 1 and name the stale files when they differ from what the spec produces";
+  codegen --check   exit 1 and name the stale files when they differ from what the spec produces
+  bench             run every benchmark (release build) and write docs/benchmarks.md
+    --quick         few iterations, a smoke run; writes target/bench/benchmarks.md instead
+    --only S,…      only these sections (overhead, throughput, sync, stampede, memory, codec, peer,
+                    codegen); writes target/bench/benchmarks.md instead
+    --no-peer       skip the peer SDK (wechatpy from PyPI)";
+
+/// The sections `bench --only` accepts, as `wecom-groupchat-bench` names them.
+const SECTIONS: [&str; 8] = ["overhead", "throughput", "sync", "stampede", "memory", "codec", "peer", "codegen"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -14,6 +24,7 @@ fn main() -> ExitCode {
     match args.as_slice() {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
+        ["bench", rest @ ..] => bench(rest),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -88,4 +99,81 @@ fn stale_line(s: &codegen::sync::Staleness, relative: &dyn Fn(&Path) -> String) 
         Staleness::Missing(p) => format!("{} (missing)", relative(p)),
         Staleness::Extra(p) => format!("{} (no longer generated)", relative(p)),
     }
+}
+
+/// Runs the codec benchmark with criterion (when the codec section is selected), then the benchmark
+/// program, which reads criterion's results, measures everything else and writes the report.
+fn bench(args: &[&str]) -> ExitCode {
+    let mut quick = false;
+    let mut only: Vec<String> = Vec::new();
+    let mut pass: Vec<String> = Vec::new();
+    let mut rest = args.iter();
+    while let Some(&arg) = rest.next() {
+        match arg {
+            "--quick" => quick = true,
+            "--no-peer" => {}
+            "--only" => match rest.next() {
+                Some(list) => only.extend(list.split(',').map(str::to_string)),
+                None => return usage_error("--only needs a list of sections"),
+            },
+            _ => match arg.strip_prefix("--only=") {
+                Some(list) => only.extend(list.split(',').map(str::to_string)),
+                None => return usage_error(&format!("unknown argument `{arg}`")),
+            },
+        }
+        if arg != "--only" && !arg.starts_with("--only=") {
+            pass.push(arg.to_string());
+        }
+    }
+    if let Some(bad) = only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+        return usage_error(&format!("unknown section `{bad}`"));
+    }
+    if !only.is_empty() {
+        pass.push(format!("--only={}", only.join(",")));
+    }
+    let root = workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+
+    if only.is_empty() || only.iter().any(|s| s == "codec") {
+        let mut criterion = Command::new(&cargo);
+        criterion.current_dir(&root).args(["bench", "-p", "wecom-groupchat", "--bench", "codec", "--"]);
+        if quick {
+            criterion.args(["--warm-up-time", "0.1", "--measurement-time", "0.3"]);
+        }
+        if !run(&mut criterion) {
+            return ExitCode::FAILURE;
+        }
+    }
+
+    let shown = std::iter::once("cargo xtask bench".to_string()).chain(args.iter().map(|a| a.to_string()));
+    let mut program = Command::new(&cargo);
+    program
+        .current_dir(&root)
+        .args(["run", "--quiet", "--release", "-p", "wecom-groupchat-bench", "--"])
+        .args(&pass)
+        .arg("--root")
+        .arg(&root)
+        .arg("--command")
+        .arg(shown.collect::<Vec<_>>().join(" "));
+    if run(&mut program) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn run(command: &mut Command) -> bool {
+    eprintln!("$ {command:?}");
+    match command.status() {
+        Ok(status) if status.success() => true,
+        Ok(status) => {
+            eprintln!("error: {status}");
+            false
+        }
+        Err(e) => {
+            eprintln!("error: cannot run it: {e}");
+            false
+        }
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}\n\n{USAGE}");
+    ExitCode::from(2)
 }

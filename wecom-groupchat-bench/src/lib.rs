@@ -1,0 +1,17 @@
+//! Benchmarks of `wecom-groupchat` against its simulator, one module per measurement. The binary
+//! (`wecom-groupchat-bench`, driven by `cargo xtask bench`) runs them and writes `docs/benchmarks.md`.
+
+pub mod codec;
+pub mod codegen_time;
+pub mod cputime;
+pub mod floor;
+pub mod host;
+pub mod machine;
+pub mod memory;
+pub mod overhead;
+pub mod peer;
+pub mod report;
+pub mod stampede;
+pub mod stats;
+pub mod sync;
+pub mod throughput;
