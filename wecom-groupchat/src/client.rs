@@ -2,6 +2,7 @@
 //! Generated code adds one method per endpoint (`client.list(…)`, `client.transfer(…)`, …); every one
 //! of them ends in [`Client::call`].
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,6 +46,8 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     base_url: String,
+    /// Each endpoint's URL, parsed once (the token is appended per call).
+    urls: HashMap<&'static str, url::Url>,
     tokens: TokenManager,
     retry: RetryPolicy,
     limiter: Limiter,
@@ -246,10 +249,17 @@ impl ClientBuilder {
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
         let tokens = TokenManager::new(source, store, self.refresh_margin, self.refresh_lock_ttl);
         let limiter = Limiter::new(&self.rate_limits, crate::endpoints::ALL);
+        let mut urls = HashMap::new();
+        for info in crate::endpoints::ALL {
+            let url = url::Url::parse(&format!("{base_url}{}", info.path))
+                .map_err(|e| Error::Config(format!("endpoint `{}`: bad URL: {e}", info.name)))?;
+            urls.insert(info.path, url);
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 base_url,
+                urls,
                 tokens,
                 retry: self.retry,
                 limiter,
@@ -389,20 +399,21 @@ impl Client {
         let inner = &self.inner;
         inner.limiter.acquire(info.name).await;
         let token = inner.tokens.token().await.map_err(|e| (Error::Token(e), None))?;
-        let url = format!("{}{}", inner.base_url, info.path);
+        let mut url = match inner.urls.get(info.path) {
+            Some(url) => url.clone(),
+            None => url::Url::parse(&format!("{}{}", inner.base_url, info.path))
+                .map_err(|e| (Error::Config(format!("endpoint `{}`: bad URL: {e}", info.name)), None))?,
+        };
+        url.query_pairs_mut().append_pair(crate::generated::TOKEN_QUERY_PARAM, token.expose());
         let builder = match info.method {
             HttpMethod::Post => inner
                 .http
-                .post(&url)
+                .post(url)
                 .header(reqwest::header::CONTENT_TYPE, "application/json; charset=utf-8")
                 .body(body.clone()),
-            HttpMethod::Get => inner.http.get(&url),
+            HttpMethod::Get => inner.http.get(url),
         };
-        let response = builder
-            .query(&[(crate::generated::TOKEN_QUERY_PARAM, token.expose())])
-            .send()
-            .await
-            .map_err(|e| (transport_error(info, &e), Some(token.clone())))?;
+        let response = builder.send().await.map_err(|e| (transport_error(info, &e), Some(token.clone())))?;
         let status = response.status().as_u16();
         let content_type =
             response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -528,13 +539,23 @@ pub(crate) async fn read_body(mut response: reqwest::Response, limit: usize) -> 
             return Err(BodyError::TooLarge { limit, partial });
         }
     }
+    // Most answers arrive as one chunk: hand it on as it is. Copying it into a fresh buffer cost a
+    // body-sized allocation and copy per call (see docs/benchmarks.md, client overhead).
+    let Some(first) = response.chunk().await.map_err(BodyError::Read)? else { return Ok(Bytes::new()) };
+    if first.len() > limit {
+        return Err(BodyError::TooLarge { limit, partial: first.slice(..error::SNIPPET_BYTES.min(first.len())) });
+    }
+    let Some(second) = response.chunk().await.map_err(BodyError::Read)? else { return Ok(first) };
     let mut buf = BytesMut::with_capacity(response.content_length().unwrap_or(8 * 1024).min(limit as u64) as usize);
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+    buf.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
         if buf.len() + chunk.len() > limit {
             buf.extend_from_slice(&chunk[..chunk.len().min(error::SNIPPET_BYTES)]);
             return Err(BodyError::TooLarge { limit, partial: buf.freeze() });
         }
         buf.extend_from_slice(&chunk);
+        next = response.chunk().await.map_err(BodyError::Read)?;
     }
     Ok(buf.freeze())
 }
