@@ -203,23 +203,13 @@ pub async fn run() -> Outcome {
     }
     let report = client.transfer_batched(TransferRequest::new(ids, new_owner.clone())).await?;
     // The full report has a row per chat; show a few successes and every other outcome.
-    let mut rows = Rows::new(&["chat_id", "outcome", "errcode", "errmsg"]);
     let shown = report
         .items
         .iter()
         .filter(|i| i.outcome == ItemOutcome::Succeeded)
         .take(3)
         .chain(report.items.iter().filter(|i| i.outcome != ItemOutcome::Succeeded));
-    for item in shown {
-        let (outcome, code, msg) = match &item.outcome {
-            ItemOutcome::Succeeded => ("transferred", None, String::new()),
-            ItemOutcome::Failed { errcode, errmsg } => ("failed", *errcode, errmsg.clone()),
-            ItemOutcome::Unknown { reason } => ("unknown", None, reason.clone()),
-            _ => ("?", None, String::new()),
-        };
-        rows.push(vec![json!(item.id), json!(outcome), json!(code), json!(msg)]);
-    }
-    rows.print(Output::Table)?;
+    crate::commands::transfer::report_rows(shown).print(Output::Table)?;
     line(&format!("… one row per chat in the full report: {report}"))?;
     let moved: std::collections::HashSet<&str> = report.succeeded().collect();
     let transferring = client

@@ -8,7 +8,7 @@ mod join_way;
 mod list;
 pub mod sim;
 mod stats;
-mod transfer;
+pub mod transfer;
 
 use std::io::IsTerminal;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 use futures::TryStreamExt;
 use serde_json::json;
 use wecom_groupchat::Client;
-use wecom_groupchat::bulk::{self, Batched, BulkReport, ItemOutcome};
+use wecom_groupchat::bulk::{self, Batched, BulkReport, ItemOutcome, ItemResult};
 use wecom_groupchat::types::{ListRequest, OnjobTransferRequest, OwnerFilter, StatusFilter, TransferRequest};
 
 use crate::args::{Global, TransferArgs};
@@ -62,9 +62,10 @@ async fn transfer_all<R: Batched>(client: &Client, request: R) -> Result<BulkRep
     Ok(report)
 }
 
-fn print_report(report: &BulkReport, format: crate::args::Output) -> Outcome {
+/// The report's rows: `chat_id`, `outcome` (transferred / failed / unknown), `errcode`, `errmsg`.
+pub fn report_rows<'a>(items: impl Iterator<Item = &'a ItemResult>) -> Rows {
     let mut rows = Rows::new(&["chat_id", "outcome", "errcode", "errmsg"]);
-    for item in &report.items {
+    for item in items {
         let (outcome, code, message) = match &item.outcome {
             ItemOutcome::Succeeded => ("transferred", None, String::new()),
             ItemOutcome::Failed { errcode, errmsg } => ("failed", *errcode, errmsg.clone()),
@@ -73,5 +74,9 @@ fn print_report(report: &BulkReport, format: crate::args::Output) -> Outcome {
         };
         rows.push(vec![json!(item.id), json!(outcome), json!(code), json!(message)]);
     }
-    rows.print(format)
+    rows
+}
+
+fn print_report(report: &BulkReport, format: crate::args::Output) -> Outcome {
+    report_rows(report.items.iter()).print(format)
 }
