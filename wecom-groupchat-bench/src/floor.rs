@@ -43,50 +43,37 @@ impl Floor {
         Ok(Floor { http, url })
     }
 
-    /// Sends `body` and returns the raw answer.
-    pub async fn raw(&self, body: Bytes) -> Result<Bytes, String> {
-        let response = self
-            .http
+    /// Posts `body` with the fixed token; the answer's body is still to be read.
+    async fn send(&self, body: Bytes) -> Result<reqwest::Response, String> {
+        self.http
             .post(self.url.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(body)
             .send()
             .await
-            .map_err(|e| e.to_string())?;
-        response.bytes().await.map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())
     }
 
-    /// Like [`Floor::call`], but reads the body the way our client's `read_body` does: chunk by chunk
-    /// into a fresh buffer of the announced size (a copy and an allocation per call).
+    /// Sends `body` and returns the raw answer.
+    pub async fn raw(&self, body: Bytes) -> Result<Bytes, String> {
+        self.send(body).await?.bytes().await.map_err(|e| e.to_string())
+    }
+
+    /// Like [`Floor::call`], but reads the body the way our client's `read_body` once did: chunk by
+    /// chunk into a fresh buffer of the announced size (a copy and an allocation per call).
     pub async fn call_copying<T: DeserializeOwned + Envelope>(&self, body: Bytes) -> Result<T, String> {
-        let mut response = self
-            .http
-            .post(self.url.clone())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut response = self.send(body).await?;
         let mut buf = bytes::BytesMut::with_capacity(response.content_length().unwrap_or(8 * 1024) as usize);
         while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
             buf.extend_from_slice(&chunk);
         }
-        let value: T = serde_json::from_slice(&buf).map_err(|e| e.to_string())?;
-        match value.errcode() {
-            0 => Ok(value),
-            code => Err(format!("errcode {code}: {}", value.errmsg())),
-        }
+        decode_typed(&buf)
     }
 
     /// Sends `body` and decodes the answer as `T`, failing on a non-zero errcode (a floor that ignored
     /// errors could measure error answers).
     pub async fn call<T: DeserializeOwned + Envelope>(&self, body: Bytes) -> Result<T, String> {
-        let bytes = self.raw(body).await?;
-        let value: T = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-        match value.errcode() {
-            0 => Ok(value),
-            code => Err(format!("errcode {code}: {}", value.errmsg())),
-        }
+        decode_typed(&self.raw(body).await?)
     }
 
     /// Sends `body` and decodes the answer as an untyped `serde_json::Value`.
@@ -97,5 +84,14 @@ impl Floor {
             0 => Ok(value),
             code => Err(format!("errcode {code}: {}", value["errmsg"])),
         }
+    }
+}
+
+/// Decodes an answer as `T`, failing on a non-zero errcode.
+fn decode_typed<T: DeserializeOwned + Envelope>(bytes: &[u8]) -> Result<T, String> {
+    let value: T = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    match value.errcode() {
+        0 => Ok(value),
+        code => Err(format!("errcode {code}: {}", value.errmsg())),
     }
 }
