@@ -161,7 +161,7 @@ async fn the_offset_stream_follows_next_offset_to_the_total() {
     let server = statistic_server(Owners { total: 2345, stall: false, overclaim: false }).await;
     let items: Vec<_> = client(&server).statistic_stream(statistic_request().limit(1000)).try_collect().await.unwrap();
     assert_eq!(items.len(), 2345);
-    assert_eq!(items[2344].owner, "owner-2344");
+    assert_eq!(items[2344].owner.as_deref(), Some("owner-2344"));
     let offsets: Vec<Option<i64>> = requests_to(&server, STATISTIC)
         .await
         .iter()

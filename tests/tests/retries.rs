@@ -105,6 +105,7 @@ async fn an_html_502_is_a_typed_error_retried_only_for_reads() {
 
     let error = client.transfer(&transfer()).await.unwrap_err();
     assert!(error.outcome_unknown(), "a gateway error on a write: the transfer may have happened");
+    assert!(!error.is_retryable(), "a write that may have happened is not for blind replay");
     assert_eq!(hits(&server, TRANSFER).await, 1);
 }
 
@@ -165,6 +166,7 @@ async fn timeouts_retry_reads_and_leave_writes_unknown() {
         other => panic!("{other:?}"),
     }
     assert!(error.outcome_unknown());
+    assert!(!error.is_retryable(), "a timed-out transfer is not for blind replay");
     assert!(error.to_string().contains("outcome unknown"), "{error}");
     assert_eq!(hits(&server, TRANSFER).await, 1);
 }

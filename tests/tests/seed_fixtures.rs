@@ -114,3 +114,22 @@ fn errcode_may_be_absent_on_success() {
         serde_json::from_str(r#"{"config_id": "9ad7fa5cdaa6511298498f979c472aaa"}"#).unwrap();
     assert_eq!((typed.errcode, typed.config_id.as_str()), (0, "9ad7fa5cdaa6511298498f979c472aaa"));
 }
+
+/// WeCom leaves out fields it does not know (an inviter's userid, an owner on a statistics row): only
+/// `chat_id` is guaranteed, so nothing else may fail the decoding of a whole answer.
+#[test]
+fn everything_but_chat_id_may_be_missing() {
+    use wecom_groupchat::types::{GetResponse, StatisticGroupByDayResponse, StatisticResponse};
+    let chat: GetResponse = serde_json::from_value(serde_json::json!({
+        "errcode": 0,
+        "group_chat": {"chat_id": "c1", "member_list": [{"invitor": {}}, {}], "admin_list": [{}]}
+    }))
+    .unwrap();
+    let members = chat.group_chat.member_list.unwrap();
+    assert!(members[0].userid.is_none() && members[0].invitor.as_ref().unwrap().userid.is_none());
+    let by_owner: StatisticResponse = serde_json::from_str(r#"{"items": [{"data": {}}]}"#).unwrap();
+    assert!(by_owner.items.unwrap()[0].owner.is_none());
+    let by_day: StatisticGroupByDayResponse = serde_json::from_str(r#"{"items": [{}]}"#).unwrap();
+    assert!(by_day.items.unwrap()[0].stat_time.is_none());
+    assert!(serde_json::from_str::<GetResponse>(r#"{"group_chat": {}}"#).is_err(), "chat_id is guaranteed");
+}

@@ -124,6 +124,54 @@ async fn a_wrong_secret_or_corp_id_is_a_configuration_error_reported_at_once() {
 }
 
 #[tokio::test]
+async fn a_wrong_secret_is_asked_once_per_burst_and_then_held() {
+    let server = MockServer::start().await;
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(err(40001, "invalid credential"))
+                .set_delay(Duration::from_millis(50)),
+        )
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let results = join_all((0..500).map(|_| {
+        let client = client.clone();
+        async move { client.get(&GetRequest::new("c1")).await }
+    }))
+    .await;
+    assert!(results.iter().all(|r| matches!(r, Err(e) if e.code() == Some(40001))));
+    assert_eq!(hits(&server, TOKEN_PATH).await, 1, "the queued callers share the one answer");
+    // Later calls get the same verdict without asking again: WeCom blocks IPs that keep failing gettoken.
+    for _ in 0..20 {
+        assert_eq!(client.get(&GetRequest::new("c1")).await.unwrap_err().code(), Some(40001));
+    }
+    assert_eq!(hits(&server, TOKEN_PATH).await, 1);
+    assert_eq!(hits(&server, GET_PATH).await, 0);
+}
+
+#[tokio::test]
+async fn a_token_endpoint_outage_is_retried_once_for_all_waiting_callers() {
+    let server = MockServer::start().await;
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(503).set_body_raw("<html>down</html>", "text/html"))
+        .mount(&server)
+        .await;
+    let client = builder(&server).retry(fast_retries().with_max_retries(2)).build().unwrap();
+    let results = join_all((0..200).map(|_| {
+        let client = client.clone();
+        async move { client.get(&GetRequest::new("c1")).await }
+    }))
+    .await;
+    assert!(results.iter().all(|r| matches!(r, Err(Error::Token(TokenError::Fetch(_))))), "{:?}", results[0]);
+    // One refresh (the first try and two retries) serves all 200 callers; an outage is not held, so the
+    // next call asks again.
+    assert_eq!(hits(&server, TOKEN_PATH).await, 3);
+    client.get(&GetRequest::new("c1")).await.unwrap_err();
+    assert_eq!(hits(&server, TOKEN_PATH).await, 6);
+}
+
+#[tokio::test]
 async fn a_busy_token_endpoint_is_retried() {
     let server = MockServer::start().await;
     Mock::given(path(TOKEN_PATH))

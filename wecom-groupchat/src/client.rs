@@ -158,7 +158,8 @@ impl ClientBuilder {
         self
     }
 
-    /// How long one refresher may hold the store's refresh lock before others may take over. Default 10 s.
+    /// How long one refresher may hold the store's refresh lock before others may take over; it also bounds
+    /// one refresh (a `gettoken` slower than this fails rather than outlive the lock). Default 10 s.
     #[must_use]
     pub fn refresh_lock_ttl(mut self, ttl: Duration) -> Self {
         self.refresh_lock_ttl = ttl;

@@ -53,12 +53,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// The errcode, for API, rate-limit and token-rejection errors.
+    /// The errcode, for API, rate-limit and token-rejection errors (of `gettoken`, or of a fixed token).
     pub fn code(&self) -> Option<i64> {
         match self {
             Error::Api(e) => Some(e.code),
             Error::RateLimited(e) => Some(e.code),
-            Error::Token(TokenError::Rejected { code, .. }) => Some(*code),
+            Error::Token(TokenError::Rejected { code, .. } | TokenError::CannotRefresh { code, .. }) => Some(*code),
             _ => None,
         }
     }
@@ -78,8 +78,13 @@ impl Error {
     }
 
     /// Whether calling again later may succeed: transient API codes (-1, 45033 …), rate limits, HTTP 5xx,
-    /// timeouts and connection failures. Validation errors and configuration errors are not retryable.
+    /// timeouts and connection failures. Validation errors and configuration errors are not retryable, and
+    /// neither is a write that may have reached the server ([`Error::outcome_unknown`]): replaying a
+    /// `transfer` or an `add_join_way` could do it twice; look the outcome up first.
     pub fn is_retryable(&self) -> bool {
+        if self.outcome_unknown() {
+            return false;
+        }
         match self {
             Error::Api(e) => matches!(e.info.map(|i| i.retry), Some(ErrorRetry::Backoff | ErrorRetry::Later)),
             Error::RateLimited(_) => true,

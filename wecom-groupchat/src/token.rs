@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -313,8 +314,24 @@ pub(crate) struct TokenManager {
     key: String,
     margin: Duration,
     lock_ttl: Duration,
-    /// In-process single flight: one task per process talks to the store's refresh lock.
-    local: tokio::sync::Mutex<()>,
+    /// In-process single flight: one task per process refreshes (talking to the store's refresh lock);
+    /// the tasks queued behind it take its outcome, failure included, instead of fetching again.
+    flight: tokio::sync::Mutex<Flight>,
+    /// How many refreshes have finished; read before queueing to see whether one finished meanwhile.
+    finished: AtomicU64,
+}
+
+/// How long a wrong secret or corp id (40001, 40013) is the answer without asking `gettoken` again:
+/// the credentials of a client never change, and WeCom blocks an IP after enough failed `gettoken`s.
+const CONFIGURATION_ERROR_HOLD: Duration = Duration::from_secs(60);
+
+/// What the in-process refresher leaves for the tasks queued behind it.
+#[derive(Debug, Default)]
+struct Flight {
+    /// The outcome of the latest refresh.
+    last: Option<Result<Secret, TokenError>>,
+    /// A configuration error and when it was seen.
+    configuration_error: Option<(TokenError, Instant)>,
 }
 
 impl TokenManager {
@@ -323,7 +340,15 @@ impl TokenManager {
             TokenSource::Fixed(_) => "fixed".to_string(),
             TokenSource::Provider(p) => p.cache_key(),
         };
-        TokenManager { source, store, key, margin, lock_ttl, local: tokio::sync::Mutex::new(()) }
+        TokenManager {
+            source,
+            store,
+            key,
+            margin,
+            lock_ttl,
+            flight: tokio::sync::Mutex::new(Flight::default()),
+            finished: AtomicU64::new(0),
+        }
     }
 
     /// Whether a rejected token can be replaced.
@@ -340,12 +365,30 @@ impl TokenManager {
         if let Some(token) = self.cached().await? {
             return Ok(token);
         }
-        let _local = self.local.lock().await;
-        // Whoever held the local lock before us may have refreshed already.
+        let queued_after = self.finished.load(Ordering::Acquire);
+        let mut flight = self.flight.lock().await;
+        if self.finished.load(Ordering::Acquire) != queued_after {
+            // A refresh finished while we queued: its outcome is ours, so a failing `gettoken` is asked
+            // once per burst of callers, not once per caller.
+            if let Some(outcome) = &flight.last {
+                return outcome.clone();
+            }
+        }
+        if let Some((error, seen)) = &flight.configuration_error {
+            if seen.elapsed() < CONFIGURATION_ERROR_HOLD {
+                return Err(error.clone());
+            }
+        }
+        // Whoever held the flight before us may have refreshed already.
         if let Some(token) = self.cached().await? {
             return Ok(token);
         }
-        self.refresh(provider.as_ref()).await
+        let outcome = self.refresh(provider.as_ref()).await;
+        flight.configuration_error =
+            outcome.as_ref().err().filter(|e| e.is_configuration()).map(|e| (e.clone(), Instant::now()));
+        flight.last = Some(outcome.clone());
+        self.finished.fetch_add(1, Ordering::Release);
+        outcome
     }
 
     /// The stored token. A store error is the store's verdict (stores that can fall back do so themselves).
@@ -391,7 +434,13 @@ impl TokenManager {
 
     async fn fetch_and_store(&self, provider: &dyn TokenProvider) -> Result<Secret, TokenError> {
         let started = Instant::now();
-        let fetched = provider.fetch().await?;
+        // The refresh lock expires after `lock_ttl`; a fetch outliving it would let a second refresher in.
+        let fetched = tokio::time::timeout(self.lock_ttl, provider.fetch()).await.map_err(|_| {
+            TokenError::Fetch(format!(
+                "no token within {:?}, the refresh lock's lifetime (raise `refresh_lock_ttl` for a slow token source)",
+                self.lock_ttl
+            ))
+        })??;
         let lifetime = fetched.expires_in;
         // Refresh `margin` before expiry, but keep at least half the lifetime for short-lived tokens.
         let ttl = lifetime.saturating_sub(self.margin.min(lifetime / 2)).saturating_sub(started.elapsed());

@@ -89,7 +89,7 @@ pub async fn run() -> Outcome {
         chat.owner.clone().unwrap_or_default(),
         datetime(chat.create_time).as_str().unwrap_or_default(),
         chat.member_list.as_ref().map_or(0, Vec::len),
-        match chat.admin_list.iter().flatten().map(|a| a.userid.as_str()).collect::<Vec<_>>().join(", ") {
+        match chat.admin_list.iter().flatten().filter_map(|a| a.userid.as_deref()).collect::<Vec<_>>().join(", ") {
             admins if admins.is_empty() => "none".to_string(),
             admins => admins,
         },
@@ -138,7 +138,7 @@ pub async fn run() -> Outcome {
         .statistic_group_by_day(&StatisticGroupByDayRequest::new(from, OwnerFilter::new(owners)).day_end_time(to))
         .await?;
     let day_rows =
-        by_day.items.iter().flatten().map(|item| (json!(time::format_day(item.stat_time)), item.data.clone()));
+        by_day.items.iter().flatten().map(|item| (json!(item.stat_time.map(time::format_day)), item.data.clone()));
     statistics_table("day", day_rows)?;
 
     // 4. join ways

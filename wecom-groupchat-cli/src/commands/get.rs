@@ -52,7 +52,7 @@ pub async fn run(global: &Global, args: GetArgs) -> Outcome {
         about.push(vec![json!("members"), json!(chat.member_list.as_ref().map_or(0, Vec::len))]);
         about.push(vec![
             json!("admins"),
-            json!(chat.admin_list.iter().flatten().map(|a| a.userid.as_str()).collect::<Vec<_>>().join(", ")),
+            json!(chat.admin_list.iter().flatten().filter_map(|a| a.userid.as_deref()).collect::<Vec<_>>().join(", ")),
         ]);
         about.push(vec![json!("member_version"), json!(chat.member_version)]);
         about.print(format)?;

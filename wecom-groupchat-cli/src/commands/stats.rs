@@ -77,7 +77,11 @@ pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
     let mut items = std::pin::pin!(client.statistic_group_by_day_range(request));
     while let Some(item) = items.next().await {
         let item = item?.item;
-        let sums = days.entry(item.stat_time).or_insert([None; 8]);
+        let Some(day) = item.stat_time else {
+            eprintln!("warning: the server sent a by-day item without `stat_time`; it is left out");
+            continue;
+        };
+        let sums = days.entry(day).or_insert([None; 8]);
         for (sum, value) in sums.iter_mut().zip(figures(&item.data.unwrap_or_default())) {
             if let Some(v) = value {
                 *sum = Some(sum.unwrap_or(0) + v);

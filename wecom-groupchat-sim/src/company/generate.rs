@@ -85,7 +85,8 @@ fn make_members(
         return members;
     }
     members.push(
-        GroupChatMember::new(owner.0)
+        GroupChatMember::new()
+            .userid(owner.0)
             .member_type(MemberType::Internal)
             .join_time(create_time)
             .join_scene(JoinScene::DirectInvite)
@@ -94,14 +95,15 @@ fn make_members(
     let internal = if staff.is_empty() { 0 } else { rng.random_range(0..=3.min(count - 1)).min(staff.len()) };
     for _ in 0..internal {
         let (userid, name) = staff[rng.random_range(0..staff.len())];
-        if members.iter().any(|m| m.userid == userid) {
+        if members.iter().any(|m| m.userid.as_deref() == Some(userid)) {
             continue;
         }
-        let mut m = GroupChatMember::new(userid)
+        let mut m = GroupChatMember::new()
+            .userid(userid)
             .member_type(MemberType::Internal)
             .join_time(create_time + rng.random_range(60..86_400))
             .join_scene(JoinScene::DirectInvite)
-            .invitor(Invitor::new(owner.0))
+            .invitor(Invitor::new().userid(owner.0))
             .name(name);
         if rng.random_bool(0.3) {
             m = m.group_nickname(format!("客服{name}"));
@@ -114,7 +116,8 @@ fn make_members(
             5..=6 => JoinScene::InviteLink,
             _ => JoinScene::QrCode,
         };
-        let mut m = GroupChatMember::new(token(rng, "wm", 30))
+        let mut m = GroupChatMember::new()
+            .userid(token(rng, "wm", 30))
             .member_type(MemberType::External)
             .join_time(create_time + rng.random_range(60..90 * time::DAY))
             .join_scene(scene)
@@ -129,12 +132,12 @@ fn make_members(
         } else {
             // Only an internal inviter is reported.
             let inviter = if members.len() > 1 && rng.random_bool(0.3) {
-                members[rng.random_range(0..members.len())].userid.clone()
+                members[rng.random_range(0..members.len())].userid.clone().unwrap_or_default()
             } else {
                 owner.0.to_string()
             };
             if !inviter.starts_with("wm") {
-                m = m.invitor(Invitor::new(inviter));
+                m = m.invitor(Invitor::new().userid(inviter));
             }
         }
         if rng.random_bool(0.25) {
@@ -183,8 +186,11 @@ pub(crate) fn demo(seed: u64, now: i64) -> CompanyData {
         let create_time = now - rng.random_range(10 * time::DAY..700 * time::DAY);
         let count = if i == 7 { 60 } else { rng.random_range(3..=30) };
         let members = make_members(&mut rng, pairs[owner], &active, count, create_time, &states);
-        let internal: Vec<String> =
-            members.iter().filter(|m| m.member_type == Some(MemberType::Internal)).map(|m| m.userid.clone()).collect();
+        let internal: Vec<String> = members
+            .iter()
+            .filter(|m| m.member_type == Some(MemberType::Internal))
+            .filter_map(|m| m.userid.clone())
+            .collect();
         let mut chat = ChatData::new(token(&mut rng, "wr", 30), pairs[owner].0)
             .name(format!("{}{}群", TOPICS[rng.random_range(0..TOPICS.len())], i + 1))
             .members(members);
@@ -395,6 +401,6 @@ mod tests {
         assert_eq!(company.members(0).len(), 500);
         assert_eq!(company.members(1).len(), 3);
         assert_eq!(company.members(1), company.members(1));
-        assert_eq!(company.members(0)[0].userid, company.userid(company.chats[0].owner));
+        assert_eq!(company.members(0)[0].userid.as_deref(), Some(company.userid(company.chats[0].owner)));
     }
 }

@@ -122,12 +122,12 @@ impl Handle for GetRequest {
             }
         }
         let chat = &c.chats[id as usize];
-        let version = member_version(members.iter().map(|m| m.userid.as_str()));
+        let version = member_version(members.iter().filter_map(|m| m.userid.as_deref()));
         let mut group = GroupChat::new(chat.chat_id.clone())
             .name(chat.name.clone())
             .owner(c.userid(chat.owner))
             .create_time(chat.create_time)
-            .admin_list(chat.admins.iter().map(GroupChatAdmin::new))
+            .admin_list(chat.admins.iter().map(|a| GroupChatAdmin::new().userid(a)))
             .member_list(members)
             .member_version(version);
         group.notice = chat.notice.clone();

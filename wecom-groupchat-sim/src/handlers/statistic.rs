@@ -147,7 +147,7 @@ impl Handle for StatisticRequest {
             .into_iter()
             .skip(offset)
             .take(limit)
-            .map(|(owner, data)| StatisticOwnerItem::new(owner).data(data))
+            .map(|(owner, data)| StatisticOwnerItem::new().owner(owner).data(data))
             .collect();
         let mut response = StatisticResponse::new();
         response.total = Some(total as i64);
@@ -166,7 +166,7 @@ impl Handle for StatisticGroupByDayRequest {
         let owners = owners(c, &self.owner_filter, ctx)?;
         let items: Vec<StatisticDayItem> = days(self.day_begin_time, self.day_end_time)
             .into_iter()
-            .map(|day| StatisticDayItem::new(day).data(summed(c, &owners, day)))
+            .map(|day| StatisticDayItem::new().stat_time(day).data(summed(c, &owners, day)))
             .collect();
         let mut response = StatisticGroupByDayResponse::new();
         response.items = Some(items);

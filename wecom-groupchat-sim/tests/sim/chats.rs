@@ -89,7 +89,7 @@ async fn get_returns_the_chat_and_names_only_when_asked() {
     assert_eq!(plain.owner.as_deref(), Some(owner.userid.as_str()));
     assert!(plain.name.is_some() && plain.create_time.is_some() && plain.member_version.is_some());
     let members = plain.member_list.unwrap();
-    assert_eq!(members[0].userid, owner.userid);
+    assert_eq!(members[0].userid.as_ref(), Some(&owner.userid));
     assert_eq!(members[0].member_type, Some(MemberType::Internal));
     assert!(members.iter().all(|m| m.name.is_none()));
     assert!(members.iter().all(|m| m.join_time.is_some() && m.join_scene.is_some()));

@@ -26,8 +26,8 @@ async fn the_example_data_file_loads() {
     let members = chat.member_list.unwrap();
     assert_eq!(members[2].unionid.as_deref(), Some("ozynqsulJFCZ2z1aYeS8h-nuasdAAA"));
     assert_eq!(members[2].state.as_deref(), Some("klsdup3kj3s1"));
-    assert_eq!(members[1].invitor.as_ref().map(|i| i.userid.as_str()), Some("LiSi"));
-    assert_eq!(chat.admin_list.unwrap()[0].userid, "ZhangSan");
+    assert_eq!(members[1].invitor.as_ref().map(|i| i.userid.as_deref().unwrap_or_default()), Some("LiSi"));
+    assert_eq!(chat.admin_list.unwrap()[0].userid.as_deref(), Some("ZhangSan"));
     let way = client.get_join_way(&GetJoinWayRequest::new("9ad7fa5cdaa6511298498f979c472aaa")).await.unwrap();
     assert_eq!(way.join_way.room_base_id, Some(10));
     assert_eq!(sim.chat_status("wrOgQhDgAALPUthpRAKvl7mgiQRwAAA"), Some(ChatStatus::Transferred));

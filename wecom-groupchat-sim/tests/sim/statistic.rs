@@ -26,7 +26,7 @@ async fn every_owner_has_statistics_for_every_day_of_the_last_180() {
             for item in items {
                 let data = item.data.unwrap();
                 assert!(data.chat_total.unwrap() >= data.chat_has_msg.unwrap());
-                days.push(item.stat_time);
+                days.push(item.stat_time.unwrap());
             }
         }
         let expected: Vec<i64> = (0..180).map(|i| oldest + i * DAY).collect();
@@ -114,7 +114,7 @@ async fn statistic_orders_and_pages_by_owner() {
             .await
             .unwrap();
         assert_eq!(page.total, Some(20));
-        seen.extend(page.items.unwrap().into_iter().map(|i| i.owner));
+        seen.extend(page.items.unwrap().into_iter().map(|i| i.owner.unwrap()));
         offset = page.next_offset.unwrap();
         if offset == 20 {
             break;
@@ -148,7 +148,7 @@ async fn by_owner_figures_agree_with_by_day_figures() {
     let total = client.statistic(&StatisticRequest::new(begin, filter).day_end_time(yesterday())).await.unwrap();
     assert_eq!(total.total, Some(1));
     let item = &total.items.unwrap()[0];
-    assert_eq!(item.owner, owner);
+    assert_eq!(item.owner.as_ref(), Some(&owner));
     let data = item.data.as_ref().unwrap();
     let day = |i: usize| days[i].data.clone().unwrap();
     let new_chats: i64 = (0..5).map(|i| day(i).new_chat_cnt.unwrap()).sum();

@@ -1119,7 +1119,8 @@ impl SpecDrift for GroupChat {
 #[non_exhaustive]
 pub struct GroupChatMember {
     /// 群成员id — member id (a userid, or an external_userid for external contacts).
-    pub userid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
     /// 成员类型 — kind of member.
     #[serde(rename = "type")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1153,10 +1154,10 @@ pub struct GroupChatMember {
 }
 
 impl GroupChatMember {
-    /// Creates a value from its required fields (`userid`); optional fields start unset.
-    pub fn new(userid: impl Into<String>) -> Self {
+    /// Creates a value with every optional field unset.
+    pub fn new() -> Self {
         Self {
-            userid: userid.into(),
+            userid: None,
             member_type: None,
             unionid: None,
             join_time: None,
@@ -1167,6 +1168,13 @@ impl GroupChatMember {
             state: None,
             extra: serde_json::Map::new(),
         }
+    }
+
+    /// Sets `userid`.
+    #[must_use]
+    pub fn userid(mut self, value: impl Into<String>) -> Self {
+        self.userid = Some(value.into());
+        self
     }
 
     /// Sets `type`.
@@ -1226,6 +1234,12 @@ impl GroupChatMember {
     }
 }
 
+impl Default for GroupChatMember {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl SpecDrift for GroupChatMember {
     fn drift_into(&self, path: &FieldPath<'_>, out: &mut Vec<Drift>) {
         for key in self.extra.keys() {
@@ -1248,19 +1262,33 @@ impl SpecDrift for GroupChatMember {
 #[non_exhaustive]
 pub struct Invitor {
     /// 邀请者的userid — inviter userid.
-    pub userid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
     /// Fields the spec does not know, kept as the server sent them (and sent back on re-encoding).
     #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Invitor {
-    /// Creates a value from its required fields (`userid`); optional fields start unset.
-    pub fn new(userid: impl Into<String>) -> Self {
+    /// Creates a value with every optional field unset.
+    pub fn new() -> Self {
         Self {
-            userid: userid.into(),
+            userid: None,
             extra: serde_json::Map::new(),
         }
+    }
+
+    /// Sets `userid`.
+    #[must_use]
+    pub fn userid(mut self, value: impl Into<String>) -> Self {
+        self.userid = Some(value.into());
+        self
+    }
+}
+
+impl Default for Invitor {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -1277,19 +1305,33 @@ impl SpecDrift for Invitor {
 #[non_exhaustive]
 pub struct GroupChatAdmin {
     /// 群管理员userid — administrator userid.
-    pub userid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
     /// Fields the spec does not know, kept as the server sent them (and sent back on re-encoding).
     #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl GroupChatAdmin {
-    /// Creates a value from its required fields (`userid`); optional fields start unset.
-    pub fn new(userid: impl Into<String>) -> Self {
+    /// Creates a value with every optional field unset.
+    pub fn new() -> Self {
         Self {
-            userid: userid.into(),
+            userid: None,
             extra: serde_json::Map::new(),
         }
+    }
+
+    /// Sets `userid`.
+    #[must_use]
+    pub fn userid(mut self, value: impl Into<String>) -> Self {
+        self.userid = Some(value.into());
+        self
+    }
+}
+
+impl Default for GroupChatAdmin {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -2179,7 +2221,8 @@ impl SpecDrift for StatisticResponse {
 #[non_exhaustive]
 pub struct StatisticOwnerItem {
     /// 群主ID — owner userid.
-    pub owner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// 详情 — the figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<StatisticData>,
@@ -2189,13 +2232,20 @@ pub struct StatisticOwnerItem {
 }
 
 impl StatisticOwnerItem {
-    /// Creates a value from its required fields (`owner`); optional fields start unset.
-    pub fn new(owner: impl Into<String>) -> Self {
+    /// Creates a value with every optional field unset.
+    pub fn new() -> Self {
         Self {
-            owner: owner.into(),
+            owner: None,
             data: None,
             extra: serde_json::Map::new(),
         }
+    }
+
+    /// Sets `owner`.
+    #[must_use]
+    pub fn owner(mut self, value: impl Into<String>) -> Self {
+        self.owner = Some(value.into());
+        self
     }
 
     /// Sets `data`.
@@ -2203,6 +2253,12 @@ impl StatisticOwnerItem {
     pub fn data(mut self, value: StatisticData) -> Self {
         self.data = Some(value);
         self
+    }
+}
+
+impl Default for StatisticOwnerItem {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -2360,7 +2416,8 @@ impl SpecDrift for StatisticGroupByDayResponse {
 #[non_exhaustive]
 pub struct StatisticDayItem {
     /// 数据日期,为当日0点的时间戳 — the day (its 00:00 UTC+8).
-    pub stat_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stat_time: Option<i64>,
     /// 详情 — the figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<StatisticData>,
@@ -2370,13 +2427,20 @@ pub struct StatisticDayItem {
 }
 
 impl StatisticDayItem {
-    /// Creates a value from its required fields (`stat_time`); optional fields start unset.
-    pub fn new(stat_time: i64) -> Self {
+    /// Creates a value with every optional field unset.
+    pub fn new() -> Self {
         Self {
-            stat_time,
+            stat_time: None,
             data: None,
             extra: serde_json::Map::new(),
         }
+    }
+
+    /// Sets `stat_time`.
+    #[must_use]
+    pub fn stat_time(mut self, value: i64) -> Self {
+        self.stat_time = Some(value);
+        self
     }
 
     /// Sets `data`.
@@ -2384,6 +2448,12 @@ impl StatisticDayItem {
     pub fn data(mut self, value: StatisticData) -> Self {
         self.data = Some(value);
         self
+    }
+}
+
+impl Default for StatisticDayItem {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
