@@ -13,18 +13,21 @@ pub fn now_unix() -> i64 {
 }
 
 /// The start (00:00 UTC+8) of the day holding `ts`, as the server floors non-midnight input.
+///
+/// Arithmetic saturates: timestamps come from users and servers, and `i64::MAX` must give an error
+/// message (a day far in the future), not an overflow.
 pub fn day_start(ts: i64) -> i64 {
-    (ts + DAY_UTC_OFFSET_SECONDS).div_euclid(DAY) * DAY - DAY_UTC_OFFSET_SECONDS
+    ts.saturating_add(DAY_UTC_OFFSET_SECONDS).div_euclid(DAY).saturating_mul(DAY).saturating_sub(DAY_UTC_OFFSET_SECONDS)
 }
 
 /// How many days before the day of `now` the day of `ts` lies (0 = today, 1 = yesterday, negative = future).
 pub fn days_ago(ts: i64, now: i64) -> i64 {
-    (day_start(now) - day_start(ts)) / DAY
+    day_start(now).saturating_sub(day_start(ts)) / DAY
 }
 
 /// The day `n` days before the day of `now` (00:00 UTC+8).
 pub fn day_before(now: i64, n: i64) -> i64 {
-    day_start(now) - n * DAY
+    day_start(now).saturating_sub(n.saturating_mul(DAY))
 }
 
 fn offset() -> time::UtcOffset {
@@ -72,5 +75,17 @@ mod tests {
         assert_eq!(days_ago(midnight - 1, midnight + 10), 1);
         assert_eq!(days_ago(midnight, midnight + DAY), 1);
         assert_eq!(day_before(midnight + 5 * 3600, 2), midnight - 2 * DAY);
+    }
+
+    #[test]
+    fn extreme_timestamps_saturate_instead_of_overflowing() {
+        let now = 1_600_272_000;
+        for ts in [i64::MAX, i64::MIN, i64::MAX - 1, i64::MIN + 1] {
+            let _ = day_start(ts);
+            let _ = format_day(ts);
+        }
+        assert!(days_ago(i64::MAX, now) < -180, "far in the future");
+        assert!(days_ago(i64::MIN, now) > 180, "far in the past");
+        assert!(day_before(now, i64::MAX) < 0 && day_before(now, i64::MIN) > now);
     }
 }

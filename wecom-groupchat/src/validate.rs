@@ -276,7 +276,7 @@ pub mod check {
                 errcode,
             ));
         }
-        let days = (e - b) / time::DAY + 1;
+        let days = e.saturating_sub(b) / time::DAY + 1;
         if days > max_days {
             return Err(ValidationError::new(
                 field,

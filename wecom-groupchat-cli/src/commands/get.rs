@@ -25,7 +25,7 @@ pub fn named<E: WireEnum>(value: Option<E>) -> serde_json::Value {
 pub fn datetime(ts: Option<i64>) -> serde_json::Value {
     match ts {
         Some(ts) => {
-            let secs = (ts + time::DAY_UTC_OFFSET_SECONDS).rem_euclid(time::DAY);
+            let secs = (ts.rem_euclid(time::DAY) + time::DAY_UTC_OFFSET_SECONDS).rem_euclid(time::DAY);
             json!(format!("{} {:02}:{:02}:{:02}", time::format_day(ts), secs / 3600, secs / 60 % 60, secs % 60))
         }
         None => serde_json::Value::Null,
