@@ -97,11 +97,13 @@ async fn an_invalid_batch_stops_everything_before_anything_is_sent() {
     let server = MockServer::start().await;
     mount_tokens(&server, TokenSequence::new(&["T"])).await;
     let mut ids = chat_ids(150);
+    ids[5] = ids[3].clone(); // a duplicate before it must not shift the position reported
     ids[120] = String::new();
     let error = client(&server).transfer_batched(TransferRequest::new(ids, "x")).await.unwrap_err();
     match &error {
+        // The position in the caller's list, not in the second batch.
         Error::Validation { error, .. } => {
-            assert_eq!(error.to_string(), "chat_id_list[20]: 0 characters, must not be empty")
+            assert_eq!(error.to_string(), "chat_id_list[120]: 0 characters, must not be empty")
         }
         other => panic!("{other:?}"),
     }

@@ -12,6 +12,8 @@ use crate::error::Error;
 pub trait Batched: Endpoint {
     /// Largest batch the endpoint accepts.
     const BATCH_SIZE: usize;
+    /// JSON name of the id list (validation errors name its items by their index).
+    const ITEMS_FIELD: &'static str;
     /// Takes the id list out of the request.
     fn take_items(&mut self) -> Vec<String>;
     /// Puts an id list into the request.
@@ -131,6 +133,19 @@ pub struct BatchProgress {
     pub items_total: usize,
 }
 
+/// `field` with the index of an item of `list` (`chat_id_list[3]`) mapped through `position`.
+fn input_position(field: &str, list: &str, position: impl Fn(usize) -> Option<usize>) -> String {
+    let mapped = field
+        .strip_prefix(list)
+        .and_then(|rest| rest.strip_prefix('['))
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(index, rest)| Some((position(index.parse().ok()?)?, rest)));
+    match mapped {
+        Some((at, rest)) => format!("{list}[{at}]{rest}"),
+        None => field.to_string(),
+    }
+}
+
 /// Runs a bulk call: validates every batch first (nothing is sent if one is invalid), then sends them one
 /// after another, calling `progress` after each.
 ///
@@ -144,10 +159,13 @@ pub async fn run<R: Batched>(
     let endpoint = R::INFO.name;
     let mut seen = HashSet::new();
     let mut ids = Vec::new();
+    // Where each distinct id stood in the input, so errors point at the caller's list, not a batch.
+    let mut positions = Vec::new();
     let mut duplicates = Vec::new();
-    for id in request.take_items() {
+    for (position, id) in request.take_items().into_iter().enumerate() {
         if seen.insert(id.clone()) {
             ids.push(id);
+            positions.push(position);
         } else {
             duplicates.push(id);
         }
@@ -160,8 +178,12 @@ pub async fn run<R: Batched>(
             batch
         })
         .collect();
-    for batch in &batches {
-        batch.validate().map_err(|error| Error::Validation { endpoint, error })?;
+    for (n, batch) in batches.iter().enumerate() {
+        batch.validate().map_err(|mut error| {
+            error.field =
+                input_position(&error.field, R::ITEMS_FIELD, |i| positions.get(n * R::BATCH_SIZE + i).copied());
+            Error::Validation { endpoint, error }
+        })?;
     }
 
     let mut items = Vec::with_capacity(ids.len());
@@ -209,4 +231,20 @@ pub async fn run<R: Batched>(
         });
     }
     Ok(BulkReport { endpoint, items, duplicates, batches: total })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::input_position;
+
+    #[test]
+    fn item_indexes_are_mapped_to_input_positions() {
+        let positions = [0, 2, 5];
+        let at = |i: usize| positions.get(i + 1).copied();
+        assert_eq!(input_position("chat_id_list[1]", "chat_id_list", at), "chat_id_list[5]");
+        assert_eq!(input_position("chat_id_list[0].x", "chat_id_list", at), "chat_id_list[2].x");
+        assert_eq!(input_position("chat_id_list", "chat_id_list", at), "chat_id_list");
+        assert_eq!(input_position("new_owner", "chat_id_list", at), "new_owner");
+        assert_eq!(input_position("chat_id_list[9]", "chat_id_list", at), "chat_id_list[9]");
+    }
 }

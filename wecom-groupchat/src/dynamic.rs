@@ -59,13 +59,15 @@ pub enum RequestError {
         /// The names that exist, comma-separated.
         known: String,
     },
-    /// The body does not decode as the request type (missing field, wrong type).
-    #[error("{endpoint}: body does not match {request_type}: {message}")]
+    /// The body does not decode as the request type (not an object, missing field, wrong type).
+    #[error("{endpoint}: body does not match {request_type}: {}{message}", if path.is_empty() { String::new() } else { format!("`{path}`: ") })]
     Shape {
         /// Endpoint name.
         endpoint: &'static str,
         /// Rust request type.
         request_type: &'static str,
+        /// JSON path of the offending value (`owner_filter.userid_list[2]`); empty for the body itself.
+        path: String,
         /// What serde said.
         message: String,
     },
@@ -85,10 +87,20 @@ impl EndpointVisitor for Decode<'_> {
     type Output = Result<Box<dyn AnyRequest>, RequestError>;
 
     fn visit<R: Endpoint>(self) -> Self::Output {
-        let request = R::deserialize(self.0).map_err(|e| RequestError::Shape {
+        let shape = |path: String, message: String| RequestError::Shape {
             endpoint: R::INFO.name,
             request_type: R::INFO.request_type,
-            message: e.to_string(),
+            path,
+            message,
+        };
+        // serde would describe `[]` as a struct of the wrong length: say what is wanted instead.
+        if !self.0.is_object() {
+            return Err(shape(String::new(), format!("a JSON object is needed, not {}", kind(self.0))));
+        }
+        let request: R = serde_path_to_error::deserialize(self.0).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            shape(path, e.into_inner().to_string())
         })?;
         let encoded = serde_json::to_value(&request).unwrap_or(Value::Null);
         let mut unknown = Vec::new();
@@ -97,6 +109,17 @@ impl EndpointVisitor for Decode<'_> {
             return Err(RequestError::UnknownFields { endpoint: R::INFO.name, fields: unknown });
         }
         Ok(Box::new(request))
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -134,4 +157,29 @@ pub fn decode_request(endpoint: &str, body: &Value) -> Result<Box<dyn AnyRequest
             known: crate::endpoints::ALL.iter().map(|e| e.name).collect::<Vec<_>>().join(", "),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn shape(endpoint: &str, body: Value) -> String {
+        match decode_request(endpoint, &body) {
+            Err(e @ RequestError::Shape { .. }) => e.to_string(),
+            other => panic!("expected a shape error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shape_errors_name_the_json_path() {
+        let e = shape("list", json!({"limit": "5"}));
+        assert!(e.contains("`limit`: invalid type: string \"5\""), "{e}");
+        let e = shape("list", json!({"limit": 5, "owner_filter": {"userid_list": ["a", 7]}}));
+        assert!(e.contains("`owner_filter.userid_list[1]`"), "{e}");
+        let e = shape("list", json!([]));
+        assert!(e.ends_with("a JSON object is needed, not an array"), "{e}");
+        let e = shape("get", json!({}));
+        assert!(e.contains("missing field `chat_id`"), "{e}");
+    }
 }

@@ -109,6 +109,7 @@ pub fn endpoint_tokens(api: &Api, ep: &Endpoint) -> TokenStream {
     let bulk_impl = ep.bulk.as_ref().map(|b| {
         let size = int(b.batch_size);
         let split = ident(&b.split.rust_name);
+        let split_json = &b.split.json_name;
         let failures = ident(&b.failures.rust_name);
         let key = ident(&b.key.rust_name);
         let code = ident(&b.failure_code.rust_name);
@@ -127,6 +128,7 @@ pub fn endpoint_tokens(api: &Api, ep: &Endpoint) -> TokenStream {
         quote! {
             impl Batched for #request {
                 const BATCH_SIZE: usize = #size;
+                const ITEMS_FIELD: &'static str = #split_json;
 
                 fn take_items(&mut self) -> Vec<String> {
                     std::mem::take(&mut self.#split)

@@ -224,6 +224,8 @@ impl Endpoint for OnjobTransferRequest {
 impl Batched for OnjobTransferRequest {
     const BATCH_SIZE: usize = 100;
 
+    const ITEMS_FIELD: &'static str = "chat_id_list";
+
     fn take_items(&mut self) -> Vec<String> {
         std::mem::take(&mut self.chat_id_list)
     }
@@ -459,6 +461,8 @@ impl Endpoint for TransferRequest {
 
 impl Batched for TransferRequest {
     const BATCH_SIZE: usize = 100;
+
+    const ITEMS_FIELD: &'static str = "chat_id_list";
 
     fn take_items(&mut self) -> Vec<String> {
         std::mem::take(&mut self.chat_id_list)
