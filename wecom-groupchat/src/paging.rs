@@ -41,9 +41,21 @@ pub trait OffsetPaged: Endpoint {
 }
 
 enum CursorState<R> {
-    Next { client: Client, request: R, seen: HashSet<String> },
+    /// `seen` holds hashes of the cursors followed so far (8 bytes a page), to stop a server that loops.
+    Next {
+        client: Client,
+        request: R,
+        seen: HashSet<u64>,
+    },
     Failed(Error),
     Done,
+}
+
+fn cursor_hash(cursor: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    cursor.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Every page of a cursor-paged endpoint, starting from the first page.
@@ -67,7 +79,7 @@ pub fn cursor_pages<R: CursorPaged>(
         let next = R::next_cursor(&response).filter(|c| !c.is_empty()).map(str::to_string);
         let state = match next {
             None => CursorState::Done,
-            Some(cursor) if !seen.insert(cursor.clone()) => CursorState::Failed(Error::Protocol {
+            Some(cursor) if !seen.insert(cursor_hash(&cursor)) => CursorState::Failed(Error::Protocol {
                 endpoint: R::INFO.name,
                 message: format!("the server returned cursor {cursor:?} a second time; stopping instead of looping"),
             }),
