@@ -59,7 +59,7 @@ fn ranges_outside_the_kept_days_are_refused() {
     let message = |r: StatisticRequest| plan(r, now).unwrap_err().to_string();
     assert_eq!(
         message(req(time::day_before(now, 10), now)),
-        "day_end_time: 2026-11-25 (0 days ago, UTC+8), must lie between 2026-05-29 and 2026-11-24 (WeCom keeps 180 days)"
+        "day_end_time: 2026-11-25 (today, UTC+8), must lie between 2026-05-29 and 2026-11-24 (WeCom keeps 180 days)"
     );
     assert!(
         message(req(time::day_before(now, 181), time::day_before(now, 1)))

@@ -30,6 +30,17 @@ pub fn day_before(now: i64, n: i64) -> i64 {
     day_start(now).saturating_sub(n.saturating_mul(DAY))
 }
 
+/// The day of `ts` with how far it lies from today, for messages: `2026-11-24 (yesterday, UTC+8)`.
+pub fn describe_day(ts: i64, now: i64) -> String {
+    let day = format_day(ts);
+    match days_ago(ts, now) {
+        0 => format!("{day} (today, UTC+8)"),
+        1 => format!("{day} (yesterday, UTC+8)"),
+        n if n < 0 => format!("{day} (in the future, UTC+8)"),
+        n => format!("{day} ({n} days ago, UTC+8)"),
+    }
+}
+
 fn offset() -> time::UtcOffset {
     time::UtcOffset::from_whole_seconds(DAY_UTC_OFFSET_SECONDS as i32).unwrap_or(time::UtcOffset::UTC)
 }
@@ -75,6 +86,10 @@ mod tests {
         assert_eq!(days_ago(midnight - 1, midnight + 10), 1);
         assert_eq!(days_ago(midnight, midnight + DAY), 1);
         assert_eq!(day_before(midnight + 5 * 3600, 2), midnight - 2 * DAY);
+        assert_eq!(describe_day(midnight, midnight + 10), "2020-09-17 (today, UTC+8)");
+        assert_eq!(describe_day(midnight - 1, midnight), "2020-09-16 (yesterday, UTC+8)");
+        assert_eq!(describe_day(midnight + DAY, midnight), "2020-09-18 (in the future, UTC+8)");
+        assert_eq!(describe_day(midnight - 3 * DAY, midnight), "2020-09-14 (3 days ago, UTC+8)");
     }
 
     #[test]

@@ -229,13 +229,7 @@ pub mod check {
         errcode: Option<i64>,
     ) -> Result<(), ValidationError> {
         let ago = time::days_ago(value, now);
-        let day = time::format_day(value);
-        let actual = match ago {
-            0 => format!("{day} (today, UTC+8)"),
-            1 => format!("{day} (yesterday, UTC+8)"),
-            n if n < 0 => format!("{day} (in the future, UTC+8)"),
-            n => format!("{day} ({n} days ago, UTC+8)"),
-        };
+        let actual = time::describe_day(value, now);
         if ago < newest {
             let limit = match newest {
                 1 => "must be yesterday or earlier".to_string(),

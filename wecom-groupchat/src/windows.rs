@@ -95,7 +95,7 @@ pub fn plan<R: Windowed>(mut request: R, now: i64) -> Result<Vec<(Window, R)>, V
             return Err(ValidationError::new(
                 field,
                 Rule::DaysAgo,
-                format!("{} ({ago} days ago, UTC+8)", time::format_day(day)),
+                time::describe_day(day, now),
                 format!("must lie between {oldest} and {newest} (WeCom keeps {} days)", R::OLDEST_DAYS_AGO),
                 Some(600018),
             ));
