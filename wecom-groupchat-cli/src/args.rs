@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
 
@@ -47,11 +48,14 @@ pub struct Global {
     #[arg(long, short = 'o', env = "WECOM_OUTPUT", value_enum, global = true)]
     pub output: Option<Output>,
     /// Seconds before a call times out (1 to 600).
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
-    pub timeout: u64,
+    // Negative numbers are values here and below, so that `-1` gets the range's message, not "unexpected argument".
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=600))]
+    #[arg(global = true, allow_negative_numbers = true)]
+    pub timeout: u32,
     /// Retries of transient failures of reads (0 to 10; 0 turns them off). Writes are retried only when
     /// the request provably never left.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=10), global = true)]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=10))]
+    #[arg(global = true, allow_negative_numbers = true)]
     pub retries: u32,
     /// Log what the client does to stderr (-v info, -vv debug).
     #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
@@ -139,6 +143,8 @@ pub enum Command {
     #[command(after_help = "Example:\n  wecom-groupchat export --out chats.jsonl --concurrency 8 --names")]
     Export(ExportArgs),
     /// Run the simulator in the foreground (`wecom-groupchat sim --help` lists its flags).
+    // --help goes through to the simulator's parser, which knows the real flags.
+    #[command(disable_help_flag = true)]
     Sim(SimPassthrough),
     /// Start the embedded simulator and walk through every endpoint (no WeCom account needed).
     Demo,
@@ -187,11 +193,12 @@ pub struct ListArgs {
     /// Only chats in this follow-up status.
     #[arg(long, value_enum, default_value_t = Status::All)]
     pub status: Status,
-    /// Only chats owned by these staff (repeat; at most 100).
-    #[arg(long = "owner", value_name = "USERID")]
+    /// Only chats owned by these staff (repeat, or separate with commas or spaces; at most 100).
+    #[arg(long = "owner", value_name = "USERID", num_args = 1.., value_delimiter = ',')]
     pub owners: Vec<String>,
     /// Page size, 1 to 1000 (with --all: chats per call).
-    #[arg(long, default_value_t = 1000)]
+    // A negative number is a value, so that `--limit -1` gets the limit's message, not "unexpected argument".
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
     pub limit: i64,
     /// Start from this cursor (from a previous page's next_cursor).
     #[arg(long, conflicts_with = "all")]
@@ -271,20 +278,20 @@ pub struct JoinWayFields {
     /// Memo (WeCom keeps the first 30 characters).
     #[arg(long)]
     pub remark: Option<String>,
-    /// Create a new chat when the chats are full (WeCom's default: true).
-    #[arg(long, value_name = "BOOL")]
+    /// Create a new chat when the chats are full (true/1 or false/0; WeCom's default: true).
+    #[arg(long, value_name = "BOOL", value_parser = boolean())]
     pub auto_create_room: Option<bool>,
     /// Name prefix of auto-created chats (at most 40 characters).
     #[arg(long)]
     pub room_base_name: Option<String>,
-    /// First sequence number of auto-created chats.
-    #[arg(long)]
+    /// First sequence number of auto-created chats (0 or more).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub room_base_id: Option<i64>,
     /// Channel tag returned on members who join this way (at most 30 characters).
     #[arg(long)]
     pub state: Option<String>,
-    /// Mark customers' source as this app's join way.
-    #[arg(long, value_name = "BOOL")]
+    /// Mark customers' source as this app's join way (true/1 or false/0).
+    #[arg(long, value_name = "BOOL", value_parser = boolean())]
     pub mark_source: Option<bool>,
 }
 
@@ -297,6 +304,39 @@ pub struct UpdateJoinWayArgs {
     /// Start from the current config and change only the fields given.
     #[arg(long)]
     pub merge: bool,
+    /// With --merge: remove these optional fields from the config (repeat, or separate with commas).
+    #[arg(long, value_enum, value_name = "FIELD", requires = "merge", value_delimiter = ',')]
+    pub clear: Vec<OptionalField>,
+}
+
+/// The optional fields of a join way, which `update --merge --clear` can remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OptionalField {
+    Remark,
+    AutoCreateRoom,
+    RoomBaseName,
+    RoomBaseId,
+    State,
+    MarkSource,
+}
+
+impl OptionalField {
+    /// The flag that sets the field.
+    pub fn flag(self) -> &'static str {
+        match self {
+            OptionalField::Remark => "--remark",
+            OptionalField::AutoCreateRoom => "--auto-create-room",
+            OptionalField::RoomBaseName => "--room-base-name",
+            OptionalField::RoomBaseId => "--room-base-id",
+            OptionalField::State => "--state",
+            OptionalField::MarkSource => "--mark-source",
+        }
+    }
+}
+
+/// `true`/`false` as WeCom's JSON has them, or `1`/`0` as its docs write them.
+fn boolean() -> impl TypedValueParser<Value = bool> {
+    clap::builder::PossibleValuesParser::new(["true", "false", "1", "0"]).map(|v| v == "true" || v == "1")
 }
 
 #[derive(Debug, Subcommand)]
@@ -319,8 +359,8 @@ pub struct StatsArgs {
     /// Last day, YYYY-MM-DD (UTC+8), included; at latest yesterday.
     #[arg(long)]
     pub to: String,
-    /// Owners to report on (repeat; any number).
-    #[arg(long = "owner", value_name = "USERID", required = true)]
+    /// Owners to report on (repeat, or separate with commas or spaces; any number).
+    #[arg(long = "owner", value_name = "USERID", required = true, num_args = 1.., value_delimiter = ',')]
     pub owners: Vec<String>,
 }
 
@@ -331,9 +371,10 @@ pub struct ExportArgs {
     pub out: PathBuf,
     /// `get` calls in flight at once (1 to 256).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(allow_negative_numbers = true)]
     pub concurrency: u32,
-    /// Only chats owned by these staff (repeat).
-    #[arg(long = "owner", value_name = "USERID")]
+    /// Only chats owned by these staff (repeat, or separate with commas or spaces; at most 100).
+    #[arg(long = "owner", value_name = "USERID", num_args = 1.., value_delimiter = ',')]
     pub owners: Vec<String>,
     /// Only chats in this follow-up status.
     #[arg(long, value_enum, default_value_t = Status::All)]

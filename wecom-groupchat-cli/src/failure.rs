@@ -65,11 +65,8 @@ pub fn report(failure: &Failure) -> ExitCode {
     if let Failure::StdoutClosed = failure {
         return ExitCode::SUCCESS;
     }
-    let kind = match failure {
-        Failure::Usage(_) => "usage",
-        Failure::Partial(_) => "partial failure",
-        _ => "error",
-    };
+    // "error:" for usage errors too, as clap starts its own: every exit-2 message looks the same.
+    let kind = if let Failure::Partial(_) = failure { "partial failure" } else { "error" };
     eprintln!("{kind}: {failure}");
     match failure {
         // errcode, errmsg and the meaning are in the line above; add the doc link for a code the table lacks.

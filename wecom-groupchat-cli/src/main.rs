@@ -9,25 +9,34 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
-use crate::args::Cli;
+use crate::args::{Cli, Command};
+use crate::failure::Failure;
 
 fn main() -> ExitCode {
+    // `OsString`s: an argument that is not UTF-8 is clap's to report (exit 2), not a panic of `env::args`.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // `sim` takes the simulator's own flags, some named like the global options: parse them apart.
-    let argv: Vec<String> = std::env::args().collect();
     if argv.get(1).is_some_and(|a| a == "sim") {
         init_logging(0);
-        let sim_args = argv[2..].to_vec();
+        let sim_args = match commands::sim::utf8_args(&argv[2..]) {
+            Ok(args) => args,
+            Err(failure) => return failure::report(&failure),
+        };
         return run_async(async move { commands::sim::run_args(sim_args).await });
     }
-    let parsed = Cli::command().try_get_matches().and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let parsed =
+        Cli::command().try_get_matches_from(argv).and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
     let cli = match parsed {
-        Ok((mut cli, matches)) => match cli.global.settle_credentials(&matches) {
-            Ok(()) => cli,
-            Err(message) => {
-                eprintln!("usage: {message}");
-                return ExitCode::from(2);
+        Ok((mut cli, matches)) => {
+            // `demo` and `sim` call no WeCom account: whatever credentials the environment holds are not theirs.
+            let needs_credentials = !matches!(cli.command, Command::Demo | Command::Sim(_));
+            if needs_credentials {
+                if let Err(message) = cli.global.settle_credentials(&matches) {
+                    return failure::report(&Failure::Usage(message));
+                }
             }
-        },
+            cli
+        }
         Err(e) => {
             // Usage errors exit 2 (the contract); --help and --version exit 0.
             let _ = e.print();

@@ -97,6 +97,17 @@ fn the_body_comes_from_a_file_or_stdin() {
         .code(2)
         .stderr_has(&["nope.json"]);
     assert_eq!(sim.total_calls(), before);
+
+    // So is a file that is not text.
+    let binary = dir.path().join("body.bin");
+    std::fs::write(&binary, b"{\"limit\": 3, \"cursor\": \"\xff\xfe\"}").unwrap();
+    sim.cli()
+        .args(["call", "list", "--body"])
+        .arg(format!("@{}", binary.display()))
+        .run()
+        .code(2)
+        .stderr_has(&["--body", "body.bin", "UTF-8"]);
+    assert_eq!(sim.total_calls(), before);
 }
 
 #[test]
@@ -152,6 +163,28 @@ fn bad_input_exits_2_and_sends_nothing() {
             vec!["day_begin_time"],
         ),
         (vec!["call".into()], vec!["ENDPOINT"]),
+        // A wrong type names the field.
+        (vec!["call".into(), "list".into(), "--body".into(), r#"{"limit":"5"}"#.into()], vec!["limit"]),
+        (vec!["call".into(), "list".into(), "--body".into(), "[]".into()], vec!["list", "ListRequest"]),
+        // The largest timestamp is a day far in the future, not an overflow.
+        (
+            vec![
+                "call".into(),
+                "statistic".into(),
+                "--body".into(),
+                r#"{"day_begin_time":9223372036854775807,"owner_filter":{"userid_list":["a"]}}"#.into(),
+            ],
+            vec!["day_begin_time"],
+        ),
+        (
+            vec![
+                "call".into(),
+                "statistic_group_by_day".into(),
+                "--body".into(),
+                r#"{"day_begin_time":-9223372036854775808,"owner_filter":{"userid_list":["a"]}}"#.into(),
+            ],
+            vec!["day_begin_time"],
+        ),
     ];
     for (args, expected) in cases {
         let run = sim.cli().args(&args).run();

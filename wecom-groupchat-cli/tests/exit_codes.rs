@@ -121,11 +121,16 @@ fn usage_errors_exit_2_and_send_nothing() {
         (vec!["list".into(), "--limit".into(), "0".into()], "limit: 0, at least 1"),
         (vec!["list".into(), "--limit".into(), "1001".into()], "limit: 1001, at most 1000"),
         (vec!["list".into(), "--limit".into(), "ten".into()], "--limit"),
+        // A negative number is a value, checked like any other.
+        (vec!["list".into(), "--limit".into(), "-1".into()], "limit: -1, at least 1"),
+        (vec!["list".into(), "--owner".into(), "a,,b".into()], "--owner: userid 2 of the 3 given is empty"),
         (vec!["list".into(), "--status".into(), "sleeping".into()], "--status"),
         ([vec!["list".into()], many_owners].concat(), "owner_filter.userid_list: 101 items, at most 100"),
         (vec!["list".into(), "--all".into(), "--cursor".into(), "abc".into()], "--cursor"),
         (vec!["--timeout".into(), "0".into(), "list".into()], "--timeout"),
         (vec!["--retries".into(), "11".into(), "list".into()], "--retries"),
+        (vec!["--timeout".into(), "-1".into(), "list".into()], "-1 is not in 1..=600"),
+        (vec!["--retries".into(), "-2".into(), "list".into()], "-2 is not in 0..=10"),
         (vec!["-o".into(), "xml".into(), "list".into()], "xml"),
         (vec!["get".into()], "CHAT_ID"),
         (vec!["frobnicate".into()], "frobnicate"),
@@ -136,6 +141,34 @@ fn usage_errors_exit_2_and_send_nothing() {
     for (args, expected) in cases {
         let run = sim.cli().args(&args).run();
         run.code(2).stderr_has(&[expected]);
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+        // Whoever found the mistake (clap or the tool), the message starts the same way.
+        assert!(run.stderr.starts_with("error: "), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(sim.total_calls(), 0, "{:?}", sim.stats());
+}
+
+/// An argument that is not UTF-8 is a usage error, wherever it stands; never a panic.
+#[test]
+fn arguments_that_are_not_utf8_exit_2() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    let sim = Sim::start();
+    let bad = || OsString::from_vec(vec![b'w', b'r', 0xff, 0xfe]);
+    let cases: Vec<(Vec<OsString>, &str)> = vec![
+        (vec!["get".into(), bad()], "UTF-8"),
+        (vec![bad()], "unrecognized subcommand"),
+        (vec!["list".into(), "--owner".into(), bad()], "UTF-8"),
+        (vec!["call".into(), "list".into(), "--body".into(), bad()], "UTF-8"),
+        (vec!["transfer".into(), "--new-owner".into(), "lisi".into(), bad()], "UTF-8"),
+        (vec!["sim".into(), "--corp-id".into(), bad()], "UTF-8"),
+        (vec!["-v".into(), "sim".into(), bad()], "UTF-8"),
+    ];
+    for (args, expected) in cases {
+        let run = sim.cli().args(&args).run();
+        run.code(2).stderr_has(&[expected]);
+        assert!(run.stderr.starts_with("error: "), "{args:?}: {}", run.stderr);
         assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
     }
     assert_eq!(sim.total_calls(), 0, "{:?}", sim.stats());

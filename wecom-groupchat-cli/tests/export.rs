@@ -6,9 +6,9 @@ mod common;
 use std::collections::HashSet;
 use std::path::Path;
 
-use common::Sim;
+use common::{InFlightProxy, Sim};
 use serde_json::Value;
-use wecom_groupchat_sim::{FaultKind, ScriptedFault};
+use wecom_groupchat_sim::{FaultKind, Faults, ScriptedFault};
 
 /// The exported chats, checking that every line is a complete JSON object.
 fn exported(path: &Path) -> Vec<Value> {
@@ -134,6 +134,14 @@ fn filters_by_owner_and_status() {
     assert!(chats.iter().all(|c| c["owner"] == owner.userid.as_str()));
     assert!(owner.chat_ids.iter().all(|id| ids(&chats).contains(id)));
 
+    // Two owners as one comma-separated list: not one userid with a comma in it.
+    let other = &hints.active_owners[1];
+    let out = dir.path().join("two.jsonl");
+    sim.cli().args(["export", "--owner", &format!("{},{}", owner.userid, other.userid), "--out"]).arg(&out).run().ok();
+    let expected: HashSet<String> = owner.chat_ids.iter().chain(&other.chat_ids).cloned().collect();
+    assert!(expected.is_subset(&ids(&exported(&out))));
+    assert!(exported(&out).iter().all(|c| c["owner"] == owner.userid.as_str() || c["owner"] == other.userid.as_str()));
+
     let out = dir.path().join("resigned.jsonl");
     sim.cli().args(["export", "--status", "resigned", "--out"]).arg(&out).run().ok();
     let awaiting: HashSet<String> = hints.resigned_owners.iter().flat_map(|o| o.chat_ids.clone()).collect();
@@ -148,6 +156,7 @@ fn bad_flags_exit_2_before_sending() {
     for (args, expected) in [
         (vec!["export", "--concurrency", "0", "--out"], "--concurrency"),
         (vec!["export", "--concurrency", "257", "--out"], "--concurrency"),
+        (vec!["export", "--concurrency", "-1", "--out"], "-1 is not in 1..=256"),
         (vec!["export", "--concurrency", "many", "--out"], "--concurrency"),
         (vec!["export", "--status", "gone", "--out"], "--status"),
     ] {
@@ -157,4 +166,52 @@ fn bad_flags_exit_2_before_sending() {
     let many: Vec<String> = (0..101).flat_map(|i| ["--owner".to_string(), format!("user{i}")]).collect();
     sim.cli().args(["export", "--out"]).arg(&out).args(many).run().code(2).stderr_has(&["userid_list", "at most 100"]);
     assert_eq!(sim.total_calls(), 0, "{:?}", sim.stats());
+}
+
+/// An output file that cannot be opened is a usage error found before anything is sent.
+#[test]
+fn an_unusable_out_file_exits_2_before_listing() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let missing_dir = dir.path().join("no/such/dir/x.jsonl");
+    sim.cli().args(["export", "--out"]).arg(&missing_dir).run().code(2).stderr_has(&["--out", "x.jsonl"]);
+    // A directory.
+    sim.cli().args(["export", "--out"]).arg(dir.path()).run().code(2).stderr_has(&["--out"]);
+    assert_eq!(sim.total_calls(), 0, "{:?}", sim.stats());
+    assert!(!missing_dir.exists());
+}
+
+/// `--concurrency N`: never more than N `get` calls in flight, and N reached (the calls do overlap).
+#[test]
+fn concurrency_is_bounded() {
+    let sim = Sim::start();
+    // Slow answers, so that calls overlap whenever the tool lets them.
+    sim.set_faults(Faults::default().latency(std::time::Duration::from_millis(40))).unwrap();
+    let proxy = InFlightProxy::start(sim.addr());
+    let owner = &sim.hints().active_owners[0];
+    assert!(owner.chat_ids.len() >= 6, "enough chats to fill 3 slots: {}", owner.chat_ids.len());
+    let dir = tempfile::tempdir().unwrap();
+    for n in [1usize, 3] {
+        let out = dir.path().join(format!("c{n}.jsonl"));
+        sim.cli()
+            .env("WECOM_BASE_URL", proxy.base_url())
+            .args(["export", "--owner", &owner.userid, "--concurrency", &n.to_string(), "--out"])
+            .arg(&out)
+            .run()
+            .ok();
+        assert_eq!(exported(&out).len(), owner.chat_ids.len());
+        assert_eq!(proxy.max_in_flight(), n, "--concurrency {n}");
+    }
+}
+
+/// The progress bar is for terminals: with stderr captured, no bar and no carriage returns.
+#[test]
+fn no_progress_bar_off_a_terminal() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chats.jsonl");
+    let run = sim.cli().args(["export", "--out"]).arg(&out).run();
+    run.ok();
+    assert!(!run.stderr.contains('\r') && !run.stderr.contains("[="), "{:?}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 2, "the count and the summary: {}", run.stderr);
 }

@@ -131,6 +131,52 @@ fn limits_and_required_flags_exit_2_before_sending() {
             vec!["--scene is required", "--merge"],
         ),
         (["join-way", "get"].map(String::from).to_vec(), vec!["CONFIG_ID"]),
+        // update --merge checks the flags before reading the current config.
+        (
+            ["join-way", "update", "whatever", "--merge", "--state", &long_state].map(String::from).to_vec(),
+            vec!["update_join_way: invalid request: state: 31 characters, at most 30"],
+        ),
+        (
+            ["join-way", "update", "whatever", "--merge"].iter().map(|s| s.to_string()).chain(six.clone()).collect(),
+            vec!["chat_id_list", "6 items, at most 5"],
+        ),
+        (
+            ["join-way", "update", "whatever", "--scene", "qr-code", "--chat-id", &chat, "--state", &long_state]
+                .map(String::from)
+                .to_vec(),
+            vec!["state", "31 characters, at most 30"],
+        ),
+        // Negative numbers reach the check and get its message.
+        (
+            ["join-way", "add", "--scene", "qr-code", "--chat-id", &chat, "--room-base-id", "-5"]
+                .map(String::from)
+                .to_vec(),
+            vec!["room_base_id (--room-base-id): -5, at least 0"],
+        ),
+        (
+            ["join-way", "update", "whatever", "--merge", "--room-base-id", "-5"].map(String::from).to_vec(),
+            vec!["room_base_id (--room-base-id): -5, at least 0"],
+        ),
+        (
+            ["join-way", "add", "--scene", "qr-code", "--chat-id", &chat, "--auto-create-room", "2"]
+                .map(String::from)
+                .to_vec(),
+            vec!["--auto-create-room", "true, false, 1, 0"],
+        ),
+        // --clear is for --merge (without it, every field not given is cleared anyway), and not with a new value.
+        (
+            ["join-way", "update", "whatever", "--scene", "qr-code", "--chat-id", &chat, "--clear", "remark"]
+                .map(String::from)
+                .to_vec(),
+            vec!["--merge"],
+        ),
+        (
+            ["join-way", "update", "whatever", "--merge", "--clear", "remark", "--remark", "x"]
+                .map(String::from)
+                .to_vec(),
+            vec!["--clear remark and --remark contradict each other"],
+        ),
+        (["join-way", "update", "whatever", "--merge", "--clear", "scene"].map(String::from).to_vec(), vec!["scene"]),
         (["join-way", "rename", "x"].map(String::from).to_vec(), vec!["rename"]),
     ];
     for (args, expected) in cases {
@@ -139,4 +185,82 @@ fn limits_and_required_flags_exit_2_before_sending() {
         assert!(run.stdout.is_empty());
     }
     assert_eq!(sim.total_calls(), 0, "{:?}", sim.stats());
+}
+
+#[test]
+fn booleans_take_0_and_1_and_merge_can_clear_fields() {
+    let sim = Sim::start();
+    let chat = &sim.hints().opengids[0].chat_id;
+    let run = sim
+        .cli()
+        .args(["join-way", "add", "--scene", "qr-code", "--chat-id", chat, "--auto-create-room", "0"])
+        .args(["--mark-source", "1", "--remark", "spring", "--state", "ch_spring", "--room-base-id", "0", "-o", "json"])
+        .run();
+    let id = run.ok().json()["config_id"].as_str().unwrap().to_string();
+    let way = sim.cli().args(["join-way", "get", &id, "-o", "json"]).run().ok().json();
+    assert_eq!((way["auto_create_room"].clone(), way["mark_source"].clone()), (json!(0), json!(true)));
+    assert_eq!(way["room_base_id"], 0);
+
+    sim.cli().args(["join-way", "update", &id, "--merge", "--auto-create-room", "1", "--mark-source", "0"]).run().ok();
+    let way = sim.cli().args(["join-way", "get", &id, "-o", "json"]).run().ok().json();
+    assert_eq!((way["auto_create_room"].clone(), way["mark_source"].clone()), (json!(1), json!(false)));
+
+    // --clear removes fields and keeps the rest.
+    sim.cli().args(["join-way", "update", &id, "--merge", "--clear", "remark,state"]).run().ok();
+    let cleared = sim.cli().args(["join-way", "get", &id, "-o", "json"]).run().ok().json();
+    assert!(cleared.get("remark").is_none() && cleared.get("state").is_none(), "{cleared}");
+    assert_eq!(cleared["chat_id_list"], json!([chat]));
+    assert_eq!(cleared["auto_create_room"], 1);
+}
+
+/// The table and CSV show every field of the spec's join way, `type` included.
+#[test]
+fn get_shows_every_field_of_the_spec() {
+    let sim = Sim::start();
+    let id = &sim.hints().join_way_config_ids[0];
+    let run = sim.cli().args(["join-way", "get", id, "-o", "csv"]).run();
+    let (header, rows) = run.ok().csv();
+    assert_eq!(header, ["field", "value"]);
+    let fields: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "config_id",
+            "type",
+            "scene",
+            "remark",
+            "auto_create_room",
+            "room_base_name",
+            "room_base_id",
+            "chat_id_list",
+            "qr_code",
+            "state",
+            "mark_source"
+        ]
+    );
+    sim.cli().args(["join-way", "get", id, "-o", "table"]).run().ok().stdout_has(&[" type ", " scene "]);
+}
+
+/// `update --merge` never guesses what WeCom's answer left out: no scene (or no chats) in the current
+/// config and none given is a usage error, and nothing is updated. (The simulator always has both, so a
+/// canned answer stands in for WeCom.)
+#[test]
+fn merge_does_not_guess_a_missing_scene_or_chats() {
+    let token = "canned-token-8d2e";
+    for (answer, expected) in [
+        (r#"{"errcode":0,"errmsg":"ok","join_way":{"config_id":"cfg1","chat_id_list":["wrA"]}}"#, "--scene"),
+        (r#"{"errcode":0,"errmsg":"ok","join_way":{"config_id":"cfg1","scene":2}}"#, "--chat-id"),
+    ] {
+        let server = common::CannedServer::start(answer);
+        let run = common::Cli::new()
+            .env("WECOM_BASE_URL", server.base_url())
+            .env("WECOM_ACCESS_TOKEN", token)
+            .secret(token)
+            .args(["join-way", "update", "cfg1", "--merge", "--remark", "summer"])
+            .run();
+        run.code(2).stderr_has(&["join way cfg1", expected]);
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1, "{requests:?}");
+        assert!(requests[0].contains("/get_join_way"), "only read, never updated: {requests:?}");
+    }
 }

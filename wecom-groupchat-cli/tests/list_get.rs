@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::{BTreeSet, HashSet};
 
-use common::{Sim, leading_number};
+use common::Sim;
 use serde_json::json;
 
 #[test]
@@ -63,10 +63,12 @@ fn list_all_as_table_and_csv() {
 
     let run = sim.cli().args(["list", "--all", "-o", "csv"]).run();
     let (header, rows) = run.ok().csv();
-    assert_eq!(header, ["chat_id", "status"]);
+    assert_eq!(header, ["chat_id", "status", "status_name"]);
     assert_eq!(rows.len(), hints.chats);
     assert!(rows.iter().any(|r| r[0] == *some_chat));
-    assert!(rows.iter().all(|r| (0..=3).contains(&leading_number(&r[1]))));
+    // The code and the name in cells of their own.
+    let names = ["Normal", "Resigned", "Transferring", "Transferred"];
+    assert!(rows.iter().all(|r| r[1].parse::<usize>().is_ok_and(|code| names.get(code) == Some(&r[2].as_str()))));
 }
 
 #[test]
@@ -78,7 +80,7 @@ fn list_filters_by_status_and_owner() {
     let run = sim.cli().args(["list", "--all", "--status", "resigned", "-o", "csv"]).run();
     let (_, rows) = run.ok().csv();
     assert_eq!(rows.len(), awaiting);
-    assert!(rows.iter().all(|r| r[1] == "1 (Resigned)"), "{rows:?}");
+    assert!(rows.iter().all(|r| r[1] == "1" && r[2] == "Resigned"), "{rows:?}");
 
     let (a, b) = (&hints.active_owners[0], &hints.active_owners[1]);
     let run = sim.cli().args(["list", "--all", "--owner", &a.userid, "--owner", &b.userid, "-o", "json"]).run();
@@ -90,6 +92,15 @@ fn list_filters_by_status_and_owner() {
     }
     let expected: BTreeSet<String> = a.chat_ids.iter().chain(&b.chat_ids).cloned().collect();
     assert!(expected.is_subset(&listed), "every chat of both owners is listed");
+    // The same owners as one list, comma- or space-separated, with a repeat that changes nothing.
+    for owners in
+        [vec![format!("{},{}", a.userid, b.userid)], vec![a.userid.clone(), b.userid.clone(), a.userid.clone()]]
+    {
+        let run = sim.cli().args(["list", "--all", "-o", "json", "--owner"]).args(&owners).run();
+        let same: BTreeSet<String> =
+            run.ok().json_lines().iter().map(|c| c["chat_id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(same, listed, "--owner {owners:?}");
+    }
 
     // Nothing is transferring before a transfer; something is after one.
     let run = sim.cli().args(["list", "--status", "transferring", "-o", "json"]).run();
@@ -136,5 +147,6 @@ fn get_shows_a_chat_with_or_without_names() {
     assert_eq!(header[0], "userid");
     assert!(header.contains(&"name".to_string()));
     assert_eq!(rows.len(), members);
-    assert!(rows.iter().any(|r| r[0] == owner.userid && r[1] == "1 (Internal)"));
+    assert_eq!(&header[1..3], ["type", "type_name"]);
+    assert!(rows.iter().any(|r| r[0] == owner.userid && r[1] == "1" && r[2] == "Internal"));
 }

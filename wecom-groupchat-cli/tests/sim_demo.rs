@@ -58,6 +58,10 @@ fn sim_takes_the_credentials_from_the_environment() {
             .code(1)
             .stderr_has(&["40050"]);
     }
+    // A shell holding both kinds of credential can still start one (it needs only the secret).
+    let env = [("WECOM_CORP_ID", "wwboth"), ("WECOM_CORP_SECRET", common::SECRET), ("WECOM_ACCESS_TOKEN", "t")];
+    let mut sim = Running::spawn(&["-v", "sim"], &env);
+    assert!(sim.first_line().contains("corp id wwboth"));
     // Flags win over the environment.
     let mut sim = Running::spawn(&["sim", "--corp-id=wwflag"], &[("WECOM_CORP_ID", "wwfromenv")]);
     assert!(sim.first_line().contains("corp id wwflag"));
@@ -65,8 +69,12 @@ fn sim_takes_the_credentials_from_the_environment() {
 
 #[test]
 fn sim_help_and_bad_flags() {
-    let run = Cli::new().env("WECOM_CORP_SECRET", common::SECRET).args(["sim", "--help"]).run();
-    run.ok().stdout_has(&["--corp-id", "--corp-secret", "--data", "--latency-ms", "--rate-limit", "--seed"]);
+    // However it is reached: the simulator's own flags, not the tool's.
+    for args in [&["sim", "--help"][..], &["-v", "sim", "--help"][..], &["-v", "sim", "-h"][..]] {
+        let run = Cli::new().env("WECOM_CORP_SECRET", common::SECRET).args(args).run();
+        run.ok().stdout_has(&["--corp-id", "--corp-secret", "--data", "--latency-ms", "--rate-limit", "--seed"]);
+        assert!(!run.stdout.contains("--output"), "{args:?}: the tool's help:\n{}", run.stdout);
+    }
     Cli::new().args(["sim", "--no-such-flag"]).run().code(2).stderr_has(&["--no-such-flag"]);
     Cli::new().args(["sim", "--busy-fraction", "0.8", "--drop-fraction", "0.8"]).run().code(2);
     Cli::new().args(["sim", "--addr", "0.0.0.0:0"]).run().code(2).stderr_has(&["--allow-non-loopback"]);
@@ -74,7 +82,14 @@ fn sim_help_and_bad_flags() {
 
 #[test]
 fn demo_walks_through_every_endpoint() {
-    let run = Cli::new().arg("demo").run();
+    // It needs no credentials, so none from the environment can stop it (not even two conflicting ones).
+    let token = "token-of-another-shell-1f3a";
+    let run = Cli::new()
+        .env("WECOM_CORP_SECRET", common::SECRET)
+        .env("WECOM_ACCESS_TOKEN", token)
+        .secret(token)
+        .arg("demo")
+        .run();
     run.ok();
     for info in endpoints::ALL {
         run.stdout_has(&[info.name]);

@@ -105,11 +105,15 @@ fn json_and_table_output() {
 fn dates_are_checked_before_sending() {
     let sim = Sim::start();
     let owner = sim.hints().statistic_owners[0].clone();
-    let today_msg = format!("{} (0 days ago, UTC+8), must lie between", days_ago(0));
+    let today_msg = format!("{} (today, UTC+8), must lie between", days_ago(0));
+    let future_msg = format!("{} (in the future, UTC+8), must lie between", days_ago(-34));
     let cases: Vec<([String; 2], Vec<&str>)> = vec![
         (["2026-13-01".into(), days_ago(2)], vec!["--from", "2026-13-01", "YYYY-MM-DD"]),
         ([days_ago(5), "yesterday".into()], vec!["--to", "yesterday", "YYYY-MM-DD"]),
-        ([days_ago(0), days_ago(0)], vec!["day_begin_time", &today_msg]),
+        (["2026-02-30".into(), days_ago(2)], vec!["--from", "2026-02-30", "YYYY-MM-DD"]),
+        ([days_ago(0), days_ago(0)], vec!["day_begin_time (--from)", &today_msg]),
+        ([days_ago(5), days_ago(-34)], vec!["day_end_time (--to)", &future_msg]),
+        ([days_ago(-34), days_ago(-34)], vec!["day_begin_time (--from)", &future_msg]),
         ([days_ago(200), days_ago(2)], vec!["day_begin_time", "180 days"]),
         ([days_ago(2), days_ago(5)], vec!["day_end_time", "must not be before day_begin_time"]),
     ];
@@ -117,6 +121,7 @@ fn dates_are_checked_before_sending() {
         for command in ["by-owner", "by-day"] {
             let run = sim.cli().args(["stats", command, "--from", &from, "--to", &to, "--owner", &owner]).run();
             run.code(2).stderr_has(&expected);
+            assert!(!run.stderr.contains("-34 days"), "{}", run.stderr);
         }
     }
     // Owners are required.
@@ -126,4 +131,50 @@ fn dates_are_checked_before_sending() {
         .code(2)
         .stderr_has(&["--owner"]);
     assert_eq!(sim.total_calls(), 0, "{:?}", sim.stats());
+}
+
+/// An owner given twice is counted once, even when the copies would land in different batches of 100.
+#[test]
+fn owners_given_twice_count_once() {
+    let sim = big_company();
+    let owners = sim.hints().statistic_owners;
+    let (from, to) = (days_ago(10), days_ago(2));
+    let twice: Vec<String> = owners.iter().chain([&owners[0], &owners[1]]).cloned().collect();
+    assert!(twice.len() > 100 && owners.len() <= 200, "the copies fall in the second batch");
+
+    let by_day = |owners: &[String]| {
+        let run = sim
+            .cli()
+            .args(["stats", "by-day", "--from", &from, "--to", &to, "-o", "csv"])
+            .args(owner_flags(owners))
+            .run();
+        run.ok().csv()
+    };
+    assert_eq!(by_day(&twice), by_day(&owners));
+
+    let run = sim
+        .cli()
+        .args(["stats", "by-owner", "--from", &from, "--to", &to, "-o", "csv"])
+        .args(owner_flags(&twice))
+        .run();
+    let (_, rows) = run.ok().csv();
+    assert_eq!(rows.len(), owners.len(), "one row per owner");
+}
+
+/// `--owner a --owner b`, `--owner a,b` and `--owner a b` name the same owners.
+#[test]
+fn owners_as_a_list() {
+    let sim = Sim::start();
+    let owners = sim.hints().statistic_owners;
+    let (a, b) = (owners[0].as_str(), owners[1].as_str());
+    let (from, to) = (days_ago(4), days_ago(2));
+    let run = |owner_args: &[&str]| {
+        let run =
+            sim.cli().args(["stats", "by-owner", "--from", &from, "--to", &to, "-o", "csv"]).args(owner_args).run();
+        run.ok().csv()
+    };
+    let expected = run(&["--owner", a, "--owner", b]);
+    assert_eq!(expected.1.len(), 2);
+    assert_eq!(run(&["--owner", &format!("{a},{b}")]), expected);
+    assert_eq!(run(&["--owner", a, b]), expected);
 }

@@ -221,3 +221,62 @@ fn transfer_needs_chats_and_a_new_owner() {
         .stderr_has(&["--resigned-owner", "--onjob"]);
     assert_eq!(sim.total_calls(), 0);
 }
+
+/// Whatever the flags tell is checked before the first request, listing the resigned owner's chats
+/// included; positions are those of the user's list, not of a batch.
+#[test]
+fn input_errors_are_found_before_any_request() {
+    let sim = Sim::start();
+    let hints = sim.hints();
+    let resigned = &hints.resigned_owners[0].userid;
+    let other = &hints.active_owners[0].userid; // nothing awaits transfer: the listing would end it with exit 0
+
+    for owner in [resigned, other] {
+        sim.cli()
+            .args(["transfer", "--new-owner", "", "--resigned-owner", owner])
+            .run()
+            .code(2)
+            .stderr_has(&["transfer: invalid request: new_owner: 0 characters, must not be empty (--new-owner)"]);
+    }
+    sim.cli().args(["transfer", "--new-owner", "lisi", "--resigned-owner", ""]).run().code(2).stderr_has(&[
+        "--resigned-owner",
+        "owner_filter.userid_list[0]",
+        "must not be empty",
+    ]);
+
+    // The 151st of 160 chat ids is empty: it would be the 51st of the second batch.
+    let mut chats: Vec<String> = (0..160).map(|i| format!("wrChat{i:03}")).collect();
+    chats[150].clear();
+    let run = sim.cli().args(["transfer", "--new-owner", "lisi"]).args(&chats).run();
+    run.code(2).stderr_has(&["chat_id_list[150]: 0 characters, must not be empty (chat id 151 of the 160 given)"]);
+    let run = sim.cli().args(["transfer", "--onjob", "--new-owner", "lisi"]).args(&chats).run();
+    run.code(2).stderr_has(&["onjob_transfer: invalid request: chat_id_list[150]"]);
+    assert_eq!(sim.total_calls(), 0, "{:?}", sim.stats());
+}
+
+#[test]
+fn a_chat_file_that_is_not_text_exits_2() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("chats.bin");
+    std::fs::write(&file, b"wrChatA\n\xff\xfe\x00\n").unwrap();
+    sim.cli().args(["transfer", "--new-owner", "lisi", "--from-file"]).arg(&file).run().code(2).stderr_has(&[
+        "--from-file",
+        "chats.bin",
+        "UTF-8",
+    ]);
+    assert_eq!(sim.total_calls(), 0);
+}
+
+/// The progress bar is for terminals: with stderr captured, no bar, no carriage returns, no escapes.
+#[test]
+fn no_progress_bar_off_a_terminal() {
+    let sim = Sim::start();
+    let hints = sim.hints();
+    let chats: Vec<String> = hints.resigned_owners.iter().flat_map(|o| o.chat_ids.clone()).collect();
+    let run =
+        sim.cli().args(["transfer", "--new-owner", &hints.eligible_new_owners[0], "-o", "json"]).args(&chats).run();
+    run.ok();
+    assert!(!run.stderr.contains('\r') && !run.stderr.contains("batch 1/"), "{:?}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "only the summary: {}", run.stderr);
+}

@@ -1,5 +1,7 @@
 //! `call ENDPOINT --body JSON`: any endpoint of the spec, driven by the generated endpoint table.
 
+use std::path::Path;
+
 use wecom_groupchat::dynamic::decode_request;
 
 use crate::args::{CallArgs, Global};
@@ -8,9 +10,11 @@ use crate::{commands, output};
 
 pub async fn run(global: &Global, args: CallArgs) -> Outcome {
     let text = match args.body.as_str() {
-        "-" => commands::read_input("-", "--body")?,
-        b if b.starts_with('@') => commands::read_input(b, "--body")?,
-        b => b.to_string(),
+        "-" => commands::read_text(Path::new("-"), "--body")?,
+        b => match b.strip_prefix('@') {
+            Some(path) => commands::read_text(Path::new(path), "--body")?,
+            None => b.to_string(),
+        },
     };
     let body: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| Failure::Usage(format!("--body is not valid JSON: {e}")))?;

@@ -11,6 +11,7 @@ use std::path::Path;
 use futures::{StreamExt, TryStreamExt};
 use wecom_groupchat::Error;
 use wecom_groupchat::types::{GetRequest, ListRequest, NeedName, OwnerFilter};
+use wecom_groupchat::validate::Validate;
 
 use crate::args::{ExportArgs, Global};
 use crate::commands;
@@ -19,7 +20,8 @@ use crate::failure::{Failure, Outcome};
 /// Chat ids already exported, after cutting off a last line left incomplete by a crash. A complete line
 /// that is not an exported chat means the file is something else: refuse it rather than truncate it.
 fn already_exported(path: &Path) -> Result<HashSet<String>, Failure> {
-    let io = |e: std::io::Error| Failure::Io(format!("cannot read {}: {e}", path.display()));
+    // A path that cannot be read (a directory, no permission) is the user's to fix: a usage error.
+    let io = |e: std::io::Error| Failure::Usage(format!("--out {}: {e}", path.display()));
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
@@ -68,13 +70,17 @@ fn already_exported(path: &Path) -> Result<HashSet<String>, Failure> {
 }
 
 pub async fn run(global: &Global, args: ExportArgs) -> Outcome {
-    let done = already_exported(&args.out)?;
-    let client = commands::client(global)?;
-
     let mut request = ListRequest::new(1000).status_filter(commands::status_filter(args.status));
     if !args.owners.is_empty() {
-        request = request.owner_filter(OwnerFilter::new(args.owners));
+        request = request.owner_filter(OwnerFilter::new(commands::owners(args.owners)?));
     }
+    request.validate().map_err(|e| Failure::Usage(format!("list: invalid request: {e}")))?;
+    let client = commands::client(global)?;
+    // The file before the API: a path that cannot be written is found before listing every chat.
+    let done = already_exported(&args.out)?;
+    let cannot_open = |e: std::io::Error| Failure::Usage(format!("--out {}: cannot open: {e}", args.out.display()));
+    let mut file = OpenOptions::new().create(true).append(true).open(&args.out).map_err(cannot_open)?;
+
     let all: Vec<String> = client.list_stream(request).map_ok(|c| c.chat_id).try_collect().await?;
     let todo: Vec<String> = all.iter().filter(|id| !done.contains(*id)).cloned().collect();
     eprintln!(
@@ -86,7 +92,6 @@ pub async fn run(global: &Global, args: ExportArgs) -> Outcome {
     );
 
     let io = |e: std::io::Error| Failure::Io(format!("cannot write {}: {e}", args.out.display()));
-    let mut file = OpenOptions::new().create(true).append(true).open(&args.out).map_err(io)?;
     file.seek(SeekFrom::End(0)).map_err(io)?;
     let total = todo.len();
     let bar = commands::progress(total as u64, "chats");

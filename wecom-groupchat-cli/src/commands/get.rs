@@ -21,6 +21,11 @@ pub fn named<E: WireEnum>(value: Option<E>) -> serde_json::Value {
     }
 }
 
+/// An enum value as two cells, its code and its name: CSV readers sort and filter on either.
+fn code_and_name<E: WireEnum>(value: Option<E>) -> [serde_json::Value; 2] {
+    [json!(value.map(|v| v.value())), json!(value.and_then(|v| v.name()))]
+}
+
 /// A Unix time as `YYYY-MM-DD hh:mm:ss` in UTC+8.
 pub fn datetime(ts: Option<i64>) -> serde_json::Value {
     match ts {
@@ -60,22 +65,28 @@ pub async fn run(global: &Global, args: GetArgs) -> Outcome {
     let mut members = Rows::new(&[
         "userid",
         "type",
+        "type_name",
         "name",
         "group_nickname",
         "join_time",
         "join_scene",
+        "join_scene_name",
         "invitor",
         "unionid",
         "state",
     ]);
     for m in chat.member_list.iter().flatten() {
+        let [member_type, type_name] = code_and_name(m.member_type);
+        let [join_scene, join_scene_name] = code_and_name(m.join_scene);
         members.push(vec![
             json!(m.userid),
-            named(m.member_type),
+            member_type,
+            type_name,
             json!(m.name),
             json!(m.group_nickname),
             datetime(m.join_time),
-            named(m.join_scene),
+            join_scene,
+            join_scene_name,
             json!(m.invitor.as_ref().map(|i| i.userid.clone())),
             json!(m.unionid),
             json!(m.state),

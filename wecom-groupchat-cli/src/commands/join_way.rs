@@ -1,13 +1,14 @@
 //! `join-way add|get|update|del`: "join group chat" configurations, with a flag for every field.
 
 use serde_json::json;
-use wecom_groupchat::Client;
 use wecom_groupchat::types::{
     AddJoinWayRequest, AutoCreateRoom, DelJoinWayRequest, GetJoinWayRequest, JoinWay, JoinWayScene,
     UpdateJoinWayRequest,
 };
+use wecom_groupchat::validate::Validate;
+use wecom_groupchat::{Client, ValidationError};
 
-use crate::args::{Global, JoinWayCommand, JoinWayFields, Output, Scene};
+use crate::args::{Global, JoinWayCommand, JoinWayFields, OptionalField, Output, Scene, UpdateJoinWayArgs};
 use crate::commands;
 use crate::commands::get::named;
 use crate::failure::{Failure, Outcome};
@@ -37,11 +38,22 @@ fn required(fields: &JoinWayFields, hint: &str) -> Result<(JoinWayScene, Vec<Str
 
 const MERGE_HINT: &str = "; or --merge to keep the current values of the fields not given";
 
+/// Limits the spec does not carry: a negative sequence number would name chats "群-5".
+fn check_extra_limits(fields: &JoinWayFields) -> Outcome {
+    match fields.room_base_id {
+        Some(n) if n < 0 => Err(Failure::Usage(format!(
+            "room_base_id (--room-base-id): {n}, at least 0 (the number of the first auto-created chat)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 pub async fn run(global: &Global, command: JoinWayCommand) -> Outcome {
     let format = output::resolve(global.output);
     match command {
         JoinWayCommand::Add(fields) => {
             let (s, chats) = required(&fields, "")?;
+            check_extra_limits(&fields)?;
             let mut request = AddJoinWayRequest::new(s, chats);
             request.remark = fields.remark;
             request.auto_create_room = fields.auto_create_room.map(auto);
@@ -59,27 +71,60 @@ pub async fn run(global: &Global, command: JoinWayCommand) -> Outcome {
             let way = commands::client(global)?.get_join_way(&GetJoinWayRequest::new(arg.config_id)).await?.join_way;
             print_join_way(&way, format)
         }
-        JoinWayCommand::Update(args) => {
-            // Input first: a usage error needs no credentials.
-            let replacement = if args.merge { None } else { Some(required(&args.fields, MERGE_HINT)?) };
-            let client = commands::client(global)?;
-            let request = match replacement {
-                None => merged(&client, &args.config_id, args.fields).await?,
-                Some((s, chats)) => {
-                    let mut request = UpdateJoinWayRequest::new(args.config_id.clone(), s, chats);
-                    overlay(&mut request, args.fields);
-                    request
-                }
-            };
-            client.update_join_way(&request).await?;
-            eprintln!("updated {}", args.config_id);
-            Ok(())
-        }
+        JoinWayCommand::Update(args) => update(global, args).await,
         JoinWayCommand::Del(arg) => {
             commands::client(global)?.del_join_way(&DelJoinWayRequest::new(arg.config_id.clone())).await?;
             eprintln!("deleted {}", arg.config_id);
             Ok(())
         }
+    }
+}
+
+async fn update(global: &Global, args: UpdateJoinWayArgs) -> Outcome {
+    let UpdateJoinWayArgs { config_id, fields, merge, clear } = args;
+    check_extra_limits(&fields)?;
+    if let Some(field) = clear.iter().find(|f| is_given(&fields, **f)) {
+        let flag = field.flag();
+        let name = flag.trim_start_matches("--");
+        return Err(Failure::Usage(format!("--clear {name} and {flag} contradict each other: give one")));
+    }
+    let invalid = |e: ValidationError| Failure::Usage(format!("update_join_way: invalid request: {e}"));
+    let request = if merge {
+        // The flags' own limits, before reading the current config: the scene and chats not given are
+        // stand-ins here (the current ones are checked with the rest once merged).
+        let mut given = UpdateJoinWayRequest::new(
+            config_id.clone(),
+            fields.scene.map_or(JoinWayScene::QrCode, scene),
+            if fields.chat_ids.is_empty() { vec!["(current)".to_string()] } else { fields.chat_ids.clone() },
+        );
+        overlay(&mut given, fields.clone());
+        given.validate().map_err(invalid)?;
+        None
+    } else {
+        let (s, chats) = required(&fields, MERGE_HINT)?;
+        let mut request = UpdateJoinWayRequest::new(config_id.clone(), s, chats);
+        overlay(&mut request, fields.clone());
+        request.validate().map_err(invalid)?;
+        Some(request)
+    };
+    let client = commands::client(global)?;
+    let request = match request {
+        Some(request) => request,
+        None => merged(&client, &config_id, fields, &clear).await?,
+    };
+    client.update_join_way(&request).await?;
+    eprintln!("updated {config_id}");
+    Ok(())
+}
+
+fn is_given(fields: &JoinWayFields, field: OptionalField) -> bool {
+    match field {
+        OptionalField::Remark => fields.remark.is_some(),
+        OptionalField::AutoCreateRoom => fields.auto_create_room.is_some(),
+        OptionalField::RoomBaseName => fields.room_base_name.is_some(),
+        OptionalField::RoomBaseId => fields.room_base_id.is_some(),
+        OptionalField::State => fields.state.is_some(),
+        OptionalField::MarkSource => fields.mark_source.is_some(),
     }
 }
 
@@ -98,14 +143,26 @@ fn overlay(request: &mut UpdateJoinWayRequest, fields: JoinWayFields) {
     request.mark_source = fields.mark_source.or(request.mark_source);
 }
 
-/// WeCom overwrites the whole config on update: start from the current one so unset flags keep their values.
-async fn merged(client: &Client, config_id: &str, fields: JoinWayFields) -> Result<UpdateJoinWayRequest, Failure> {
+/// WeCom overwrites the whole config on update: start from the current one so unset flags keep their
+/// values, and `--clear` ones lose them.
+async fn merged(
+    client: &Client,
+    config_id: &str,
+    fields: JoinWayFields,
+    clear: &[OptionalField],
+) -> Result<UpdateJoinWayRequest, Failure> {
     let current = client.get_join_way(&GetJoinWayRequest::new(config_id)).await?.join_way;
-    let mut request = UpdateJoinWayRequest::new(
-        config_id,
-        current.scene.unwrap_or(JoinWayScene::QrCode),
-        current.chat_id_list.clone().unwrap_or_default(),
-    );
+    // Guessing a scene or chats the server did not report would change the config behind the user's back.
+    let Some(current_scene) = fields.scene.map(scene).or(current.scene) else {
+        return Err(Failure::Usage(format!(
+            "join way {config_id} has no scene in WeCom's answer: give --scene (mini-program or qr-code)"
+        )));
+    };
+    let current_chats = current.chat_id_list.clone().unwrap_or_default();
+    if fields.chat_ids.is_empty() && current_chats.is_empty() {
+        return Err(Failure::Usage(format!("join way {config_id} lists no chats in WeCom's answer: give --chat-id")));
+    }
+    let mut request = UpdateJoinWayRequest::new(config_id, current_scene, current_chats);
     request.remark = current.remark;
     request.auto_create_room = current.auto_create_room;
     request.room_base_name = current.room_base_name;
@@ -113,6 +170,16 @@ async fn merged(client: &Client, config_id: &str, fields: JoinWayFields) -> Resu
     request.state = current.state;
     request.mark_source = current.mark_source;
     overlay(&mut request, fields);
+    for field in clear {
+        match field {
+            OptionalField::Remark => request.remark = None,
+            OptionalField::AutoCreateRoom => request.auto_create_room = None,
+            OptionalField::RoomBaseName => request.room_base_name = None,
+            OptionalField::RoomBaseId => request.room_base_id = None,
+            OptionalField::State => request.state = None,
+            OptionalField::MarkSource => request.mark_source = None,
+        }
+    }
     Ok(request)
 }
 
@@ -122,6 +189,7 @@ fn print_join_way(way: &JoinWay, format: Output) -> Outcome {
     }
     let mut rows = Rows::new(&["field", "value"]);
     rows.push(vec![json!("config_id"), json!(way.config_id)]);
+    rows.push(vec![json!("type"), json!(way.join_way_type)]);
     rows.push(vec![json!("scene"), named(way.scene)]);
     rows.push(vec![json!("remark"), json!(way.remark)]);
     rows.push(vec![json!("auto_create_room"), named(way.auto_create_room)]);

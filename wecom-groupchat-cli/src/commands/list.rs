@@ -10,25 +10,23 @@ use crate::commands;
 use crate::failure::Outcome;
 use crate::output::{self, Rows};
 
+/// The chat id, its status code and the status's name, in cells of their own so spreadsheets can sort
+/// and filter on either.
 fn row(chat: &GroupChatListItem) -> Vec<serde_json::Value> {
-    let status = chat.status.map(|s| match s.name() {
-        Some(name) => format!("{} ({name})", s.value()),
-        None => s.value().to_string(),
-    });
-    vec![json!(chat.chat_id), json!(status)]
+    vec![json!(chat.chat_id), json!(chat.status.map(|s| s.value())), json!(chat.status.and_then(|s| s.name()))]
 }
 
 pub async fn run(global: &Global, args: ListArgs) -> Outcome {
     let mut request = ListRequest::new(args.limit).status_filter(commands::status_filter(args.status));
     if !args.owners.is_empty() {
-        request = request.owner_filter(OwnerFilter::new(args.owners));
+        request = request.owner_filter(OwnerFilter::new(commands::owners(args.owners)?));
     }
     if let Some(cursor) = args.cursor {
         request = request.cursor(cursor);
     }
     let format = output::resolve(global.output);
     let client = commands::client(global)?;
-    let mut rows = Rows::new(&["chat_id", "status"]);
+    let mut rows = Rows::new(&["chat_id", "status", "status_name"]);
 
     if args.all {
         let mut chats = std::pin::pin!(client.list_stream(request));

@@ -44,7 +44,7 @@ pub async fn run(cli: Cli) -> Outcome {
 pub fn client(global: &Global) -> Result<Client, Failure> {
     let builder = Client::builder()
         .base_url(global.base_url.clone())
-        .timeout(Duration::from_secs(global.timeout))
+        .timeout(Duration::from_secs(global.timeout.into()))
         .retry(RetryPolicy::default().with_max_retries(global.retries));
     let builder = match (&global.access_token, &global.corp_id, &global.corp_secret) {
         (Some(token), _, _) => builder.access_token(token.as_str()),
@@ -81,6 +81,24 @@ pub fn status_filter(status: Status) -> StatusFilter {
     }
 }
 
+/// The `--owner` userids, each once, in the order first given: an owner given twice would be counted
+/// twice when the copies land in different batches of 100. An empty one (`--owner a,,b`) is refused
+/// here, where its position in the user's list is known.
+pub fn owners(given: Vec<String>) -> Result<Vec<String>, Failure> {
+    let total = given.len();
+    let mut seen = std::collections::HashSet::new();
+    let mut owners = Vec::with_capacity(total);
+    for (i, owner) in given.into_iter().enumerate() {
+        if owner.trim().is_empty() {
+            return Err(Failure::Usage(format!("--owner: userid {} of the {total} given is empty", i + 1)));
+        }
+        if seen.insert(owner.clone()) {
+            owners.push(owner);
+        }
+    }
+    Ok(owners)
+}
+
 /// A progress bar on stderr when it is a terminal; hidden otherwise (scripts, CI).
 pub fn progress(total: u64, what: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
@@ -94,16 +112,15 @@ pub fn progress(total: u64, what: &str) -> ProgressBar {
     bar
 }
 
-/// Reads text from `-` (stdin), `@path` or a path, for inputs given as files.
-pub fn read_input(source: &str, what: &str) -> Result<String, Failure> {
+/// Reads a text file given as `flag`, or stdin for `-`. Text only: a file that is not UTF-8 is refused.
+pub fn read_text(path: &std::path::Path, flag: &str) -> Result<String, Failure> {
     use std::io::Read;
-    if source == "-" {
+    if path == std::path::Path::new("-") {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
-            .map_err(|e| Failure::Usage(format!("cannot read {what} from stdin: {e}")))?;
+            .map_err(|e| Failure::Usage(format!("{flag}: cannot read stdin: {e}")))?;
         return Ok(text);
     }
-    let path = source.strip_prefix('@').unwrap_or(source);
-    std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("cannot read {what} from {path}: {e}")))
+    std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("{flag}: cannot read {}: {e}", path.display())))
 }

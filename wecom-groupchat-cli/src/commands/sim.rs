@@ -8,6 +8,17 @@ use clap::Parser;
 use crate::args::{Global, SimCli};
 use crate::failure::{Failure, Outcome};
 
+/// The words after `sim` as text: the simulator's flags are all UTF-8, so anything else is a usage error.
+pub fn utf8_args(args: &[std::ffi::OsString]) -> Result<Vec<String>, Failure> {
+    args.iter()
+        .map(|a| {
+            a.to_str()
+                .map(str::to_string)
+                .ok_or_else(|| Failure::Usage(format!("sim: argument {} is not valid UTF-8", a.to_string_lossy())))
+        })
+        .collect()
+}
+
 /// Runs the simulator with `args`, the words after `sim`. The corp id and secret it accepts come from
 /// its flags, else from WECOM_CORP_ID / WECOM_CORP_SECRET (so a shell set up for the tool can start a
 /// simulator the tool can call at once), else the simulator's defaults.

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use futures::StreamExt;
 use serde_json::json;
-use wecom_groupchat::time;
 use wecom_groupchat::types::{OwnerFilter, StatisticData, StatisticGroupByDayRequest, StatisticRequest};
+use wecom_groupchat::windows::{self, Windowed};
+use wecom_groupchat::{ValidationError, time};
 
 use crate::args::{Global, StatsArgs, StatsCommand};
 use crate::commands;
@@ -41,6 +42,42 @@ fn day(text: &str, flag: &str) -> Result<i64, Failure> {
     time::parse_day(text).ok_or_else(|| Failure::Usage(format!("{flag}: `{text}` is not a date (YYYY-MM-DD, UTC+8)")))
 }
 
+/// The allowed days, in words that fit any day ("in the future" rather than "-34 days ago").
+fn check_days<R: Windowed>(begin: i64, end: i64, now: i64) -> Outcome {
+    for (flag, field, day) in [("--from", R::BEGIN_FIELD, begin), ("--to", R::END_FIELD, end)] {
+        let ago = time::days_ago(day, now);
+        if (R::NEWEST_DAYS_AGO..=R::OLDEST_DAYS_AGO).contains(&ago) {
+            continue;
+        }
+        let when = match ago {
+            n if n < 0 => "in the future".to_string(),
+            0 => "today".to_string(),
+            1 => "yesterday".to_string(),
+            n => format!("{n} days ago"),
+        };
+        return Err(Failure::Usage(format!(
+            "{field} ({flag}): {} ({when}, UTC+8), must lie between {} and {} (WeCom keeps {} days)",
+            time::format_day(day),
+            time::format_day(time::day_before(now, R::OLDEST_DAYS_AGO)),
+            time::format_day(time::day_before(now, R::NEWEST_DAYS_AGO)),
+            R::OLDEST_DAYS_AGO
+        )));
+    }
+    Ok(())
+}
+
+/// Checks every call the request becomes before the first is sent: a bad owner in the second batch
+/// must not be found after the first batch was answered.
+fn check_calls<R: Windowed>(request: &R, now: i64) -> Outcome {
+    let (begin, end) = request.days();
+    check_days::<R>(begin, end.unwrap_or(begin), now)?;
+    let invalid = |e: ValidationError| Failure::Usage(format!("{}: invalid request: {e}", R::INFO.name));
+    for (_, call) in windows::plan(request.clone(), now).map_err(invalid)? {
+        call.validate_at(now).map_err(invalid)?;
+    }
+    Ok(())
+}
+
 pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
     let format = output::resolve(global.output);
     let (by_owner, args) = match command {
@@ -49,13 +86,16 @@ pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
     };
     let StatsArgs { from, to, owners } = args;
     let (begin, end) = (day(&from, "--from")?, day(&to, "--to")?);
-    let client = commands::client(global)?;
+    let owners = OwnerFilter::new(commands::owners(owners)?);
+    let now = time::now_unix();
 
     if by_owner {
         let mut header = vec!["from", "to", "owner"];
         header.extend(FIGURES);
         let mut rows = Rows::new(&header);
-        let request = StatisticRequest::new(begin, OwnerFilter::new(owners)).day_end_time(end).limit(1000);
+        let request = StatisticRequest::new(begin, owners).day_end_time(end).limit(1000);
+        check_calls(&request, now)?;
+        let client = commands::client(global)?;
         let mut items = std::pin::pin!(client.statistic_range(request));
         while let Some(item) = items.next().await {
             let item = item?;
@@ -73,7 +113,9 @@ pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
 
     // By day: one row per day, summed over the owner batches the range was split into.
     let mut days: BTreeMap<i64, [Option<i64>; 8]> = BTreeMap::new();
-    let request = StatisticGroupByDayRequest::new(begin, OwnerFilter::new(owners)).day_end_time(end);
+    let request = StatisticGroupByDayRequest::new(begin, owners).day_end_time(end);
+    check_calls(&request, now)?;
+    let client = commands::client(global)?;
     let mut items = std::pin::pin!(client.statistic_group_by_day_range(request));
     while let Some(item) = items.next().await {
         let item = item?.item;

@@ -3,9 +3,10 @@
 
 use futures::TryStreamExt;
 use serde_json::json;
-use wecom_groupchat::Client;
 use wecom_groupchat::bulk::{self, Batched, BulkReport, ItemOutcome, ItemResult};
 use wecom_groupchat::types::{ListRequest, OnjobTransferRequest, OwnerFilter, StatusFilter, TransferRequest};
+use wecom_groupchat::validate::{FieldPath, Validate, check};
+use wecom_groupchat::{Client, ValidationError};
 
 use crate::args::{Global, TransferArgs};
 use crate::commands;
@@ -15,14 +16,23 @@ use crate::output::{self, Rows};
 pub async fn run(global: &Global, args: TransferArgs) -> Outcome {
     let mut chat_ids = args.chat_ids;
     if let Some(path) = &args.from_file {
-        let text = commands::read_input(&path.to_string_lossy(), "chat ids")?;
+        let text = commands::read_text(path, "--from-file")?;
         chat_ids
             .extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string));
     }
+    // Everything the flags tell is checked before the first request: listing the resigned owner's chats
+    // must not come before finding out that the new owner is empty.
+    let endpoint = if args.onjob { "onjob_transfer" } else { "transfer" };
+    check_input(endpoint, &chat_ids, &args.new_owner)?;
+    let listing = args.resigned_owner.as_ref().map(|owner| {
+        ListRequest::new(1000).status_filter(StatusFilter::Resigned).owner_filter(OwnerFilter::new([owner]))
+    });
+    if let Some(request) = &listing {
+        request.validate().map_err(|e| Failure::Usage(format!("--resigned-owner: list: invalid request: {e}")))?;
+    }
+
     let client = commands::client(global)?;
-    if let Some(owner) = &args.resigned_owner {
-        let request =
-            ListRequest::new(1000).status_filter(StatusFilter::Resigned).owner_filter(OwnerFilter::new([owner]));
+    if let (Some(owner), Some(request)) = (&args.resigned_owner, listing) {
         let found: Vec<String> = client.list_stream(request).map_ok(|chat| chat.chat_id).try_collect().await?;
         eprintln!("{owner} has {} chats awaiting transfer", found.len());
         chat_ids.extend(found);
@@ -46,6 +56,20 @@ pub async fn run(global: &Global, args: TransferArgs) -> Outcome {
     if failed + unknown > 0 {
         let hint = if unknown > 0 { "; check the unknown ones with `get` before retrying them" } else { "" };
         return Err(Failure::Partial(format!("{ok} of {} chats transferred{hint}", report.items.len())));
+    }
+    Ok(())
+}
+
+/// The limits of the transfer request that hold for any number of chats. Positions are those of the
+/// user's list (arguments, then the file's lines), not of the batch of 100 the chat would go in.
+fn check_input(endpoint: &str, chat_ids: &[String], new_owner: &str) -> Outcome {
+    let invalid =
+        |e: ValidationError, given: String| Failure::Usage(format!("{endpoint}: invalid request: {e} ({given})"));
+    let root = FieldPath::Root;
+    check::min_chars(&root.field("new_owner"), new_owner, 1, None).map_err(|e| invalid(e, "--new-owner".into()))?;
+    for (i, id) in chat_ids.iter().enumerate() {
+        check::min_chars(&root.field("chat_id_list").index(i), id, 1, None)
+            .map_err(|e| invalid(e, format!("chat id {} of the {} given", i + 1, chat_ids.len())))?;
     }
     Ok(())
 }

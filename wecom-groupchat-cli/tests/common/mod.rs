@@ -232,11 +232,6 @@ impl Run {
     }
 }
 
-/// The JSON value of a CSV/JSON cell like `1 (Resigned)`: its leading number.
-pub fn leading_number(text: &str) -> i64 {
-    text.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no number in {text:?}"))
-}
-
 /// A process of the binary left running (`sim`), killed when dropped.
 pub struct Running(pub Child);
 
@@ -289,4 +284,157 @@ pub fn closed_port() -> u16 {
 pub fn days_ago(n: i64) -> String {
     use wecom_groupchat::time;
     time::format_day(time::day_before(time::now_unix(), n))
+}
+
+/// A TCP proxy in front of a server that records the most requests in flight at once. HTTP/1.1 carries
+/// one request at a time per connection, so a connection counts as in flight from the first bytes of a
+/// request to the first bytes of its answer.
+pub struct InFlightProxy {
+    addr: std::net::SocketAddr,
+    max: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl InFlightProxy {
+    pub fn start(target: std::net::SocketAddr) -> InFlightProxy {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        listener.set_nonblocking(true).expect("a non-blocking listener");
+        let addr = listener.local_addr().expect("its address");
+        let (max, stop) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let (max_, stop_) = (max.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop_.load(Ordering::Relaxed) {
+                let client = match listener.accept() {
+                    Ok((client, _)) => client,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(2));
+                        continue;
+                    }
+                    Err(_) => return,
+                };
+                client.set_nonblocking(false).expect("a blocking connection");
+                let Ok(server) = std::net::TcpStream::connect(target) else { return };
+                let active = Arc::new(AtomicBool::new(false));
+                // Client to server: the first bytes of a request put it in flight.
+                let (mut from, mut to) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (active_, in_flight_, max__) = (active.clone(), in_flight.clone(), max_.clone());
+                std::thread::spawn(move || {
+                    pump(&mut from, &mut to, || {
+                        if !active_.swap(true, Ordering::SeqCst) {
+                            let now = in_flight_.fetch_add(1, Ordering::SeqCst) + 1;
+                            max__.fetch_max(now, Ordering::SeqCst);
+                        }
+                    });
+                });
+                // Server to client: the first bytes of the answer end it.
+                let (mut from, mut to) = (server, client);
+                let in_flight_ = in_flight.clone();
+                std::thread::spawn(move || {
+                    pump(&mut from, &mut to, || {
+                        if active.swap(false, Ordering::SeqCst) {
+                            in_flight_.fetch_sub(1, Ordering::SeqCst);
+                        }
+                    });
+                });
+            }
+        });
+        InFlightProxy { addr, max, stop }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The most requests that were in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.max.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for InFlightProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Copies `from` to `to` until either end closes, calling `on_data` before forwarding each read.
+fn pump(from: &mut std::net::TcpStream, to: &mut std::net::TcpStream, mut on_data: impl FnMut()) {
+    use std::io::{Read, Write};
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                on_data();
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Write);
+}
+
+/// A stand-in for WeCom answering every request with one canned JSON body, for answers the simulator
+/// never gives. Records the request line of every request.
+pub struct CannedServer {
+    addr: std::net::SocketAddr,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl CannedServer {
+    pub fn start(answer: &'static str) -> CannedServer {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the canned server");
+        let addr = listener.local_addr().expect("its address");
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            // Ends with the test process; every connection is answered and closed.
+            for mut stream in listener.incoming().flatten() {
+                let _ = stream.set_read_timeout(Some(RUN_TIMEOUT));
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Headers, then as many body bytes as Content-Length says.
+                let (head, body_len) = loop {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break (String::new(), 0),
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                    if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&request[..end]).into_owned();
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(str::to_string))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        break (head, end + 4 + len);
+                    }
+                };
+                while request.len() < body_len {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                seen.lock().unwrap().push(head.lines().next().unwrap_or_default().to_string());
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close";
+                let _ = write!(stream, "{head}\r\nContent-Length: {}\r\n\r\n{answer}", answer.len());
+            }
+        });
+        CannedServer { addr, requests }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The request lines received (`POST /cgi-bin/… HTTP/1.1`).
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
 }
