@@ -1,13 +1,13 @@
 """The peer side of `wecom-groupchat-bench`: the same workload through wechatpy, the most used Python
 WeCom SDK, against the same simulator.
 
-Run by the bench inside a throwaway virtualenv (`pip install "wechatpy[cryptography]"`); not meant to be run by hand,
-but it can be:
+Run by the bench inside a throwaway virtualenv (`pip install -r requirements.txt`, next to this script:
+wechatpy 1.8.18 and the libraries on its request path, pinned); not meant to be run by hand, but it can be:
 
     WECOM_BENCH_CORP_SECRET=sim-secret python wechatpy_bench.py --base-url http://127.0.0.1:PORT \
         --corp-id wwsim00000000000001 --chat-id CHAT --groups 10000
 
-Prints one JSON object: wechatpy's version, and the latency of every measured call in nanoseconds.
+Prints one JSON object: wechatpy's and requests' versions, and the latency of every measured call in nanoseconds.
 """
 
 import argparse
@@ -99,6 +99,7 @@ def main():
     json.dump(
         {
             "wechatpy": metadata.version("wechatpy"),
+            "requests": metadata.version("requests"),
             "python": platform.python_version(),
             "get_ns": get_ns,
             "list_all_ns": list_ns,

@@ -1,6 +1,8 @@
 //! (6) Codec: encode/decode throughput of each endpoint's largest payload, read from the results of the
 //! criterion benchmark `cargo bench -p wecom-groupchat --bench codec`
-//! (`target/criterion/codec/<id>/new/{benchmark,estimates}.json`).
+//! (`<criterion dir>/codec/<id>/new/{benchmark,estimates}.json`). `cargo xtask bench` empties the
+//! criterion directory (`target/bench/criterion`, criterion's `CRITERION_HOME`) before that run, so
+//! every result in it is one this run made: none of a payload since renamed or of an earlier run.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,7 +24,8 @@ pub struct CodecRow {
     pub encode_mb_s: Option<f64>,
 }
 
-/// Reads every `codec` result under `criterion_dir` (usually `target/criterion`).
+/// Reads every `codec` result under `criterion_dir`, which must hold the results of one criterion run
+/// only (see the module's documentation).
 pub fn read(criterion_dir: &Path) -> Result<Vec<CodecRow>, String> {
     let group = criterion_dir.join("codec");
     let entries = std::fs::read_dir(&group).map_err(|e| {

@@ -12,8 +12,9 @@ use wecom_groupchat_bench::report::Report;
 use wecom_groupchat_bench::{codec, codegen_time, overhead, peer, stampede, sync, throughput};
 
 /// Benchmarks of wecom-groupchat against its simulator on loopback. Prints one table and writes it,
-/// with the machine and the command, to docs/benchmarks.md (a full run) or target/bench/benchmarks.md
-/// (a `--quick` or `--only` run).
+/// with the machine and the command, to docs/benchmarks.md (a complete run: every section ran, none
+/// skipped or failed) or target/bench/benchmarks.md (`--quick`, `--only`, `--no-peer`, a peer skipped
+/// because PyPI is unreachable, a failed section), unless `--out` says where.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
@@ -31,16 +32,19 @@ struct RunArgs {
     /// Run only these sections (repeat or separate with commas).
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Section>,
-    /// Skip the peer (wechatpy).
+    /// Skip the peer (wechatpy); the report then goes to target/bench/benchmarks.md.
     #[arg(long)]
     no_peer: bool,
-    /// Where to write the report (default: see above).
+    /// Where to write the report (default: see above). An incomplete run written to
+    /// docs/benchmarks.md this way still says at its top that it is incomplete.
     #[arg(long)]
     out: Option<PathBuf>,
     /// The workspace root (api-spec/, target/, docs/).
     #[arg(long, default_value_os_t = default_root())]
     root: PathBuf,
-    /// criterion's output directory (default ROOT/target/criterion).
+    /// The results of the criterion run made for this run (`cargo xtask bench` runs `cargo bench -p
+    /// wecom-groupchat --bench codec` with CRITERION_HOME set to a fresh directory and passes it here).
+    /// Without it the codec section fails rather than report results of some earlier run.
     #[arg(long)]
     criterion_dir: Option<PathBuf>,
     /// The command to show in the report (default: this program's arguments).
@@ -123,8 +127,14 @@ fn main() -> ExitCode {
                 .and_then(|report| serde_json::to_writer(std::io::stdout(), &report).map_err(|e| e.to_string()))
         }
         Some(Hidden::ProfileOverhead { side, calls, chat_index, sim_threads, client_threads }) => {
-            overhead::profile(sim_threads, client_threads, side, calls, chat_index).map(|took| {
+            overhead::profile(sim_threads, client_threads, side, calls, chat_index).map(|(took, used)| {
                 eprintln!("{calls} calls by {side:?} in {took:?} ({:?} per call)", took / calls.max(1) as u32);
+                if let Some(u) = used {
+                    eprintln!(
+                        "per call: client threads {:?} on a CPU, {:?} waiting for one, run {:.2} times; simulator {:?}, {:?}, {:.2} times; {:.2} minor faults",
+                        u.client, u.client_wait, u.client_runs, u.sim, u.sim_wait, u.sim_runs, u.minor_faults
+                    );
+                }
             })
         }
         None => run(cli.run),
@@ -184,13 +194,16 @@ fn run(args: RunArgs) -> Result<(), String> {
                     .and_then(|exe| memory::run(&exe, threads.sim, sizes))
                     .map(|r| report.memory = Some(r))
             }
-            Section::Codec => {
-                let dir = args.criterion_dir.clone().unwrap_or_else(|| args.root.join("target/criterion"));
-                codec::read(&dir).map(|r| report.codec = Some(r))
-            }
+            Section::Codec => match &args.criterion_dir {
+                Some(dir) => codec::read(dir).map(|r| report.codec = Some(r)),
+                None => Err("no --criterion-dir: the codec figures come from a criterion run made for this run; \
+                             run `cargo xtask bench`, which makes one"
+                    .into()),
+            },
             Section::Peer => peer::run(&rt, threads.sim, &args.root, peer::Plan::new(quick)).map(|r| {
                 if let peer::PeerOutcome::Skipped(reason) = &r {
                     eprintln!("{reason}");
+                    report.incomplete.push(reason.clone());
                 }
                 report.peer = Some(r);
             }),
@@ -211,23 +224,52 @@ fn run(args: RunArgs) -> Result<(), String> {
         .ok()
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
 
-    let partial = quick || !args.only.is_empty();
-    if !partial {
-        // Hand-written notes on the figures (profiles of missed targets), kept across regenerations.
-        report.analysis = std::fs::read_to_string(args.root.join("wecom-groupchat-bench/analysis.md")).ok();
+    // What keeps this from being a complete run, in the order of the sections (the peer's own skip
+    // was noted when it happened).
+    let mut not_run: Vec<String> = Vec::new();
+    if !args.only.is_empty() {
+        let left_out: Vec<String> =
+            ALL.into_iter().filter(|s| !args.only.contains(s)).map(|s| format!("{s:?}").to_lowercase()).collect();
+        not_run.push(format!("sections not run (`--only`): {}", left_out.join(", ")));
+    }
+    if args.no_peer && (args.only.is_empty() || args.only.contains(&Section::Peer)) {
+        not_run.push("peer not run (`--no-peer`)".into());
+    }
+    not_run.append(&mut report.incomplete);
+    not_run.extend(report.failures.iter().map(|(section, _)| format!("{section} failed")));
+    report.incomplete = not_run;
+    let complete = !quick && report.incomplete.is_empty();
+
+    if !quick && args.only.is_empty() {
+        // Hand-written notes on the figures (profiles of missed targets), kept across regenerations;
+        // its `{{key}}` placeholders take this run's figures.
+        report.analysis = std::fs::read_to_string(args.root.join(ANALYSIS)).ok();
     }
     let markdown = report.render();
     println!("{markdown}");
-    let out = args.out.clone().unwrap_or_else(|| {
-        if partial { args.root.join("target/bench/benchmarks.md") } else { args.root.join("docs/benchmarks.md") }
-    });
+    let published = args.root.join("docs/benchmarks.md");
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| if complete { published.clone() } else { args.root.join("target/bench/benchmarks.md") });
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     std::fs::write(&out, markdown).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     eprintln!("wrote {}", out.display());
+    if !complete && args.out.is_none() {
+        let why = if quick { "a smoke run (`--quick`)".to_string() } else { report.incomplete.join("; ") };
+        eprintln!(
+            "note: not a complete run ({why}), so {} was left as it was; only a complete run replaces it \
+             (or pass --out to write this report there, marked as incomplete)",
+            published.display()
+        );
+    }
     if report.failures.is_empty() { Ok(()) } else { Err(format!("{} section(s) failed", report.failures.len())) }
 }
+
+/// The hand-written analysis template, relative to the workspace root.
+const ANALYSIS: &str = "wecom-groupchat-bench/analysis.md";
 
 /// `2026-11-27 10:04 UTC`.
 fn now_utc() -> String {
@@ -260,6 +302,15 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_454), (2026, 1, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    /// The checked-in analysis names only figures the report knows.
+    #[test]
+    fn analysis_names_known_figures() {
+        let text = std::fs::read_to_string(default_root().join(ANALYSIS)).unwrap();
+        let filled = wecom_groupchat_bench::report::Report::default().fill(&text);
+        assert!(!filled.contains(wecom_groupchat_bench::report::UNKNOWN_FIGURE), "{filled}");
+        assert!(!filled.contains("{{"), "{filled}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use wecom_groupchat::endpoint::Endpoint;
 use wecom_groupchat::types::{GetRequest, GetResponse};
 use wecom_groupchat_sim::{DataSource, Scale, SimConfig};
 
-use crate::cputime::CpuTime;
+use crate::cputime::{CpuTime, PerCall};
 use crate::floor::{self, Floor};
 use crate::host::{self, SimHost};
 use crate::stats::{self, Summary};
@@ -55,17 +55,27 @@ pub struct OverheadResult {
     pub floor_value: Summary,
     /// The floor reading the body as our client does (for reference: the cost of that copy).
     pub floor_copying: Summary,
+    /// A second floor, the same as the first (for reference: how far two equal callers differ).
+    pub floor_twin: Summary,
     /// ours / floor, medians.
     pub ratio_median: f64,
     /// ours / floor, p99s.
     pub ratio_p99: f64,
-    /// CPU time per call of each caller, in the order of [`SIDES`] (client threads, simulator threads),
-    /// when `/proc` tells.
-    pub cpu_per_call: Option<[CpuTime; SIDES.len()]>,
+    /// 95 % bootstrap interval of `ratio_median` (how far resampling the same calls moves it).
+    pub ratio_median_interval: Option<(f64, f64)>,
+    /// 95 % bootstrap interval of `ratio_p99`.
+    pub ratio_p99_interval: Option<(f64, f64)>,
+    /// CPU time, run-queue wait, times run and page faults per call of each caller, in the order of
+    /// [`SIDES`], when `/proc` tells.
+    pub cpu_per_call: Option<[PerCall; SIDES.len()]>,
 }
 
+/// Resamples of the bootstrap intervals of the ratios.
+const BOOTSTRAP_RESAMPLES: usize = 1_000;
+
 /// Every caller, in the order of the results.
-pub const SIDES: [Side; 5] = [Side::Ours, Side::OursPlainHttp, Side::Floor, Side::FloorValue, Side::FloorCopying];
+pub const SIDES: [Side; 6] =
+    [Side::Ours, Side::OursPlainHttp, Side::Floor, Side::FloorValue, Side::FloorCopying, Side::FloorTwin];
 
 /// Who makes the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -80,6 +90,8 @@ pub enum Side {
     FloorValue,
     /// The floor, reading the body as our client does (a fresh buffer and a copy per call).
     FloorCopying,
+    /// A second floor, identical to the first, on its own connection (an A/A comparison).
+    FloorTwin,
 }
 
 /// Runs the measurement against a simulator with `Scale::groups(1_000).large_group_members(500)`.
@@ -98,6 +110,7 @@ struct Callers {
     floor: Floor,
     floor_value: Floor,
     floor_copying: Floor,
+    floor_twin: Floor,
     request: GetRequest,
     body: Bytes,
     members: usize,
@@ -118,6 +131,7 @@ async fn callers(host: &SimHost, index: usize) -> Result<Callers, String> {
     let floor = Floor::new(&sim.base_url(), GetRequest::INFO.path, &token)?;
     let floor_value = Floor::new(&sim.base_url(), GetRequest::INFO.path, &token)?;
     let floor_copying = Floor::new(&sim.base_url(), GetRequest::INFO.path, &token)?;
+    let floor_twin = Floor::new(&sim.base_url(), GetRequest::INFO.path, &token)?;
 
     let check: GetResponse = floor.call(body.clone()).await?;
     let members = check.group_chat.member_list.as_ref().map_or(0, Vec::len);
@@ -125,7 +139,7 @@ async fn callers(host: &SimHost, index: usize) -> Result<Callers, String> {
         return Err(format!("the first chat has {members} members, expected {MEMBERS}"));
     }
     let body_bytes = floor.raw(body.clone()).await?.len();
-    Ok(Callers { ours, ours_plain, floor, floor_value, floor_copying, request, body, members, body_bytes })
+    Ok(Callers { ours, ours_plain, floor, floor_value, floor_copying, floor_twin, request, body, members, body_bytes })
 }
 
 impl Callers {
@@ -137,6 +151,7 @@ impl Callers {
             Side::Floor => self.floor.call::<GetResponse>(self.body.clone()).await.map(drop)?,
             Side::FloorValue => self.floor_value.call_value(self.body.clone()).await.map(drop)?,
             Side::FloorCopying => self.floor_copying.call_copying::<GetResponse>(self.body.clone()).await.map(drop)?,
+            Side::FloorTwin => self.floor_twin.call::<GetResponse>(self.body.clone()).await.map(drop)?,
         }
         Ok(started.elapsed())
     }
@@ -145,14 +160,15 @@ impl Callers {
 /// For a profiler (`valgrind --tool=callgrind`): `calls` sequential `get`s of the chat at `index`
 /// (0: the 500-member chat, 1 and on: 3-member chats) by one caller only, after a warm-up of 20,
 /// against a simulator in this process. The difference between two sides' totals is the difference
-/// of their clients, since the simulator does the same work for both.
+/// of their clients, since the simulator does the same work for both. Returns the time the calls
+/// took and, where `/proc` tells, what they used per call (CPU, run-queue wait, times run).
 pub fn profile(
     sim_threads: usize,
     client_threads: usize,
     side: Side,
     calls: usize,
     index: usize,
-) -> Result<Duration, String> {
+) -> Result<(Duration, Option<PerCall>), String> {
     let host = SimHost::start(
         SimConfig::default().data(DataSource::Scale(Scale::groups(1_000).large_group_members(MEMBERS))),
         sim_threads,
@@ -163,11 +179,14 @@ pub fn profile(
         for _ in 0..20 {
             callers.call(side).await?;
         }
+        let before = CpuTime::now();
         let started = Instant::now();
         for _ in 0..calls {
             callers.call(side).await?;
         }
-        Ok(started.elapsed())
+        let took = started.elapsed();
+        let used = before.zip(CpuTime::now()).map(|(before, after)| after.since(before).per(calls.max(1) as u32));
+        Ok((took, used))
     })
 }
 
@@ -196,18 +215,23 @@ async fn measure(host: &SimHost, plan: Plan) -> Result<OverheadResult, String> {
         }
     }
     let calls = (plan.rounds * plan.batch).max(1) as u32;
-    let [ours, ours_plain, floor, floor_value, floor_copying] =
+    let interval = |p: f64| stats::bootstrap_ratio(&samples[0], &samples[2], p, BOOTSTRAP_RESAMPLES, 0.95);
+    let (ratio_median_interval, ratio_p99_interval) = (interval(0.50), interval(0.99));
+    let [ours, ours_plain, floor, floor_value, floor_copying, floor_twin] =
         samples.map(|mut s| Summary::of(&mut s).expect("at least one round of at least one call"));
     Ok(OverheadResult {
         members,
         body_bytes,
         ratio_median: stats::ratio(ours.median, floor.median),
         ratio_p99: stats::ratio(ours.p99, floor.p99),
+        ratio_median_interval,
+        ratio_p99_interval,
         ours,
         ours_plain,
         floor,
         floor_value,
         floor_copying,
+        floor_twin,
         cpu_per_call: cpu.map(|c| c.map(|t| t.per(calls))),
     })
 }

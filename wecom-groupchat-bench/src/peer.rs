@@ -20,6 +20,10 @@ use crate::stats::Summary;
 pub const MEMBERS: usize = 500;
 /// Page size of `list --all`.
 pub const PAGE: i64 = 1000;
+/// The pinned versions the peer's virtualenv installs, relative to the workspace root.
+pub const REQUIREMENTS: &str = "wecom-groupchat-bench/peer/requirements.txt";
+/// The wechatpy release pinned in [`REQUIREMENTS`] (a test keeps the two equal).
+pub const WECHATPY_VERSION: &str = "1.8.18";
 
 /// How much work.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +67,8 @@ pub struct PeerResult {
     pub wechatpy: String,
     /// Python's version.
     pub python: String,
+    /// requests' version (wechatpy's HTTP library), when the script tells.
+    pub requests: Option<String>,
     /// Our `get` latencies.
     pub ours_get: Summary,
     /// wechatpy's `get` latencies.
@@ -79,6 +85,8 @@ pub struct PeerResult {
 struct PeerReport {
     wechatpy: String,
     python: String,
+    #[serde(default)]
+    requests: Option<String>,
     get_ns: Vec<u64>,
     list_all_ns: Vec<u64>,
 }
@@ -87,7 +95,7 @@ struct PeerReport {
 pub fn run(rt: &Runtime, sim_threads: usize, root: &Path, plan: Plan) -> Result<PeerOutcome, String> {
     let venv = root.join("target/bench/peer-venv");
     let installed = Instant::now();
-    let python = match install(&venv) {
+    let python = match install(&venv, &root.join(REQUIREMENTS)) {
         Ok(python) => python,
         Err(reason) => return Ok(PeerOutcome::Skipped(reason)),
     };
@@ -115,6 +123,9 @@ pub fn run(rt: &Runtime, sim_threads: usize, root: &Path, plan: Plan) -> Result<
     }
     let report: PeerReport =
         serde_json::from_slice(&output.stdout).map_err(|e| format!("the wechatpy script's output: {e}"))?;
+    if report.wechatpy != WECHATPY_VERSION {
+        return Err(format!("wechatpy {} was installed, {WECHATPY_VERSION} is pinned", report.wechatpy));
+    }
     let summary = |ns: &[u64]| {
         let mut d: Vec<Duration> = ns.iter().map(|&n| Duration::from_nanos(n)).collect();
         Summary::of(&mut d).ok_or_else(|| "the wechatpy script measured nothing".to_string())
@@ -123,6 +134,7 @@ pub fn run(rt: &Runtime, sim_threads: usize, root: &Path, plan: Plan) -> Result<
         plan,
         wechatpy: report.wechatpy,
         python: report.python,
+        requests: report.requests,
         ours_get,
         theirs_get: summary(&report.get_ns)?,
         ours_list,
@@ -162,8 +174,9 @@ async fn ours(host: &SimHost, plan: Plan) -> Result<(String, Summary, Summary), 
     Ok((chat_id, get, list))
 }
 
-/// A fresh virtualenv with wechatpy; returns its python. Errors say why the peer is skipped.
-fn install(venv: &Path) -> Result<PathBuf, String> {
+/// A fresh virtualenv with the pinned wechatpy (`requirements`); returns its python. Errors say why
+/// the peer is skipped.
+fn install(venv: &Path, requirements: &Path) -> Result<PathBuf, String> {
     if venv.exists() {
         std::fs::remove_dir_all(venv)
             .map_err(|e| format!("cannot remove the old virtualenv {}: {e}", venv.display()))?;
@@ -183,10 +196,11 @@ fn install(venv: &Path) -> Result<PathBuf, String> {
         "15",
         "--retries",
         "1",
-        // wechatpy imports a crypto backend at import time; `cryptography` is its documented extra.
-        "wechatpy[cryptography]",
-    ]))
-    .map_err(|e| format!("peer skipped: `pip install wechatpy[cryptography]` failed (is PyPI reachable?): {e}"))?;
+        "--requirement",
+    ]).arg(requirements))
+    .map_err(|e| {
+        format!("peer skipped: `pip install -r {REQUIREMENTS}` (wechatpy {WECHATPY_VERSION}) failed (is PyPI reachable?): {e}")
+    })?;
     Ok(python)
 }
 
@@ -202,4 +216,20 @@ fn run_quiet(command: &mut Command) -> Result<(), String> {
 fn last_line(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line of the requirements pins one exact version, and wechatpy's is the one the report names.
+    #[test]
+    fn requirements_are_pinned() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let text = std::fs::read_to_string(root.join(REQUIREMENTS)).unwrap();
+        let pins: Vec<&str> =
+            text.lines().map(|l| l.split('#').next().unwrap_or("").trim()).filter(|l| !l.is_empty()).collect();
+        assert!(pins.iter().all(|l| l.contains("==") && !l.contains(['>', '<', '~', '*'])), "{pins:?}");
+        assert!(pins.contains(&format!("wechatpy[cryptography]=={WECHATPY_VERSION}").as_str()), "{pins:?}");
+    }
 }

@@ -1,5 +1,6 @@
 //! Encode/decode throughput of each endpoint's largest payload (`cargo bench -p wecom-groupchat --bench codec`).
-//! `cargo xtask bench` reads the results from `target/criterion/codec/*/*/new/estimates.json`.
+//! `cargo xtask bench` runs it with `CRITERION_HOME=target/bench/criterion` (emptied first) and reads the
+//! results from `target/bench/criterion/codec/<id>/new/{benchmark,estimates}.json`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};

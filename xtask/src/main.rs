@@ -1,19 +1,23 @@
 //! `cargo xtask codegen [--check]`: regenerate (or check) `wecom-groupchat/src/generated/` from `api-spec/`.
-//! `cargo xtask bench [--quick] [--only SECTIONS] [--no-peer]`: run the benchmarks, write `docs/benchmarks.md`.
+//! `cargo xtask bench [--quick] [--only SECTIONS] [--no-peer] [--out FILE]`: run the benchmarks, write
+//! `docs/benchmarks.md` (a complete run) or `target/bench/benchmarks.md` (any other).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage: cargo xtask codegen [--check]
-       cargo xtask bench [--quick] [--only SECTION[,SECTION…]] [--no-peer]
+       cargo xtask bench [--quick] [--only SECTION[,SECTION…]] [--no-peer] [--out FILE]
 
   codegen           regenerate wecom-groupchat/src/generated/ from api-spec/
   codegen --check   exit 1 and name the stale files when they differ from what the spec produces
-  bench             run every benchmark (release build) and write docs/benchmarks.md
-    --quick         few iterations, a smoke run; writes target/bench/benchmarks.md instead
+  bench             run every benchmark (release build) and write docs/benchmarks.md; a run that is
+                    not complete (any option below, a peer skipped for want of PyPI, a failed
+                    section) writes target/bench/benchmarks.md instead and leaves docs/ alone
+    --quick         few iterations, a smoke run
     --only S,…      only these sections (overhead, throughput, sync, stampede, memory, codec, peer,
-                    codegen); writes target/bench/benchmarks.md instead
-    --no-peer       skip the peer SDK (wechatpy from PyPI)";
+                    codegen)
+    --no-peer       skip the peer SDK (wechatpy from PyPI)
+    --out FILE      write the report to FILE (an incomplete one still says so at its top)";
 
 /// The sections `bench --only` accepts, as `wecom-groupchat-bench` names them.
 const SECTIONS: [&str; 8] = ["overhead", "throughput", "sync", "stampede", "memory", "codec", "peer", "codegen"];
@@ -104,25 +108,26 @@ fn stale_line(s: &codegen::sync::Staleness, relative: &dyn Fn(&Path) -> String) 
 /// Runs the codec benchmark with criterion (when the codec section is selected), then the benchmark
 /// program, which reads criterion's results, measures everything else and writes the report.
 fn bench(args: &[&str]) -> ExitCode {
-    let mut quick = false;
+    let quick = args.contains(&"--quick");
     let mut only: Vec<String> = Vec::new();
     let mut pass: Vec<String> = Vec::new();
     let mut rest = args.iter();
     while let Some(&arg) = rest.next() {
         match arg {
-            "--quick" => quick = true,
-            "--no-peer" => {}
+            "--quick" | "--no-peer" => pass.push(arg.to_string()),
             "--only" => match rest.next() {
                 Some(list) => only.extend(list.split(',').map(str::to_string)),
                 None => return usage_error("--only needs a list of sections"),
             },
-            _ => match arg.strip_prefix("--only=") {
-                Some(list) => only.extend(list.split(',').map(str::to_string)),
-                None => return usage_error(&format!("unknown argument `{arg}`")),
+            "--out" => match rest.next() {
+                Some(file) => pass.push(format!("--out={}", absolute(file).display())),
+                None => return usage_error("--out needs a file"),
             },
-        }
-        if arg != "--only" && !arg.starts_with("--only=") {
-            pass.push(arg.to_string());
+            _ => match (arg.strip_prefix("--only="), arg.strip_prefix("--out=")) {
+                (Some(list), _) => only.extend(list.split(',').map(str::to_string)),
+                (_, Some(file)) => pass.push(format!("--out={}", absolute(file).display())),
+                _ => return usage_error(&format!("unknown argument `{arg}`")),
+            },
         }
     }
     if let Some(bad) = only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
@@ -135,14 +140,29 @@ fn bench(args: &[&str]) -> ExitCode {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
 
     if only.is_empty() || only.iter().any(|s| s == "codec") {
+        // criterion writes into a directory emptied first, so that the report reads the results of
+        // this run's benchmarks only: not those of a payload since renamed, nor of an earlier run.
+        let criterion_dir = root.join(CRITERION_DIR);
+        if let Err(e) = fresh_dir(&criterion_dir) {
+            eprintln!("error: cannot empty {}: {e}", criterion_dir.display());
+            return ExitCode::FAILURE;
+        }
         let mut criterion = Command::new(&cargo);
-        criterion.current_dir(&root).args(["bench", "-p", "wecom-groupchat", "--bench", "codec", "--"]);
+        criterion.current_dir(&root).env("CRITERION_HOME", &criterion_dir).args([
+            "bench",
+            "-p",
+            "wecom-groupchat",
+            "--bench",
+            "codec",
+            "--",
+        ]);
         if quick {
             criterion.args(["--warm-up-time", "0.1", "--measurement-time", "0.3"]);
         }
         if !run(&mut criterion) {
             return ExitCode::FAILURE;
         }
+        pass.push(format!("--criterion-dir={}", criterion_dir.display()));
     }
 
     let shown = std::iter::once("cargo xtask bench".to_string()).chain(args.iter().map(|a| a.to_string()));
@@ -156,6 +176,24 @@ fn bench(args: &[&str]) -> ExitCode {
         .arg("--command")
         .arg(shown.collect::<Vec<_>>().join(" "));
     if run(&mut program) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// `file` against the directory `cargo xtask` was started in (the program runs in the workspace root).
+fn absolute(file: &str) -> PathBuf {
+    std::env::current_dir().map(|d| d.join(file)).unwrap_or_else(|_| PathBuf::from(file))
+}
+
+/// Where `bench` has criterion write the codec results (its `CRITERION_HOME`), emptied on every run.
+const CRITERION_DIR: &str = "target/bench/criterion";
+
+/// Removes `dir` with everything in it, then creates it empty.
+fn fresh_dir(dir: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::create_dir_all(dir)
 }
 
 fn run(command: &mut Command) -> bool {
