@@ -170,8 +170,8 @@ pub mod readme {}
 /// Environment variable with the URL of the Redis the tests use (`.ci/run` starts one).
 pub const REDIS_URL_VAR: &str = "WECOM_TEST_REDIS_URL";
 
-/// The Redis to test against. In CI (`CI` set) its absence fails the test; elsewhere the test is skipped
-/// with instructions (`None`).
+/// The Redis to test against. In CI (`CI` set) its absence fails the test; elsewhere the test passes
+/// without running, after telling the developer how to run it (`None`).
 pub fn redis_url() -> Option<String> {
     match std::env::var(REDIS_URL_VAR) {
         Ok(url) if !url.is_empty() => Some(url),
@@ -179,12 +179,25 @@ pub fn redis_url() -> Option<String> {
             panic!("{REDIS_URL_VAR} is not set: in CI, .ci/run starts redis-server and sets it")
         }
         _ => {
-            eprintln!(
-                "skipped: this test needs Redis. Run `redis-server --port 6390 --save ''` and then \
-                 `{REDIS_URL_VAR}=redis://127.0.0.1:6390 cargo test --workspace`"
-            );
+            tell_developer(&format!(
+                "the Redis token-store tests did not run: they need a redis-server. Run them with\n    \
+                 redis-server --port 6390 --save '' --daemonize yes\n    \
+                 {REDIS_URL_VAR}=redis://127.0.0.1:6390 cargo test --workspace"
+            ));
             None
         }
+    }
+}
+
+/// Writes `message` to the real stderr, once per test binary. `eprintln!` in a passing test is swallowed by
+/// the test harness's output capture; a write to the `Stderr` handle is not (with `cargo test`; `cargo
+/// nextest` shows a passing test's output with `--no-capture`).
+fn tell_developer(message: &str) {
+    static TOLD: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut told = TOLD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !told.iter().any(|m| m == message) {
+        let _ = writeln!(std::io::stderr().lock(), "\nnote: {message}\n");
+        told.push(message.to_string());
     }
 }
 
@@ -212,16 +225,24 @@ pub struct OwnRedis {
 impl OwnRedis {
     /// Starts it and waits (at most 5 s) until it answers.
     pub fn start() -> Option<OwnRedis> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        Self::start_with(&[])
+    }
+
+    /// Starts it with more `redis-server` arguments (TLS settings, say) and waits until it answers.
+    pub fn start_with(extra_args: &[String]) -> Option<OwnRedis> {
+        let port = free_port();
         let child = std::process::Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(extra_args)
             .stdout(std::process::Stdio::null())
             .spawn();
         let child = match child {
             Ok(c) => c,
             Err(e) if std::env::var_os("CI").is_some() => panic!("cannot start redis-server: {e}"),
             Err(e) => {
-                eprintln!("skipped: cannot start redis-server ({e}); install it (apt-get install redis-server)");
+                tell_developer(&format!(
+                    "a Redis test did not run: cannot start redis-server ({e}); install it (apt-get install redis-server)"
+                ));
                 return None;
             }
         };
@@ -232,7 +253,7 @@ impl OwnRedis {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("redis-server did not start listening on port {port}");
+        panic!("redis-server {extra_args:?} did not start listening on port {port}");
     }
 
     /// Stops it now.
@@ -245,5 +266,79 @@ impl OwnRedis {
 impl Drop for OwnRedis {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A loopback port nobody listens on (now).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// A certificate authority and a server certificate it signed for `localhost` and `127.0.0.1`, made with
+/// the `openssl` command in a fresh directory. `None` (with a message) when `openssl` is missing outside CI.
+#[derive(Debug)]
+pub struct TestCerts {
+    /// The directory holding them.
+    pub dir: std::path::PathBuf,
+    /// The authority's certificate (PEM).
+    pub ca: std::path::PathBuf,
+    /// The server's certificate (PEM).
+    pub cert: std::path::PathBuf,
+    /// The server's key (PEM).
+    pub key: std::path::PathBuf,
+}
+
+impl TestCerts {
+    /// Makes them.
+    pub fn generate() -> Option<TestCerts> {
+        let dir = std::env::temp_dir().join(format!("wecom-test-certs-{:016x}", rand_u64()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
+        std::fs::write(
+            file("server.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("write server.ext");
+        let (ca_key, ca, key, csr, cert, ext) = (
+            file("ca.key"),
+            file("ca.pem"),
+            file("server.key"),
+            file("server.csr"),
+            file("server.pem"),
+            file("server.ext"),
+        );
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+        let steps: [Vec<&str>; 3] = [
+            [
+                &["req", "-x509", "-days", "2", "-subj", "/CN=wecom test CA"][..],
+                &ec,
+                &["-keyout", &ca_key, "-out", &ca],
+            ]
+            .concat(),
+            [&["req", "-subj", "/CN=localhost"][..], &ec, &["-keyout", &key, "-out", &csr]].concat(),
+            vec!["x509", "-req", "-days", "2", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial"]
+                .into_iter()
+                .chain(["-extfile", &ext, "-out", &cert])
+                .collect(),
+        ];
+        for args in steps {
+            let run = std::process::Command::new("openssl").args(&args).stderr(std::process::Stdio::piped()).output();
+            match run {
+                Ok(out) if out.status.success() => {}
+                Ok(out) => panic!("openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr)),
+                Err(e) if std::env::var_os("CI").is_some() => panic!("cannot run openssl: {e}"),
+                Err(e) => {
+                    tell_developer(&format!("a TLS test did not run: cannot run openssl ({e}); install it"));
+                    return None;
+                }
+            }
+        }
+        Some(TestCerts { ca: dir.join("ca.pem"), cert: dir.join("server.pem"), key: dir.join("server.key"), dir })
+    }
+}
+
+impl Drop for TestCerts {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

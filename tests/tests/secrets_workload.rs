@@ -152,7 +152,7 @@ async fn a_whole_workload_leaks_no_secret_and_no_token() {
     ] {
         seen.error(&error);
         // A caller who unwraps: the panic message carries the error's `Debug`.
-        let panicked = std::panic::catch_unwind(|| Err::<(), _>(error).unwrap());
+        let panicked = std::panic::catch_unwind(|| std::hint::black_box(Err::<(), _>(error)).unwrap());
         assert!(panicked.is_err());
     }
     sim.set_faults(Faults::none()).unwrap();

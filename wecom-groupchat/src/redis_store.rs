@@ -4,15 +4,17 @@
 //!   lifetime minus the refresh margin. Only tokens are stored: never the secret.
 //! - Fleet-wide single flight: the refresher takes `{prefix}:lock:{key}` with `SET NX PX` and a unique value,
 //!   released only by its owner (a Lua compare-and-delete); a crashed holder's lock expires on its own.
-//!   The others poll for the new token instead of fetching their own.
+//!   The others poll for the new token (backoff with jitter, never past the lock's expiry) instead of
+//!   fetching their own.
 //! - Compare-and-invalidate is one Lua script, so one dead token causes one refresh across the fleet.
 //! - When Redis is unreachable, calls keep working on an in-process store (with a warning), unless the
 //!   store is configured to fail instead. Tokens read from or written to Redis are mirrored there, so a
 //!   process keeps its token through an outage.
+//! - `redis://` and `rediss://` (TLS, with the system's root certificates) URLs are accepted.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -30,7 +32,9 @@ pub enum WhenUnavailable {
     /// Keep working on an in-process store and log a warning (the default): calls go on, each process
     /// refreshes on its own until Redis is back.
     FallBackToMemory,
-    /// Report a store error; the client then refreshes without coordination.
+    /// Fail: every store operation reports a [`StoreError`], so a call that needs the store fails with
+    /// [`TokenError::Store`](crate::TokenError::Store) instead of using a token fetched without the
+    /// fleet's coordination. For fleets whose `gettoken` quota matters more than availability.
     Fail,
 }
 
@@ -45,8 +49,13 @@ pub struct RedisStoreOptions {
     pub connect_timeout: Duration,
     /// Timeout for one Redis command.
     pub response_timeout: Duration,
-    /// How often waiting instances look for the token another instance is fetching.
+    /// First pause of an instance waiting for the token another instance is fetching (default 25 ms); each
+    /// further look waits twice as long, up to [`max_poll_interval`](Self::max_poll_interval), each pause
+    /// jittered (50–100 %) so that waiting instances do not poll in step.
     pub poll_interval: Duration,
+    /// Longest pause between two looks of a waiting instance (default 400 ms). Never waits past the
+    /// expiry of the lock it waits on.
+    pub max_poll_interval: Duration,
     /// After Redis failed, how long to use the in-process store before trying Redis again.
     pub retry_after: Duration,
 }
@@ -58,7 +67,8 @@ impl Default for RedisStoreOptions {
             when_unavailable: WhenUnavailable::FallBackToMemory,
             connect_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(2),
-            poll_interval: Duration::from_millis(50),
+            poll_interval: Duration::from_millis(25),
+            max_poll_interval: Duration::from_millis(400),
             retry_after: Duration::from_secs(1),
         }
     }
@@ -75,12 +85,74 @@ struct Inner {
     connection: OnceCell<ConnectionManager>,
     options: RedisStoreOptions,
     fallback: MemoryTokenStore,
-    degraded: AtomicBool,
-    /// While Redis is down, it is tried again only after this instant, so calls do not each wait on it.
-    retry_at: std::sync::Mutex<Option<Instant>>,
+    health: Mutex<Health>,
+    /// Per key, the pause a waiter reached when its last wait timed out: the manager waits in slices, and
+    /// the backoff goes on from one slice to the next.
+    backoff: Mutex<HashMap<String, (Duration, Instant)>>,
     set_script: Script,
     invalidate_script: Script,
     unlock_script: Script,
+}
+
+/// Whether Redis answers, as seen by this process.
+///
+/// Every change bumps `epoch`; an operation changes the state only if the epoch is still the one it saw
+/// when it started (compare-and-set), so a slow success that started before a failure cannot announce
+/// "reachable again" in the middle of an outage, nor a slow failure a new outage after a recovery.
+#[derive(Debug, Default)]
+struct Health {
+    epoch: u64,
+    degraded: bool,
+    /// While degraded, Redis is tried again (by one operation) only after this instant, so calls do not
+    /// each wait on it.
+    retry_at: Option<Instant>,
+}
+
+/// What an operation learnt about Redis, to log once the state lock is released.
+#[derive(Debug, PartialEq, Eq)]
+enum Transition {
+    None,
+    Lost,
+    Back,
+}
+
+impl Health {
+    /// An operation starts: the epoch it sees, or `None` when it must not try Redis (degraded and not
+    /// yet time to try again). When it is time, this operation is the one probe; the others keep using
+    /// the fallback until `retry_after` later.
+    fn begin(&mut self, now: Instant, retry_after: Duration) -> Option<u64> {
+        if self.degraded {
+            if self.retry_at.is_some_and(|at| now < at) {
+                return None;
+            }
+            self.retry_at = Some(now + retry_after);
+        }
+        Some(self.epoch)
+    }
+
+    /// An operation that started at `epoch` ended. Only one that saw the current state may change it.
+    fn finish(&mut self, epoch: u64, ok: bool, now: Instant, retry_after: Duration) -> Transition {
+        if self.epoch != epoch {
+            // The state changed while it ran: its outcome is older news than that change.
+            return Transition::None;
+        }
+        match (ok, self.degraded) {
+            (true, true) => {
+                *self = Health { epoch: epoch + 1, degraded: false, retry_at: None };
+                Transition::Back
+            }
+            (true, false) => Transition::None,
+            (false, degraded) => {
+                self.retry_at = Some(now + retry_after);
+                if degraded {
+                    return Transition::None;
+                }
+                self.degraded = true;
+                self.epoch += 1;
+                Transition::Lost
+            }
+        }
+    }
 }
 
 impl fmt::Debug for RedisTokenStore {
@@ -94,8 +166,18 @@ impl fmt::Debug for RedisTokenStore {
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `pause` scaled by a random factor in [0.5, 1).
+fn jittered(pause: Duration) -> Duration {
+    pause.mul_f64(0.5 + rand::random::<f64>() / 2.0)
+}
+
 impl RedisTokenStore {
-    /// A store on the Redis at `url` (`redis://host:port/db`). Connects lazily, on first use.
+    /// A store on the Redis at `url`: `redis://[user:password@]host:port/db`, or `rediss://…` for TLS
+    /// (verified against the system's root certificates). Connects lazily, on first use.
     ///
     /// # Errors
     /// When the URL is not a Redis URL.
@@ -107,8 +189,8 @@ impl RedisTokenStore {
                 connection: OnceCell::new(),
                 options,
                 fallback: MemoryTokenStore::new(),
-                degraded: AtomicBool::new(false),
-                retry_at: std::sync::Mutex::new(None),
+                health: Mutex::new(Health::default()),
+                backoff: Mutex::new(HashMap::new()),
                 // HSET + PEXPIRE in one step, so a token is never stored without its expiry.
                 set_script: Script::new(
                     "redis.call('HSET', KEYS[1], 'token', ARGV[1], 'expires_at', ARGV[2]) \
@@ -152,42 +234,49 @@ impl RedisTokenStore {
         inner.connection.get_or_try_init(create).await.cloned()
     }
 
-    /// Runs `op` on Redis; when Redis fails, reports it once per outage and falls back (or fails).
+    fn unavailable<T>(&self, what: &str, error: &dyn fmt::Display) -> Result<Option<T>, StoreError> {
+        match self.inner.options.when_unavailable {
+            WhenUnavailable::FallBackToMemory => Ok(None),
+            WhenUnavailable::Fail => Err(StoreError(format!("Redis {what}: {error}"))),
+        }
+    }
+
+    /// Runs `op` on Redis; when Redis fails, reports it once per outage and falls back (`Ok(None)`) or fails.
     async fn with_redis<T, F, Fut>(&self, what: &str, op: F) -> Result<Option<T>, StoreError>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let backing_off = self.inner.retry_at.lock().ok().and_then(|at| *at).is_some_and(|at| Instant::now() < at);
-        if backing_off {
-            return match self.inner.options.when_unavailable {
-                WhenUnavailable::FallBackToMemory => Ok(None),
-                WhenUnavailable::Fail => Err(StoreError(format!("Redis {what}: unreachable"))),
-            };
-        }
+        let retry_after = self.inner.options.retry_after;
+        let Some(epoch) = lock(&self.inner.health).begin(Instant::now(), retry_after) else {
+            return self.unavailable(what, &"unreachable");
+        };
         let result = match self.connection().await {
             Ok(conn) => op(conn).await,
             Err(e) => Err(e),
         };
-        if let Ok(mut at) = self.inner.retry_at.lock() {
-            *at = result.is_err().then(|| Instant::now() + self.inner.options.retry_after);
+        let transition = lock(&self.inner.health).finish(epoch, result.is_ok(), Instant::now(), retry_after);
+        match transition {
+            Transition::Lost => tracing::warn!(
+                error = %result.as_ref().err().map(ToString::to_string).unwrap_or_default(), operation = what,
+                "Redis token store unreachable; using an in-process store until it is back"
+            ),
+            Transition::Back => tracing::info!("Redis token store reachable again"),
+            Transition::None => {}
         }
         match result {
-            Ok(value) => {
-                if self.inner.degraded.swap(false, Ordering::SeqCst) {
-                    tracing::info!("Redis token store reachable again");
-                }
-                Ok(Some(value))
-            }
-            Err(e) => {
-                if !self.inner.degraded.swap(true, Ordering::SeqCst) {
-                    tracing::warn!(error = %e, operation = what, "Redis token store unreachable; using an in-process store until it is back");
-                }
-                match self.inner.options.when_unavailable {
-                    WhenUnavailable::FallBackToMemory => Ok(None),
-                    WhenUnavailable::Fail => Err(StoreError(format!("Redis {what}: {e}"))),
-                }
-            }
+            Ok(value) => Ok(Some(value)),
+            Err(e) => self.unavailable(what, &e),
+        }
+    }
+
+    /// The pause a waiter on `key` starts with: where the last timed-out wait left off, if that was just now.
+    fn first_pause(&self, key: &str) -> Duration {
+        let options = &self.inner.options;
+        let mut backoff = lock(&self.inner.backoff);
+        match backoff.remove(key) {
+            Some((pause, at)) if at.elapsed() < options.max_poll_interval * 2 => pause,
+            _ => options.poll_interval,
         }
     }
 }
@@ -198,7 +287,9 @@ impl TokenStore for RedisTokenStore {
         let k = self.token_key(key);
         let found = self
             .with_redis("get", |mut c| async move {
+                // MULTI/EXEC: the token and its TTL are read at the same instant.
                 let ((token, expires_at), ttl_ms): ((Option<String>, Option<i64>), i64) = redis::pipe()
+                    .atomic()
                     .cmd("HMGET")
                     .arg(&k)
                     .arg("token")
@@ -278,10 +369,96 @@ impl TokenStore for RedisTokenStore {
         Ok(())
     }
 
-    async fn wait_for_refresh(&self, _key: &str, timeout: Duration) -> Result<(), StoreError> {
-        // Polling keeps the protocol to plain commands (no pub/sub connection per process); the manager
-        // re-reads the token after each wait.
-        tokio::time::sleep(timeout.min(self.inner.options.poll_interval)).await;
-        Ok(())
+    async fn wait_for_refresh(&self, key: &str, timeout: Duration) -> Result<(), StoreError> {
+        // Polling keeps the protocol to plain commands (no pub/sub connection per process). It backs off
+        // (with jitter, so a fleet of waiters does not poll in step) and returns as soon as the token is
+        // there or the lock is gone; the manager then re-reads the token or takes the lock.
+        let deadline = Instant::now() + timeout;
+        let max = self.inner.options.max_poll_interval;
+        let (token_key, lock_key) = (self.token_key(key), self.lock_key(key));
+        let mut pause = self.first_pause(key);
+        // The caller just found the lock taken: look again only after a pause, and never after its expiry.
+        let mut lock_left = Duration::MAX;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let sleep = jittered(pause).min(lock_left).min(left);
+            tokio::time::sleep(sleep).await;
+            pause = pause.saturating_mul(2).min(max);
+            if Instant::now() >= deadline {
+                lock(&self.inner.backoff).insert(key.to_string(), (pause, Instant::now()));
+                return Ok(());
+            }
+            let (t, l) = (&token_key, &lock_key);
+            let seen = self
+                .with_redis("wait", |mut c| async move {
+                    let (has_token, lock_ms): (bool, i64) =
+                        redis::pipe().atomic().exists(t).pttl(l).query_async(&mut c).await?;
+                    Ok((has_token, lock_ms))
+                })
+                .await?;
+            match seen {
+                // Redis went away: the lock is now the in-process store's, and so is the wait.
+                None => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    return self.inner.fallback.wait_for_refresh(key, left).await;
+                }
+                // The token is there, or the lock is free (PTTL -2: no such key).
+                Some((true, _)) | Some((false, -2)) => return Ok(()),
+                Some((false, ms)) => {
+                    // +1 ms: Redis expires a key once its time has passed, not at it.
+                    lock_left = u64::try_from(ms).map_or(Duration::MAX, |ms| Duration::from_millis(ms + 1));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RETRY: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn one_warning_per_outage_and_a_stale_success_does_not_announce_recovery() {
+        let mut health = Health::default();
+        let t0 = Instant::now();
+        // Two operations start while Redis is fine; Redis dies; the first fails, the second (sent before
+        // the failure was seen) succeeds late.
+        let (slow, failing) = (health.begin(t0, RETRY).unwrap(), health.begin(t0, RETRY).unwrap());
+        assert_eq!(health.finish(failing, false, t0, RETRY), Transition::Lost);
+        assert_eq!(health.finish(slow, true, t0, RETRY), Transition::None, "no flapping 'reachable again'");
+        assert!(health.degraded);
+        // Backing off: nobody tries Redis until `retry_at`.
+        assert_eq!(health.begin(t0 + RETRY / 2, RETRY), None);
+        // Then one probe goes; the others still back off. It fails: no second warning.
+        let probe = health.begin(t0 + RETRY, RETRY).unwrap();
+        assert_eq!(health.begin(t0 + RETRY, RETRY), None, "one probe at a time");
+        assert_eq!(health.finish(probe, false, t0 + RETRY, RETRY), Transition::None);
+        // The next probe succeeds: back, once.
+        let probe = health.begin(t0 + RETRY * 2, RETRY).unwrap();
+        assert_eq!(health.finish(probe, true, t0 + RETRY * 2, RETRY), Transition::Back);
+        assert!(!health.degraded && health.retry_at.is_none());
+    }
+
+    #[test]
+    fn a_stale_failure_does_not_announce_a_new_outage() {
+        let mut health = Health::default();
+        let t0 = Instant::now();
+        // One operation hangs on a dying Redis; another fails; Redis comes back and a probe succeeds; then
+        // the hung operation fails at last.
+        let (hung, failing) = (health.begin(t0, RETRY).unwrap(), health.begin(t0, RETRY).unwrap());
+        assert_eq!(health.finish(failing, false, t0, RETRY), Transition::Lost);
+        let probe = health.begin(t0 + RETRY, RETRY).unwrap();
+        assert_eq!(health.finish(probe, true, t0 + RETRY, RETRY), Transition::Back);
+        assert_eq!(health.finish(hung, false, t0 + RETRY, RETRY), Transition::None, "older news than the recovery");
+        assert!(!health.degraded);
+    }
+
+    #[test]
+    fn urls() {
+        assert!(RedisTokenStore::open("redis://127.0.0.1:6379/0").is_ok());
+        assert!(RedisTokenStore::open("rediss://cache.example.com:6380/0").is_ok(), "TLS is built in");
+        assert!(RedisTokenStore::open("http://127.0.0.1:6379").is_err());
     }
 }
