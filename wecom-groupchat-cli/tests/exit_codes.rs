@@ -109,7 +109,7 @@ fn the_rate_limit_exits_1_with_its_meaning() {
     assert_eq!(sim.calls("get"), 2, "45009 is not retried");
 
     // In the middle of a listing of every page too.
-    sim.inject(ScriptedFault::new(Some("list"), FaultKind::RateLimited, 1));
+    sim.inject(ScriptedFault::new(Some("list"), FaultKind::RateLimited, 1)).unwrap();
     sim.cli().args(["list", "--all", "-o", "json"]).run().code(1).stderr_has(&["list", "errcode 45009"]);
 }
 
@@ -188,19 +188,19 @@ fn an_unreachable_server_exits_3() {
 #[test]
 fn an_html_error_page_exits_3() {
     let sim = Sim::start();
-    sim.inject(ScriptedFault::new(Some("list"), FaultKind::BadGateway, 1));
+    sim.inject(ScriptedFault::new(Some("list"), FaultKind::BadGateway, 1)).unwrap();
     let run = sim.cli().args(["--retries", "0", "list", "--limit", "1"]).run();
     run.code(3).stderr_has(&["list: HTTP 502", "text/html", "Bad Gateway"]);
 
     // From gettoken as well.
-    sim.inject(ScriptedFault::new(Some("gettoken"), FaultKind::BadGateway, 1));
+    sim.inject(ScriptedFault::new(Some("gettoken"), FaultKind::BadGateway, 1)).unwrap();
     sim.cli().args(["--retries", "0", "get", "x"]).run().code(3).stderr_has(&["gettoken", "502"]);
 }
 
 #[test]
 fn truncated_json_exits_3() {
     let sim = Sim::start();
-    sim.inject(ScriptedFault::new(Some("get"), FaultKind::Truncated, 1));
+    sim.inject(ScriptedFault::new(Some("get"), FaultKind::Truncated, 1)).unwrap();
     let chat = sim.hints().active_owners[0].chat_ids[0].clone();
     let run = sim.cli().args(["--retries", "0", "get", &chat]).run();
     run.code(3).stderr_has(&["get: cannot decode the response", "EOF"]);
@@ -210,14 +210,14 @@ fn truncated_json_exits_3() {
 #[test]
 fn a_dropped_connection_exits_3() {
     let sim = Sim::start();
-    sim.inject(ScriptedFault::new(Some("list"), FaultKind::Dropped, 1));
+    sim.inject(ScriptedFault::new(Some("list"), FaultKind::Dropped, 1)).unwrap();
     sim.cli().args(["--retries", "0", "list", "--limit", "1"]).run().code(3).stderr_has(&["list"]);
 }
 
 #[test]
 fn an_oversized_answer_exits_3() {
     let sim = Sim::start();
-    sim.inject(ScriptedFault::new(Some("list"), FaultKind::Oversized, 1));
+    sim.inject(ScriptedFault::new(Some("list"), FaultKind::Oversized, 1)).unwrap();
     sim.cli().args(["--retries", "0", "list", "--limit", "1"]).run().code(3).stderr_has(&["list"]);
 }
 
@@ -232,8 +232,8 @@ fn a_timeout_exits_3() {
 #[test]
 fn transient_failures_of_reads_are_retried() {
     let sim = Sim::start();
-    sim.inject(ScriptedFault::new(Some("list"), FaultKind::Busy, 1));
-    sim.inject(ScriptedFault::new(Some("list"), FaultKind::BadGateway, 1));
+    sim.inject(ScriptedFault::new(Some("list"), FaultKind::Busy, 1)).unwrap();
+    sim.inject(ScriptedFault::new(Some("list"), FaultKind::BadGateway, 1)).unwrap();
     let run = sim.cli().args(["list", "--limit", "2", "-o", "json"]).run();
     assert_eq!(run.ok().json_lines()[0]["group_chat_list"].as_array().unwrap().len(), 2);
     assert_eq!(sim.calls("list"), 3);

@@ -93,7 +93,7 @@ fn failed_chats_exit_4_and_a_rerun_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("chats.jsonl");
     // Two reads fail with HTTP 502 and are not retried.
-    sim.inject(ScriptedFault::new(Some("get"), FaultKind::BadGateway, 2));
+    sim.inject(ScriptedFault::new(Some("get"), FaultKind::BadGateway, 2)).unwrap();
     let run = sim.cli().args(["--retries", "0", "export", "--out"]).arg(&out).run();
     run.code(4).stderr_has(&[
         "HTTP 502",
@@ -112,7 +112,7 @@ fn stops_at_the_rate_limit_and_resumes() {
     let sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("chats.jsonl");
-    sim.inject(ScriptedFault::new(Some("get"), FaultKind::RateLimited, 1));
+    sim.inject(ScriptedFault::new(Some("get"), FaultKind::RateLimited, 1)).unwrap();
     let run = sim.cli().args(["export", "--concurrency", "1", "--out"]).arg(&out).run();
     run.code(4).stderr_has(&["errcode 45009", "stopped at the rate limit", "300 of 300 chats not exported yet"]);
     assert_eq!(sim.calls("get"), 1, "no call after the 45009");

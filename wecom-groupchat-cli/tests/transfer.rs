@@ -192,7 +192,7 @@ fn a_lost_answer_is_an_unknown_outcome() {
     let sim = Sim::start();
     let hints = sim.hints();
     let chats = &hints.resigned_owners[0].chat_ids[..2];
-    sim.inject(ScriptedFault::new(Some("transfer"), FaultKind::Dropped, 1));
+    sim.inject(ScriptedFault::new(Some("transfer"), FaultKind::Dropped, 1)).unwrap();
 
     let run =
         sim.cli().args(["transfer", "--new-owner", &hints.eligible_new_owners[0], "-o", "json"]).args(chats).run();

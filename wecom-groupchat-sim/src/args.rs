@@ -10,7 +10,7 @@ use wecom_groupchat::Secret;
 
 use crate::config::{DEFAULT_CORP_ID, DEFAULT_CORP_SECRET, DEFAULT_SEED, DataSource, Scale, SimConfig};
 use crate::error::SimError;
-use crate::faults::{Faults, RateLimitRule};
+use crate::faults::{Faults, RateLimitRule, check_endpoint};
 use crate::simulator::Simulator;
 
 /// Every flag of the simulator.
@@ -33,7 +33,7 @@ pub struct SimArgs {
     #[arg(long, default_value = "demo", value_name = "demo|FILE")]
     pub data: String,
     /// Instead of --data: a generated company of this many chats (for benchmarks).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "data")]
     pub groups: Option<usize>,
     /// Members per chat of a generated company.
     #[arg(long, default_value_t = 3, value_name = "N")]
@@ -92,6 +92,10 @@ pub struct SimArgs {
     /// Call-frequency limit of one endpoint, e.g. list=200/6s (repeatable).
     #[arg(long, value_name = "NAME=CALLS/WINDOW", value_parser = parse_endpoint_limit)]
     pub rate_limit_endpoint: Vec<(String, RateLimitRule)>,
+    /// Seconds the simulator's clock runs ahead of real time (negative: behind), within ±100 years;
+    /// POST /__sim/clock moves it forward at run time.
+    #[arg(long, default_value_t = 0, value_name = "SECS", allow_negative_numbers = true)]
+    pub clock_offset_secs: i64,
 }
 
 fn parse_secret(text: &str) -> Result<Secret, String> {
@@ -100,10 +104,7 @@ fn parse_secret(text: &str) -> Result<Secret, String> {
 
 fn parse_endpoint_limit(text: &str) -> Result<(String, RateLimitRule), String> {
     let (name, rule) = text.split_once('=').ok_or_else(|| format!("`{text}`: expected NAME=CALLS/WINDOW"))?;
-    let known = name == crate::counters::GETTOKEN || wecom_groupchat::endpoints::by_name(name).is_some();
-    if !known {
-        return Err(format!("`{name}` is not an endpoint"));
-    }
+    check_endpoint(name)?;
     Ok((name.to_string(), RateLimitRule::parse(rule)?))
 }
 
@@ -111,15 +112,18 @@ impl SimArgs {
     /// The configuration these flags describe.
     ///
     /// # Errors
-    /// [`SimError::Config`] for an unusable combination (e.g. fractions adding up to more than 1).
+    /// [`SimError::Config`] for an unusable combination (e.g. fractions adding up to more than 1, an
+    /// unknown endpoint in --fault-endpoints, a generated company too large).
     pub fn into_config(self) -> Result<SimConfig, SimError> {
         let data = match (self.groups, self.data.as_str()) {
-            (Some(groups), _) => DataSource::Scale(
-                Scale::groups(groups)
+            (Some(groups), _) => {
+                let scale = Scale::groups(groups)
                     .members_per_group(self.members_per_group)
                     .large_group_members(self.large_group_members)
-                    .staff(self.staff),
-            ),
+                    .staff(self.staff);
+                scale.check().map_err(|e| SimError::Config(format!("generated company (--groups): {e}")))?;
+                DataSource::Scale(scale)
+            }
             (None, "demo") => DataSource::Demo,
             (None, path) => DataSource::File(PathBuf::from(path)),
         };
@@ -149,13 +153,15 @@ impl SimArgs {
             .faults(faults);
         config.allow_non_loopback = self.allow_non_loopback;
         config.visible_staff = self.visible_staff;
+        config.clock_offset = self.clock_offset_secs;
         Ok(config)
     }
 }
 
 /// Starts a simulator from flags, prints one line with its URL on stdout
 /// (`wecom-groupchat-sim listening on http://127.0.0.1:PORT (corp id …)`) once it accepts connections,
-/// and serves until Ctrl-C or SIGTERM.
+/// and serves until Ctrl-C or SIGTERM. Bound to every interface (`--addr 0.0.0.0:PORT`), the line
+/// still gives a URL to connect to: loopback's.
 ///
 /// # Errors
 /// [`SimError`] when it cannot start, or waiting for the signal fails.
@@ -163,7 +169,12 @@ pub async fn run_foreground(args: SimArgs) -> Result<(), SimError> {
     let sim = Simulator::start(args.into_config()?).await?;
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "wecom-groupchat-sim listening on {} (corp id {})", sim.base_url(), sim.corp_id())?;
+        if sim.addr().ip().is_unspecified() {
+            let (url, addr, corp_id) = (sim.base_url(), sim.addr(), sim.corp_id());
+            writeln!(out, "wecom-groupchat-sim listening on {url} (corp id {corp_id}; bound to {addr})")?;
+        } else {
+            writeln!(out, "wecom-groupchat-sim listening on {} (corp id {})", sim.base_url(), sim.corp_id())?;
+        }
         out.flush()?;
     }
     wait_for_stop().await?;
@@ -256,5 +267,33 @@ mod tests {
         assert!(config(&["--rate-limit-endpoint=nope=1/1s"]).is_err());
         assert!(config(&["--rate-limit=fast"]).is_err());
         assert!(config(&["--token-ttl-secs=0"]).is_err());
+        assert!(config(&["--groups=10", "--large-group-members=4294967297"]).is_err());
+        assert!(config(&["--oversize-bytes=18446744073709551615"]).is_err());
+    }
+
+    #[test]
+    fn unknown_endpoint_names_are_refused_with_the_valid_ones() {
+        for args in [&["--busy-fraction=0.1", "--fault-endpoints=list,lsit"][..], &["--rate-limit-endpoint=lsit=1/1s"]]
+        {
+            let error = config(args).unwrap_err();
+            assert!(error.contains("`lsit`"), "{error}");
+            assert!(error.contains("list, ") || error.contains(", list"), "valid names listed: {error}");
+            assert!(error.contains("gettoken"), "{error}");
+        }
+        assert!(config(&["--fault-endpoints=gettoken,statistic_group_by_day"]).is_ok());
+    }
+
+    #[test]
+    fn data_and_groups_conflict() {
+        let error = config(&["--data=company.yaml", "--groups=100"]).unwrap_err();
+        assert!(error.contains("--groups") && error.contains("--data"), "{error}");
+        assert!(config(&["--groups=100"]).is_ok(), "the default --data does not conflict");
+        assert!(config(&["--data=demo"]).is_ok());
+    }
+
+    #[test]
+    fn the_clock_offset_may_be_negative() {
+        assert_eq!(config(&["--clock-offset-secs=-86400"]).unwrap().clock_offset, -86_400);
+        assert_eq!(config(&[]).unwrap().clock_offset, 0);
     }
 }

@@ -6,11 +6,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::clock::millis;
 use crate::lock;
 
 /// errcode: invalid corp id.
@@ -24,15 +25,16 @@ pub const INVALID_TOKEN: i64 = 40014;
 /// errcode: access_token expired.
 pub const EXPIRED_TOKEN: i64 = 42001;
 
-/// Expired tokens are forgotten (then answered 40014, unknown) this long after they expired.
-const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// Expired tokens are forgotten (then answered 40014, unknown) this long after they expired, in ms.
+const FORGET_AFTER_MS: i64 = 24 * 3600 * 1000;
 /// The table is swept of forgotten tokens when it grows past this size.
 const SWEEP_AT: usize = 4096;
 
-/// Issued tokens and their expiry.
+/// Issued tokens and their expiry. Times are the simulator clock's Unix milliseconds, given by the
+/// caller, so that advancing the clock expires tokens.
 #[derive(Debug)]
 pub(crate) struct Tokens {
-    issued: Mutex<HashMap<String, Instant>>,
+    issued: Mutex<HashMap<String, i64>>,
     ttl: RwLock<Duration>,
     rng: Mutex<ChaCha8Rng>,
 }
@@ -52,8 +54,8 @@ impl Tokens {
         *lock::write(&self.ttl) = ttl;
     }
 
-    /// Issues a new token; returns it and its lifetime in seconds.
-    pub(crate) fn issue(&self) -> (String, u64) {
+    /// Issues a new token at `now_ms`; returns it and its lifetime in seconds.
+    pub(crate) fn issue(&self, now_ms: i64) -> (String, u64) {
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let ttl = self.ttl();
         let mut issued = lock::mutex(&self.issued);
@@ -64,53 +66,49 @@ impl Tokens {
                 break token;
             }
         };
-        let now = Instant::now();
         if issued.len() >= SWEEP_AT {
-            issued.retain(|_, expires| expires.checked_add(FORGET_AFTER).is_none_or(|forget| now < forget));
+            issued.retain(|_, expires| now_ms < expires.saturating_add(FORGET_AFTER_MS));
         }
-        // A lifetime too long for the clock means "never expires".
-        let expires = now.checked_add(ttl).unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400));
-        issued.insert(token.clone(), expires);
+        // A lifetime too long for the clock saturates: "never expires".
+        issued.insert(token.clone(), now_ms.saturating_add(millis(ttl)));
         (token, ttl.as_secs().max(1))
     }
 
     /// Checks a business call's token: `Err(errcode)` when it is missing, unknown or expired.
-    pub(crate) fn check(&self, token: Option<&str>) -> Result<(), i64> {
+    pub(crate) fn check(&self, token: Option<&str>, now_ms: i64) -> Result<(), i64> {
         let token = match token {
             Some(t) if !t.is_empty() => t,
             _ => return Err(MISSING_TOKEN),
         };
         match lock::mutex(&self.issued).get(token) {
             None => Err(INVALID_TOKEN),
-            Some(expires) if Instant::now() >= *expires => Err(EXPIRED_TOKEN),
+            Some(expires) if now_ms >= *expires => Err(EXPIRED_TOKEN),
             Some(_) => Ok(()),
         }
     }
 
     /// Expires one token now.
-    pub(crate) fn expire(&self, token: &str) {
+    pub(crate) fn expire(&self, token: &str, now_ms: i64) {
         if let Some(expires) = lock::mutex(&self.issued).get_mut(token) {
-            *expires = Instant::now();
+            *expires = (*expires).min(now_ms);
         }
     }
 
     /// Expires every live token now; returns how many were live.
-    pub(crate) fn invalidate_all(&self) -> usize {
-        let now = Instant::now();
+    pub(crate) fn invalidate_all(&self, now_ms: i64) -> usize {
         let mut n = 0;
         for expires in lock::mutex(&self.issued).values_mut() {
-            if *expires > now {
-                *expires = now;
+            if *expires > now_ms {
+                *expires = now_ms;
                 n += 1;
             }
         }
         n
     }
 
-    /// Tokens still valid.
-    pub(crate) fn live(&self) -> usize {
-        let now = Instant::now();
-        lock::mutex(&self.issued).values().filter(|e| **e > now).count()
+    /// Tokens still valid at `now_ms`.
+    pub(crate) fn live(&self, now_ms: i64) -> usize {
+        lock::mutex(&self.issued).values().filter(|e| **e > now_ms).count()
     }
 }
 
@@ -118,37 +116,51 @@ impl Tokens {
 mod tests {
     use super::*;
 
+    const T: i64 = 1_764_000_000_000;
+
     #[test]
     fn tokens_live_expire_and_are_unknown() {
         let tokens = Tokens::new(Duration::from_secs(60), 1);
-        let (a, ttl) = tokens.issue();
-        let (b, _) = tokens.issue();
+        let (a, ttl) = tokens.issue(T);
+        let (b, _) = tokens.issue(T);
         assert_eq!(ttl, 60);
         assert_ne!(a, b);
-        assert_eq!(tokens.check(Some(&a)), Ok(()));
-        assert_eq!(tokens.check(None), Err(MISSING_TOKEN));
-        assert_eq!(tokens.check(Some("")), Err(MISSING_TOKEN));
-        assert_eq!(tokens.check(Some("nope")), Err(INVALID_TOKEN));
-        tokens.expire(&a);
-        assert_eq!(tokens.check(Some(&a)), Err(EXPIRED_TOKEN));
-        assert_eq!(tokens.check(Some(&b)), Ok(()));
-        assert_eq!(tokens.invalidate_all(), 1);
-        assert_eq!(tokens.check(Some(&b)), Err(EXPIRED_TOKEN));
-        assert_eq!(tokens.live(), 0);
+        assert_eq!(tokens.check(Some(&a), T), Ok(()));
+        assert_eq!(tokens.check(None, T), Err(MISSING_TOKEN));
+        assert_eq!(tokens.check(Some(""), T), Err(MISSING_TOKEN));
+        assert_eq!(tokens.check(Some("nope"), T), Err(INVALID_TOKEN));
+        tokens.expire(&a, T);
+        assert_eq!(tokens.check(Some(&a), T), Err(EXPIRED_TOKEN));
+        assert_eq!(tokens.check(Some(&b), T), Ok(()));
+        assert_eq!(tokens.invalidate_all(T), 1);
+        assert_eq!(tokens.check(Some(&b), T), Err(EXPIRED_TOKEN));
+        assert_eq!(tokens.live(T), 0);
     }
 
     #[test]
-    fn absurd_lifetimes_do_not_overflow() {
+    fn tokens_expire_when_the_clock_passes_their_lifetime() {
+        let tokens = Tokens::new(Duration::from_secs(60), 1);
+        let (a, _) = tokens.issue(T);
+        assert_eq!(tokens.check(Some(&a), T + 59_999), Ok(()));
+        assert_eq!(tokens.check(Some(&a), T + 60_000), Err(EXPIRED_TOKEN));
+        assert_eq!(tokens.live(T + 60_000), 0);
+    }
+
+    #[test]
+    fn absurd_lifetimes_and_times_do_not_overflow() {
         let tokens = Tokens::new(Duration::from_secs(u64::MAX), 1);
-        let (t, ttl) = tokens.issue();
+        let (t, ttl) = tokens.issue(T);
         assert_eq!(ttl, u64::MAX);
-        assert_eq!(tokens.check(Some(&t)), Ok(()));
+        assert_eq!(tokens.check(Some(&t), T), Ok(()));
+        let (late, _) = tokens.issue(i64::MAX);
+        assert_eq!(tokens.check(Some(&late), i64::MAX), Err(EXPIRED_TOKEN), "saturated: expires at the end of time");
+        tokens.issue(i64::MIN);
     }
 
     #[test]
     fn same_seed_same_tokens() {
-        let a = Tokens::new(Duration::from_secs(1), 9).issue().0;
-        let b = Tokens::new(Duration::from_secs(1), 9).issue().0;
+        let a = Tokens::new(Duration::from_secs(1), 9).issue(T).0;
+        let b = Tokens::new(Duration::from_secs(1), 9).issue(T).0;
         assert_eq!(a, b);
     }
 }

@@ -77,6 +77,32 @@ impl Scale {
     pub fn staff_count(&self) -> usize {
         if self.staff > 0 { self.staff } else { (self.groups / 100).clamp(10, 1000) }
     }
+
+    /// Checks the sizes against [`Scale::MAX_GROUPS`], [`Scale::MAX_MEMBERS`] and [`Scale::MAX_STAFF`].
+    ///
+    /// # Errors
+    /// A message naming the size that is too large.
+    pub fn check(&self) -> Result<(), String> {
+        let limits = [
+            ("groups", self.groups, Self::MAX_GROUPS),
+            ("members per group", self.members_per_group, Self::MAX_MEMBERS),
+            ("large group members", self.large_group_members, Self::MAX_MEMBERS),
+            ("staff", self.staff, Self::MAX_STAFF),
+        ];
+        for (what, value, max) in limits {
+            if value > max {
+                return Err(format!("{what}: {value}, at most {max}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Most chats of a generated company (ids and chat records stay in memory).
+    pub const MAX_GROUPS: usize = 10_000_000;
+    /// Most members of one generated chat (each `get` makes them all).
+    pub const MAX_MEMBERS: usize = 10_000;
+    /// Most staff of a generated company.
+    pub const MAX_STAFF: usize = 1_000_000;
 }
 
 /// Everything a simulator needs to start. `SimConfig::default()` is a loopback server on a free port
@@ -106,6 +132,11 @@ pub struct SimConfig {
     pub visible_staff: Option<usize>,
     /// Injected faults and rate limits (changeable at run time).
     pub faults: Faults,
+    /// Seconds the simulator's clock runs ahead of real time (behind when negative), within ±100 years
+    /// ([`crate::MAX_CLOCK_OFFSET_SECS`]). Default 0. The clock drives token expiry, transfer settling,
+    /// the daily transfer quota, the on-the-job window, which days have statistics and the day the demo
+    /// company is anchored to; it moves on with [`crate::Simulator::advance_clock`].
+    pub clock_offset: i64,
 }
 
 impl fmt::Debug for SimConfig {
@@ -121,6 +152,7 @@ impl fmt::Debug for SimConfig {
             .field("transfer_settle", &self.transfer_settle)
             .field("visible_staff", &self.visible_staff)
             .field("faults", &self.faults)
+            .field("clock_offset", &self.clock_offset)
             .finish()
     }
 }
@@ -138,6 +170,7 @@ impl Default for SimConfig {
             transfer_settle: Duration::from_secs(1),
             visible_staff: None,
             faults: Faults::default(),
+            clock_offset: 0,
         }
     }
 }
@@ -194,6 +227,13 @@ impl SimConfig {
     #[must_use]
     pub fn faults(mut self, faults: Faults) -> Self {
         self.faults = faults;
+        self
+    }
+
+    /// Runs the simulator's clock `secs` seconds ahead of real time (behind when negative).
+    #[must_use]
+    pub fn clock_offset(mut self, secs: i64) -> Self {
+        self.clock_offset = secs;
         self
     }
 }

@@ -12,6 +12,8 @@
 //! | GET | `/__sim/faults` | | [`crate::Faults`] |
 //! | POST | `/__sim/faults` | [`crate::Faults`] (missing fields = off) | the faults now in force |
 //! | POST | `/__sim/faults/next` | [`crate::ScriptedFault`] | the faults now in force |
+//! | GET | `/__sim/clock` | | `{"now":UNIX_SECS,"offset_seconds":N}` |
+//! | POST | `/__sim/clock` | `{"advance_seconds":N}` | the same, after moving the clock forward |
 //! | POST | `/__sim/settle-transfers` | | `{"settled":N}` |
 //! | POST | `/__sim/staff/{userid}/resign` | | `{"resigned":"userid"}` or 404 |
 //! | GET | `/__sim/hints` | | [`crate::Hints`] |
@@ -41,6 +43,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/token-ttl", post(token_ttl))
         .route("/faults", get(get_faults).post(set_faults))
         .route("/faults/next", post(push_fault))
+        .route("/clock", get(clock).post(advance_clock))
         .route("/settle-transfers", post(settle))
         .route("/staff/{userid}/resign", post(resign))
         .route("/hints", get(hints))
@@ -64,7 +67,7 @@ async fn reset_stats(State(sim): State<Arc<Shared>>) -> Response {
 }
 
 async fn invalidate_tokens(State(sim): State<Arc<Shared>>) -> Response {
-    let n = sim.tokens.invalidate_all();
+    let n = sim.tokens.invalidate_all(sim.clock.now_ms());
     tracing::info!(invalidated = n, "all tokens invalidated");
     axum::Json(json!({ "invalidated": n })).into_response()
 }
@@ -107,17 +110,46 @@ async fn set_faults(State(sim): State<Arc<Shared>>, body: Bytes) -> Response {
 }
 
 async fn push_fault(State(sim): State<Arc<Shared>>, body: Bytes) -> Response {
-    match parse::<ScriptedFault>(&body) {
-        Ok(fault) => {
-            sim.faults.push(fault);
-            axum::Json(sim.faults.get()).into_response()
-        }
-        Err(e) => bad_request(e),
+    let fault = match parse::<ScriptedFault>(&body) {
+        Ok(fault) => fault,
+        Err(e) => return bad_request(e),
+    };
+    if let Err(e) = fault.check() {
+        return bad_request(e);
     }
+    sim.faults.push(fault);
+    axum::Json(sim.faults.get()).into_response()
+}
+
+fn clock_answer(sim: &Shared) -> Response {
+    axum::Json(json!({ "now": sim.clock.now(), "offset_seconds": sim.clock.offset_secs() })).into_response()
+}
+
+async fn clock(State(sim): State<Arc<Shared>>) -> Response {
+    clock_answer(&sim)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    advance_seconds: u64,
+}
+
+async fn advance_clock(State(sim): State<Arc<Shared>>, body: Bytes) -> Response {
+    // Only forward: tokens, transfers and windows already decided must not come back to life.
+    let advance: Advance = match parse(&body) {
+        Ok(a) => a,
+        Err(e) => return bad_request(format!("{e} (expected {{\"advance_seconds\": N}}, N ≥ 0)")),
+    };
+    if let Err(e) = sim.clock.advance(Duration::from_secs(advance.advance_seconds)) {
+        return bad_request(e);
+    }
+    tracing::info!(advanced = advance.advance_seconds, offset = sim.clock.offset_secs(), "clock advanced");
+    clock_answer(&sim)
 }
 
 async fn settle(State(sim): State<Arc<Shared>>) -> Response {
-    let n = sim.company().settle_transfers(None);
+    let n = sim.company().settle_transfers(sim.clock.now_ms(), true);
     axum::Json(json!({ "settled": n })).into_response()
 }
 

@@ -8,16 +8,38 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use wecom_groupchat::endpoints;
 
+use crate::clock::millis;
+use crate::counters::GETTOKEN;
 use crate::lock;
 
 /// Default size of an oversized body: 8 MiB, twice the client's default cap.
 pub const DEFAULT_OVERSIZE_BYTES: usize = 8 << 20;
+/// Largest oversized body: 256 MiB is far past any client's cap, and a bigger one would only exhaust
+/// the simulator's memory.
+pub const MAX_OVERSIZE_BYTES: usize = 256 << 20;
+
+/// The endpoint names faults and rate limits accept: every endpoint of the spec, and `gettoken`.
+pub fn endpoint_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = endpoints::ALL.iter().map(|e| e.name).collect();
+    names.push(GETTOKEN);
+    names
+}
+
+/// Refuses a name that is not an endpoint: a typo would otherwise silently inject nothing.
+pub(crate) fn check_endpoint(name: &str) -> Result<(), String> {
+    if name == GETTOKEN || endpoints::by_name(name).is_some() {
+        Ok(())
+    } else {
+        Err(format!("unknown endpoint `{name}`; valid names: {}", endpoint_names().join(", ")))
+    }
+}
 
 /// One kind of injected fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -104,7 +126,9 @@ impl RateLimitRule {
         if calls == 0 || number == 0 {
             return Err(format!("`{text}`: calls and window must be positive"));
         }
-        Ok(RateLimitRule::new(calls, Duration::from_millis(number * unit_ms)))
+        let window_ms =
+            number.checked_mul(unit_ms).ok_or_else(|| format!("`{text}`: window `{window}` is too long"))?;
+        Ok(RateLimitRule::new(calls, Duration::from_millis(window_ms)))
     }
 }
 
@@ -117,7 +141,7 @@ pub struct ScriptedFault {
     pub endpoint: Option<String>,
     /// The fault.
     pub fault: FaultKind,
-    /// How many calls get it. Default 1.
+    /// How many calls get it: at least 1. Default 1.
     #[serde(default = "one")]
     pub count: u32,
 }
@@ -130,6 +154,20 @@ impl ScriptedFault {
     /// `fault` for the next `count` calls of `endpoint` (any endpoint when `None`).
     pub fn new(endpoint: Option<&str>, fault: FaultKind, count: u32) -> Self {
         ScriptedFault { endpoint: endpoint.map(str::to_string), fault, count }
+    }
+
+    /// Checks that the endpoint is a known name and the count at least 1.
+    ///
+    /// # Errors
+    /// A message saying what is wrong (for an unknown endpoint, listing the valid names).
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(endpoint) = &self.endpoint {
+            check_endpoint(endpoint)?;
+        }
+        if self.count == 0 {
+            return Err(format!("scripted {} fault: count must be at least 1", self.fault.as_str()));
+        }
+        Ok(())
     }
 }
 
@@ -156,7 +194,7 @@ pub struct Faults {
     pub drop_fraction: f64,
     /// Fraction of business calls whose token is expired on the spot (answer 42001).
     pub expire_token_fraction: f64,
-    /// Size of an oversized answer; 0 means [`DEFAULT_OVERSIZE_BYTES`].
+    /// Size of an oversized answer; 0 means [`DEFAULT_OVERSIZE_BYTES`]; at most [`MAX_OVERSIZE_BYTES`].
     pub oversize_bytes: usize,
     /// Endpoints the fraction faults apply to (`list`, `gettoken` …); empty for every endpoint.
     pub endpoints: Vec<String>,
@@ -164,7 +202,8 @@ pub struct Faults {
     pub rate_limit: Option<RateLimitRule>,
     /// Call-frequency limits of single endpoints, overriding `rate_limit`.
     pub rate_limits: BTreeMap<String, RateLimitRule>,
-    /// Scripted faults, taken in order before any random one. Setting faults appends these to the queue.
+    /// Scripted faults, taken in order before any random one. Setting faults replaces the queue with
+    /// these ([`crate::Simulator::inject`] appends one).
     pub next: Vec<ScriptedFault>,
 }
 
@@ -270,10 +309,12 @@ impl Faults {
         ]
     }
 
-    /// Checks that every fraction lies in 0..=1 and that they add up to at most 1 (one fault per call).
+    /// Checks that every fraction lies in 0..=1 and that they add up to at most 1 (one fault per call),
+    /// that every endpoint name is known (`endpoints`, `rate_limits`, `next`), that scripted counts are
+    /// at least 1 and that `oversize_bytes` is at most [`MAX_OVERSIZE_BYTES`].
     ///
     /// # Errors
-    /// A message naming the bad value.
+    /// A message naming the bad value (for an unknown endpoint, listing the valid names).
     pub fn check(&self) -> Result<(), String> {
         let mut sum = 0.0;
         for (kind, f) in self.fractions() {
@@ -289,6 +330,15 @@ impl Faults {
             if rule.calls == 0 || rule.window.is_zero() {
                 return Err("a rate limit needs positive calls and window".into());
             }
+        }
+        for name in self.endpoints.iter().chain(self.rate_limits.keys()) {
+            check_endpoint(name)?;
+        }
+        for fault in &self.next {
+            fault.check()?;
+        }
+        if self.oversize_bytes > MAX_OVERSIZE_BYTES {
+            return Err(format!("oversize_bytes {} is more than {MAX_OVERSIZE_BYTES}", self.oversize_bytes));
         }
         Ok(())
     }
@@ -315,7 +365,8 @@ mod millis {
 
 #[derive(Debug)]
 struct WindowState {
-    started: Instant,
+    /// Simulator clock, Unix milliseconds.
+    started_ms: i64,
     calls: u32,
 }
 
@@ -370,8 +421,9 @@ impl FaultEngine {
         lock::read(&self.faults).oversize_len()
     }
 
-    /// Counts the call against the endpoint's window; `true` when it is over the limit (answer 45009).
-    pub(crate) fn over_rate_limit(&self, endpoint: &str) -> bool {
+    /// Counts the call (at `now_ms` on the simulator clock) against the endpoint's window; `true` when it
+    /// is over the limit (answer 45009).
+    pub(crate) fn over_rate_limit(&self, endpoint: &str, now_ms: i64) -> bool {
         let rule = {
             let faults = lock::read(&self.faults);
             match faults.rate_limits.get(endpoint).or(faults.rate_limit.as_ref()) {
@@ -379,11 +431,10 @@ impl FaultEngine {
                 None => return false,
             }
         };
-        let now = Instant::now();
         let mut windows = lock::mutex(&self.windows);
-        let state = windows.entry(endpoint.to_string()).or_insert(WindowState { started: now, calls: 0 });
-        if now.duration_since(state.started) >= rule.window {
-            *state = WindowState { started: now, calls: 0 };
+        let state = windows.entry(endpoint.to_string()).or_insert(WindowState { started_ms: now_ms, calls: 0 });
+        if now_ms.saturating_sub(state.started_ms) >= millis(rule.window) {
+            *state = WindowState { started_ms: now_ms, calls: 0 };
         }
         state.calls = state.calls.saturating_add(1);
         state.calls > rule.calls
@@ -444,6 +495,8 @@ mod tests {
         assert!(RateLimitRule::parse("0/60").is_err());
         assert!(RateLimitRule::parse("abc").is_err());
         assert!(RateLimitRule::parse("5/x").is_err());
+        let too_long = RateLimitRule::parse(&format!("1/{}m", u64::MAX)).unwrap_err();
+        assert!(too_long.contains("too long"), "{too_long}");
     }
 
     #[test]
@@ -471,9 +524,11 @@ mod tests {
     #[test]
     fn windows_block_until_they_end() {
         let engine = FaultEngine::new(Faults::default().rate_limit_endpoint("get", RateLimitRule::per_minute(3)), 1);
-        let limited: Vec<bool> = (0..5).map(|_| engine.over_rate_limit("get")).collect();
+        let limited: Vec<bool> = (0..5).map(|_| engine.over_rate_limit("get", 1000)).collect();
         assert_eq!(limited, [false, false, false, true, true]);
-        assert!(!engine.over_rate_limit("list"));
+        assert!(!engine.over_rate_limit("list", 1000));
+        assert!(engine.over_rate_limit("get", 60_999), "still the same window");
+        assert!(!engine.over_rate_limit("get", 61_000), "a new window");
     }
 
     #[test]
@@ -481,6 +536,26 @@ mod tests {
         assert!(Faults::default().busy(0.5).concurrency(0.5).check().is_ok());
         assert!(Faults::default().busy(0.7).concurrency(0.5).check().is_err());
         assert!(Faults::default().busy(-0.1).check().is_err());
+        assert!(Faults { oversize_bytes: usize::MAX, ..Faults::default() }.check().is_err());
+        assert!(Faults { oversize_bytes: MAX_OVERSIZE_BYTES, ..Faults::default() }.check().is_ok());
+    }
+
+    #[test]
+    fn endpoint_names_are_checked_everywhere() {
+        let error = Faults::default().busy(0.1).only_endpoints(["lsit"]).check().unwrap_err();
+        assert!(error.contains("`lsit`") && error.contains("list") && error.contains("gettoken"), "{error}");
+        assert!(Faults::default().only_endpoints(["list", "gettoken"]).check().is_ok());
+        let limit = RateLimitRule::per_minute(1);
+        assert!(Faults::default().rate_limit_endpoint("gett", limit).check().is_err());
+        assert!(Faults::default().then(ScriptedFault::new(Some("transfr"), FaultKind::Busy, 1)).check().is_err());
+        assert!(Faults::default().then(ScriptedFault::new(None, FaultKind::Busy, 1)).check().is_ok());
+    }
+
+    #[test]
+    fn a_scripted_fault_needs_a_count() {
+        let zero = ScriptedFault::new(Some("list"), FaultKind::Busy, 0);
+        assert!(zero.check().unwrap_err().contains("count"));
+        assert!(Faults::default().then(zero).check().is_err());
     }
 
     #[test]

@@ -34,11 +34,12 @@
 //! See the README, or the table in the source of `control.rs`: `GET /__sim/stats`,
 //! `POST /__sim/invalidate-tokens`, `GET|POST /__sim/faults`, `POST /__sim/faults/next`,
 //! `POST /__sim/settle-transfers`, `POST /__sim/staff/{userid}/resign`, `GET /__sim/hints`,
-//! `POST /__sim/token-ttl`, `POST /__sim/stats/reset`, `GET /__sim/health`.
+//! `POST /__sim/token-ttl`, `POST /__sim/stats/reset`, `GET|POST /__sim/clock`, `GET /__sim/health`.
 
 mod answer;
 mod args;
 mod auth;
+mod clock;
 mod company;
 mod config;
 mod control;
@@ -51,11 +52,14 @@ mod server;
 mod simulator;
 
 pub use args::{SimArgs, run_foreground};
+pub use clock::MAX_CLOCK_OFFSET_SECS;
 pub use company::{
     ChatData, CompanyData, Hints, OpengidHint, OwnerChats, STAT_DAYS, StaffData, StatisticDay, StatisticsData,
 };
 pub use config::{DEFAULT_CORP_ID, DEFAULT_CORP_SECRET, DEFAULT_SEED, DataSource, Scale, SimConfig};
 pub use counters::{GETTOKEN, Stats};
 pub use error::SimError;
-pub use faults::{DEFAULT_OVERSIZE_BYTES, FaultKind, Faults, RateLimitRule, ScriptedFault};
+pub use faults::{
+    DEFAULT_OVERSIZE_BYTES, FaultKind, Faults, MAX_OVERSIZE_BYTES, RateLimitRule, ScriptedFault, endpoint_names,
+};
 pub use simulator::Simulator;

@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -30,6 +30,7 @@ use wecom_groupchat::types::{
 
 use crate::answer::{self, Failure};
 use crate::auth::{self, Tokens};
+use crate::clock::Clock;
 use crate::company::Company;
 use crate::counters::{Counters, GETTOKEN};
 use crate::faults::{FaultEngine, FaultKind};
@@ -57,23 +58,24 @@ pub(crate) struct Shared {
     pub(crate) tokens: Tokens,
     pub(crate) faults: FaultEngine,
     pub(crate) counters: Counters,
+    pub(crate) clock: Clock,
 }
 
 impl Shared {
     pub(crate) fn new(
-        corp_id: String,
-        corp_secret: String,
+        (corp_id, corp_secret): (String, String),
         company: Company,
         tokens: Tokens,
         faults: FaultEngine,
+        clock: Clock,
     ) -> Self {
-        Shared { corp_id, corp_secret, company: Mutex::new(company), tokens, faults, counters: Counters::new() }
+        Shared { corp_id, corp_secret, company: Mutex::new(company), tokens, faults, counters: Counters::new(), clock }
     }
 
     /// The company, with transfers whose time has come completed.
     pub(crate) fn company(&self) -> MutexGuard<'_, Company> {
         let mut company = lock::mutex(&self.company);
-        company.settle_transfers(Some(Instant::now()));
+        company.settle_transfers(self.clock.now_ms(), false);
         company
     }
 }
@@ -143,7 +145,7 @@ impl Shared {
 
     /// The rate limit and the faults that replace the answer.
     fn limits_and_faults(&self, endpoint: &str, token: Option<&str>) -> Gate {
-        if self.faults.over_rate_limit(endpoint) {
+        if self.faults.over_rate_limit(endpoint, self.clock.now_ms()) {
             return Gate::Answer(self.fail(Failure::new(RATE_LIMITED, format!("api freq out of limit: {endpoint}"))));
         }
         let Some(fault) = self.faults.decide(endpoint, token.is_some()) else { return Gate::Proceed(None) };
@@ -165,7 +167,7 @@ impl Shared {
             }
             FaultKind::ExpireToken => {
                 if let Some(token) = token {
-                    self.tokens.expire(token);
+                    self.tokens.expire(token, self.clock.now_ms());
                 }
                 self.fail(Failure::new(auth::EXPIRED_TOKEN, "access_token expired"))
             }
@@ -226,7 +228,7 @@ async fn gettoken(State(sim): State<Arc<Shared>>, RawQuery(query): RawQuery, bod
         Gate::Proceed(fault) => fault,
         Gate::Answer(response) => return response,
     };
-    let (access_token, expires_in) = sim.tokens.issue();
+    let (access_token, expires_in) = sim.tokens.issue(sim.clock.now_ms());
     sim.counters.token_issued();
     let body = answer::json(&TokenAnswer { errcode: 0, errmsg: "ok", access_token, expires_in });
     sim.reply(0, body, fault)
@@ -245,7 +247,7 @@ async fn business<R: Handle>(
     let bytes = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await;
     sim.delay().await;
     let token = query_param(query.as_deref(), wecom_groupchat::api::TOKEN_QUERY_PARAM);
-    if let Err(code) = sim.tokens.check(token.as_deref()) {
+    if let Err(code) = sim.tokens.check(token.as_deref(), sim.clock.now_ms()) {
         let detail = match code {
             auth::MISSING_TOKEN => "access_token missing from the query string",
             auth::EXPIRED_TOKEN => "access_token expired",
@@ -264,7 +266,7 @@ async fn business<R: Handle>(
     let result = if method != Method::POST {
         Err(Failure::new(PARAMETER_EMPTY, format!("{method} is not accepted; POST a JSON body")))
     } else {
-        let mut ctx = CallCtx { now: wecom_groupchat::time::now_unix(), all_owners: false };
+        let mut ctx = CallCtx::new(sim.clock.now_ms());
         handlers::decode::<R>(&bytes, &mut ctx)
             .and_then(|request| request.handle(&mut sim.company(), &ctx))
             .map(|response| answer::json(&response))

@@ -1,6 +1,6 @@
 //! [`Simulator`]: start one in-process on a free port, get its URL, its counters and its controls.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use wecom_groupchat::types::{ChatStatus, GetRequest, GroupChat, NeedName};
 
 use crate::auth::Tokens;
+use crate::clock::{Clock, millis};
 use crate::company::{self, Hints};
 use crate::config::SimConfig;
 use crate::counters::Stats;
@@ -44,28 +45,30 @@ pub struct Simulator {
 }
 
 pub(crate) fn snapshot(shared: &Shared) -> Stats {
-    shared.counters.snapshot(shared.tokens.live())
+    shared.counters.snapshot(shared.tokens.live(shared.clock.now_ms()))
 }
 
 impl Simulator {
     /// Builds the company, binds the address and starts serving.
     ///
     /// # Errors
-    /// [`SimError::Config`] for a non-loopback address without permission or bad faults,
-    /// [`SimError::Data`] for unusable data, [`SimError::Bind`] when the address cannot be bound.
+    /// [`SimError::Config`] for a non-loopback address without permission, bad faults or a clock offset
+    /// beyond ±100 years, [`SimError::Data`] for unusable data, [`SimError::Bind`] when the address cannot
+    /// be bound.
     pub async fn start(config: SimConfig) -> Result<Simulator, SimError> {
         server::check_addr(config.addr, config.allow_non_loopback)?;
         config.faults.check().map_err(SimError::Config)?;
         if config.corp_id.is_empty() || config.corp_secret.is_empty() {
             return Err(SimError::Config("corp id and corp secret must not be empty".into()));
         }
-        let now = wecom_groupchat::time::now_unix();
+        let clock = Clock::new(config.clock_offset).map_err(SimError::Config)?;
+        let now = clock.now();
         let (data, seed) = (config.data.clone(), config.seed);
         // Large companies take a moment to build: keep the runtime's threads free meanwhile.
         let mut company = tokio::task::spawn_blocking(move || company::build(&data, seed, now))
             .await
             .map_err(|e| SimError::Data(format!("building the company failed: {e}")))??;
-        company.settle = config.transfer_settle;
+        company.settle_ms = millis(config.transfer_settle);
         if let Some(n) = config.visible_staff {
             company.visible_staff = n;
         }
@@ -73,11 +76,11 @@ impl Simulator {
             TcpListener::bind(config.addr).await.map_err(|source| SimError::Bind { addr: config.addr, source })?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(
-            config.corp_id.clone(),
-            config.corp_secret.clone(),
+            (config.corp_id.clone(), config.corp_secret.clone()),
             company,
             Tokens::new(config.token_ttl, seed),
             FaultEngine::new(config.faults.clone(), seed),
+            clock,
         ));
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(server::serve(listener, server::router(shared.clone()), stopped));
@@ -85,12 +88,18 @@ impl Simulator {
         Ok(Simulator { addr, shared, seed, stop, task: Some(task) })
     }
 
-    /// `http://IP:PORT`, the base URL to give a client.
+    /// `http://IP:PORT`, the base URL to give a client. For an unspecified address (`0.0.0.0`, `::`), which
+    /// is not something to connect to, it names loopback: `http://127.0.0.1:PORT` (`http://[::1]:PORT`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
     }
 
-    /// The bound address.
+    /// The bound address (`0.0.0.0:PORT` when bound to every interface; see [`Simulator::base_url`]).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -140,7 +149,30 @@ impl Simulator {
 
     /// Expires every token now (later calls with them answer 42001); returns how many were live.
     pub fn invalidate_tokens(&self) -> usize {
-        self.shared.tokens.invalidate_all()
+        self.shared.tokens.invalidate_all(self.shared.clock.now_ms())
+    }
+
+    /// The simulator clock's Unix time, in seconds: real time plus [`SimConfig::clock_offset`] plus
+    /// whatever [`Simulator::advance_clock`] added.
+    pub fn now(&self) -> i64 {
+        self.shared.clock.now()
+    }
+
+    /// How far the simulator's clock runs ahead of real time, in seconds.
+    pub fn clock_offset(&self) -> i64 {
+        self.shared.clock.offset_secs()
+    }
+
+    /// Moves the simulator's clock forward: tokens expire, transfers settle, the daily transfer quota
+    /// and the 90-day on-the-job window move on, and "yesterday" for statistics is a later day, as if
+    /// `by` had passed. Returns the new time (Unix seconds).
+    ///
+    /// # Errors
+    /// [`SimError::Config`] when the clock would run more than 100 years ahead
+    /// ([`crate::MAX_CLOCK_OFFSET_SECS`]); the clock is unchanged then.
+    pub fn advance_clock(&self, by: Duration) -> Result<i64, SimError> {
+        self.shared.clock.advance(by).map_err(SimError::Config)?;
+        Ok(self.now())
     }
 
     /// Lifetime of tokens issued from now on.
@@ -156,7 +188,8 @@ impl Simulator {
     /// Replaces the faults (rate-limit windows restart, scripted faults replaced).
     ///
     /// # Errors
-    /// [`SimError::Config`] when a fraction is out of range.
+    /// [`SimError::Config`] when [`Faults::check`] refuses them: a fraction out of range, an unknown
+    /// endpoint name, a scripted count of 0 …
     pub fn set_faults(&self, faults: Faults) -> Result<(), SimError> {
         faults.check().map_err(SimError::Config)?;
         self.shared.faults.set(faults);
@@ -164,13 +197,19 @@ impl Simulator {
     }
 
     /// Queues a scripted fault for the next matching call(s).
-    pub fn inject(&self, fault: ScriptedFault) {
+    ///
+    /// # Errors
+    /// [`SimError::Config`] for an unknown endpoint name (the message lists the valid ones) or a count
+    /// of 0.
+    pub fn inject(&self, fault: ScriptedFault) -> Result<(), SimError> {
+        fault.check().map_err(SimError::Config)?;
         self.shared.faults.push(fault);
+        Ok(())
     }
 
     /// Completes every transfer in progress now; returns how many.
     pub fn settle_transfers(&self) -> usize {
-        self.shared.company().settle_transfers(None)
+        self.shared.company().settle_transfers(self.shared.clock.now_ms(), true)
     }
 
     /// Marks a member of staff resigned (their chats then await transfer); false when unknown.
@@ -185,7 +224,7 @@ impl Simulator {
 
     /// A chat as `groupchat/get` with `need_name = 1` returns it, read directly.
     pub fn group_chat(&self, chat_id: &str) -> Option<GroupChat> {
-        let ctx = CallCtx { now: wecom_groupchat::time::now_unix(), all_owners: false };
+        let ctx = CallCtx::new(self.shared.clock.now_ms());
         let request = GetRequest::new(chat_id).need_name(NeedName::Yes);
         request.handle(&mut self.shared.company(), &ctx).ok().map(|r| r.group_chat)
     }

@@ -5,10 +5,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use wecom_groupchat::time;
-use wecom_groupchat::types::{ChatStatus, GroupChatMember, JoinWay, JoinWayScene, StatisticData};
+use wecom_groupchat::types::{AddJoinWayRequest, ChatStatus, GroupChatMember, JoinWay, JoinWayScene, StatisticData};
+use wecom_groupchat::validate::Validate;
 
 use super::{Chat, Company, Members, STAT_DAYS, Staff, generate};
 use crate::error::SimError;
+use crate::handlers::REMARK_CHARS;
 
 fn yes() -> bool {
     true
@@ -171,8 +173,9 @@ impl ChatData {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct StatisticsData {
-    /// Synthesize figures (from the seed) for every owner of a chat for every day from yesterday back to
-    /// 180 days ago; `days` override them. Default true.
+    /// Synthesize figures for every owner of a chat, for whatever day is asked: totals count the owner's
+    /// chats created and members joined by the end of the day, message figures come from the seed.
+    /// `days` override them. Default true.
     #[serde(default = "yes")]
     pub auto: bool,
     /// Figures given explicitly.
@@ -240,19 +243,23 @@ impl CompanyData {
     }
 
     /// The deterministic demo company of this seed, as data (write it out to start a file of your own).
+    /// Its times lie before the start (00:00 UTC+8) of `now`'s day, so any `now` of one day gives the
+    /// same company.
     pub fn demo(seed: u64, now: i64) -> Self {
         generate::demo(seed, now)
     }
 }
 
 impl Company {
-    /// Builds the company from data; `now` anchors relative days and statistics.
+    /// Builds the company from data; `now` (its day's 00:00 UTC+8) anchors default creation times and
+    /// `days_ago`.
     pub(crate) fn from_data(data: CompanyData, seed: u64, now: i64) -> Result<Self, SimError> {
-        Self::build(data, seed, now).map_err(SimError::Data)
+        Self::build(data, seed, time::day_start(now)).map_err(SimError::Data)
     }
 
-    fn build(data: CompanyData, seed: u64, now: i64) -> Result<Self, String> {
+    fn build(data: CompanyData, seed: u64, anchor: i64) -> Result<Self, String> {
         let mut company = Company::empty(seed);
+        company.anchor = anchor;
         for s in data.staff {
             if s.userid.is_empty() {
                 return Err("a member of staff has an empty userid".into());
@@ -282,7 +289,7 @@ impl Company {
                 name: c.name.unwrap_or_else(|| format!("客户群{}", company.chats.len() + 1)),
                 chat_id: c.chat_id,
                 owner,
-                create_time: c.create_time.unwrap_or(now - 30 * time::DAY),
+                create_time: c.create_time.unwrap_or(anchor - 30 * time::DAY),
                 notice: c.notice,
                 admins: c.admins,
                 members: Members::Listed(c.members),
@@ -293,25 +300,20 @@ impl Company {
             })?;
         }
         for way in data.join_ways {
-            if way.config_id.is_empty() {
-                return Err("a join way has an empty config_id".into());
-            }
+            let way = check_join_way(way, anchor)?;
             for chat in way.chat_id_list.iter().flatten() {
                 if company.chat_id(chat).is_none() {
                     return Err(format!("join way `{}`: chat `{chat}` is not in chats", way.config_id));
                 }
             }
-            if way.scene.is_some_and(|s| s != JoinWayScene::MiniProgram && s != JoinWayScene::QrCode) {
-                return Err(format!("join way `{}`: scene must be 1 or 2", way.config_id));
+            if company.join_ways.contains_key(&way.config_id) {
+                return Err(format!("join way `{}` is listed twice", way.config_id));
             }
-            if company.join_ways.insert(way.config_id.clone(), way).is_some() {
-                return Err("a join way config_id is listed twice".into());
-            }
+            company.join_ways.insert(way.config_id.clone(), way);
         }
         company.visible_staff = data.visible_staff.unwrap_or(company.staff.len());
-        company.stats.newest_day = time::day_before(now, 1);
         if data.statistics.auto {
-            generate::statistics(&mut company, seed);
+            generate::statistics(&mut company);
         }
         for day in data.statistics.days {
             let owner = company
@@ -321,7 +323,7 @@ impl Company {
                 (Some(text), None) => {
                     time::parse_day(text).ok_or_else(|| format!("statistics: `{text}` is not a YYYY-MM-DD day"))?
                 }
-                (None, Some(ago)) if (1..=STAT_DAYS).contains(&ago) => time::day_before(now, ago),
+                (None, Some(ago)) if (1..=STAT_DAYS).contains(&ago) => time::day_before(anchor, ago),
                 (None, Some(ago)) => return Err(format!("statistics: days_ago {ago} is not within 1..=180")),
                 _ => return Err(format!("statistics of `{}`: give exactly one of day and days_ago", day.owner)),
             };
@@ -329,6 +331,35 @@ impl Company {
         }
         Ok(company)
     }
+}
+
+/// A join way from a file must be one the API could have made: the limits of `add_join_way` (1 to 5
+/// chats, `state` ≤ 30 characters, `room_base_name` ≤ 40, scene 1 or 2), a remark of at most 30
+/// characters (the API cuts longer ones) and a `qr_code` only for scene 2. A scene-2 way without a
+/// `qr_code` gets one, as the API would give it.
+fn check_join_way(mut way: JoinWay, now: i64) -> Result<JoinWay, String> {
+    let id = way.config_id.clone();
+    if id.is_empty() {
+        return Err("a join way has an empty config_id".into());
+    }
+    let scene = way.scene.ok_or_else(|| format!("join way `{id}`: scene is required (1 or 2)"))?;
+    let chats = way.chat_id_list.clone().ok_or_else(|| format!("join way `{id}`: chat_id_list is required"))?;
+    let mut request = AddJoinWayRequest::new(scene, chats);
+    request.room_base_name = way.room_base_name.clone();
+    request.state = way.state.clone();
+    request.validate_at(now).map_err(|e| format!("join way `{id}`: {e}"))?;
+    if way.remark.as_ref().is_some_and(|r| r.chars().count() > REMARK_CHARS) {
+        return Err(format!("join way `{id}`: remark: more than {REMARK_CHARS} characters"));
+    }
+    match scene {
+        JoinWayScene::QrCode if way.qr_code.is_none() => way.qr_code = Some(generate::qr_code_url(&id)),
+        JoinWayScene::QrCode => {}
+        _ if way.qr_code.is_some() => {
+            return Err(format!("join way `{id}`: qr_code exists only for scene 2 (QR code), not scene 1"));
+        }
+        _ => {}
+    }
+    Ok(way)
 }
 
 #[cfg(test)]
@@ -383,5 +414,40 @@ statistics:
             let result = CompanyData::from_yaml_str(text).and_then(|d| Company::from_data(d, 1, NOW));
             assert!(result.is_err(), "accepted: {text}");
         }
+    }
+
+    fn join_way_error(way: &str) -> String {
+        let text = format!("staff: [{{userid: a}}]\nchats: [{{chat_id: c, owner: a}}]\njoin_ways: [{way}]");
+        match CompanyData::from_yaml_str(&text).and_then(|d| Company::from_data(d, 1, NOW)) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn join_ways_from_files_follow_the_api_rules() {
+        let cases = [
+            ("{config_id: x, scene: 1, chat_id_list: [c, c, c, c, c, c]}", "chat_id_list"),
+            ("{config_id: x, scene: 2, chat_id_list: []}", "chat_id_list"),
+            ("{config_id: x, scene: 2, chat_id_list: [c], state: 0123456789012345678901234567890}", "state"),
+            (
+                "{config_id: x, scene: 2, chat_id_list: [c], room_base_name: '01234567890123456789012345678901234567890'}",
+                "room_base_name",
+            ),
+            ("{config_id: x, scene: 2, chat_id_list: [c], remark: 0123456789012345678901234567890}", "remark"),
+            ("{config_id: x, scene: 1, chat_id_list: [c], qr_code: 'https://x/y'}", "qr_code"),
+            ("{config_id: x, scene: 3, chat_id_list: [c]}", "scene"),
+            ("{config_id: x, chat_id_list: [c]}", "scene"),
+            ("{config_id: x, scene: 1}", "chat_id_list"),
+        ];
+        for (way, field) in cases {
+            let error = join_way_error(way);
+            assert!(error.contains("join way `x`") && error.contains(field), "{way}: {error:?}");
+        }
+        // A QR-code way gets its QR code; a mini-program one needs none.
+        let text = "staff: [{userid: a}]\nchats: [{chat_id: c, owner: a}]\njoin_ways: [{config_id: x, scene: 2, chat_id_list: [c]}, {config_id: y, scene: 1, chat_id_list: [c, c, c, c, c], state: '012345678901234567890123456789'}]";
+        let company = Company::from_data(CompanyData::from_yaml_str(text).unwrap(), 1, NOW).unwrap();
+        assert!(company.join_ways["x"].qr_code.as_deref().is_some_and(|q| q.contains('x')));
+        assert_eq!(company.join_ways["y"].qr_code, None);
     }
 }

@@ -1,5 +1,9 @@
 //! Deterministic companies: the demo company (as [`CompanyData`]), large benchmark companies (members
-//! made on demand), member lists and synthesized statistics. Everything comes from the seed.
+//! made on demand), member lists and the statistics history. Everything comes from the seed and the
+//! anchor (00:00 UTC+8 of the day the simulator starts): every generated time lies before the anchor,
+//! so the same seed gives the same company all day long, and no one joins a chat in the future.
+
+use std::collections::HashMap;
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -10,7 +14,7 @@ use wecom_groupchat::types::{
 };
 
 use super::data::{ChatData, CompanyData, StaffData, StatisticsData};
-use super::{Chat, Company, DayFigures, Members, STAT_DAYS, Staff};
+use super::{Chat, Company, History, Members, Staff};
 use crate::config::Scale;
 
 const SURNAMES: [(&str, &str); 12] = [
@@ -71,13 +75,21 @@ fn person_name(rng: &mut ChaCha8Rng) -> String {
     format!("{s}{g}")
 }
 
-/// A member list: the owner first, a few other staff, then external contacts.
+/// When a member joined: at least a minute after the chat was created (when there was time for it),
+/// at most `within` seconds after, and before `anchor`.
+fn join_time(rng: &mut ChaCha8Rng, create_time: i64, within: i64, anchor: i64) -> i64 {
+    let span = within.min(anchor.saturating_sub(create_time));
+    if span <= 60 { create_time } else { create_time + rng.random_range(60..span) }
+}
+
+/// A member list: the owner first, a few other staff, then external contacts. Join times lie between
+/// `create_time` and `anchor`.
 fn make_members(
     rng: &mut ChaCha8Rng,
     owner: (&str, &str),
     staff: &[(&str, &str)],
     count: usize,
-    create_time: i64,
+    (create_time, anchor): (i64, i64),
     states: &[&str],
 ) -> Vec<GroupChatMember> {
     let mut members = Vec::with_capacity(count);
@@ -101,7 +113,7 @@ fn make_members(
         let mut m = GroupChatMember::new()
             .userid(userid)
             .member_type(MemberType::Internal)
-            .join_time(create_time + rng.random_range(60..86_400))
+            .join_time(join_time(rng, create_time, time::DAY, anchor))
             .join_scene(JoinScene::DirectInvite)
             .invitor(Invitor::new().userid(owner.0))
             .name(name);
@@ -119,7 +131,7 @@ fn make_members(
         let mut m = GroupChatMember::new()
             .userid(token(rng, "wm", 30))
             .member_type(MemberType::External)
-            .join_time(create_time + rng.random_range(60..90 * time::DAY))
+            .join_time(join_time(rng, create_time, 90 * time::DAY, anchor))
             .join_scene(scene)
             .name(person_name(rng));
         if rng.random_bool(0.8) {
@@ -150,7 +162,9 @@ fn make_members(
 
 /// The demo company: 40 staff (6 resigned, 3 without customer contact, 3 not real-name verified),
 /// 300 chats (those of resigned owners awaiting transfer, some already transferred), 3 join ways.
+/// Times are relative to the start of `now`'s day (UTC+8), so any `now` of one day gives the same data.
 pub(crate) fn demo(seed: u64, now: i64) -> CompanyData {
+    let anchor = time::day_start(now);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut combos: Vec<(usize, usize)> =
         (0..SURNAMES.len()).flat_map(|s| (0..GIVEN.len()).map(move |g| (s, g))).collect();
@@ -183,9 +197,9 @@ pub(crate) fn demo(seed: u64, now: i64) -> CompanyData {
         } else {
             12 + rng.random_range(0..28)
         };
-        let create_time = now - rng.random_range(10 * time::DAY..700 * time::DAY);
+        let create_time = anchor - rng.random_range(10 * time::DAY..700 * time::DAY);
         let count = if i == 7 { 60 } else { rng.random_range(3..=30) };
-        let members = make_members(&mut rng, pairs[owner], &active, count, create_time, &states);
+        let members = make_members(&mut rng, pairs[owner], &active, count, (create_time, anchor), &states);
         let internal: Vec<String> = members
             .iter()
             .filter(|m| m.member_type == Some(MemberType::Internal))
@@ -258,10 +272,14 @@ pub(crate) fn qr_code_url(config_id: &str) -> String {
     format!("https://wework.qpic.cn/wwpic/sim/{config_id}/0")
 }
 
-/// A large company for benchmarks: members are made on demand, statistics synthesized.
+/// A large company for benchmarks: members are made on demand, statistics synthesized. Times are
+/// relative to the start of `now`'s day (UTC+8).
 pub(crate) fn scale(scale: &Scale, seed: u64, now: i64) -> Result<Company, String> {
+    scale.check()?;
+    let anchor = time::day_start(now);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut company = Company::empty(seed);
+    company.anchor = anchor;
     let staff = scale.staff_count();
     for i in 0..staff {
         let (s, g) = (SURNAMES[i % SURNAMES.len()], GIVEN[(i / SURNAMES.len()) % GIVEN.len()]);
@@ -285,7 +303,7 @@ pub(crate) fn scale(scale: &Scale, seed: u64, now: i64) -> Result<Company, Strin
             chat_id: token(&mut rng, "wr", 30),
             name: format!("{}{}群", TOPICS[i % TOPICS.len()], i + 1),
             owner,
-            create_time: now - rng.random_range(10 * time::DAY..700 * time::DAY),
+            create_time: anchor - rng.random_range(10 * time::DAY..700 * time::DAY),
             notice: None,
             admins: Vec::new(),
             members: Members::Generated { count: count as u32 },
@@ -296,8 +314,7 @@ pub(crate) fn scale(scale: &Scale, seed: u64, now: i64) -> Result<Company, Strin
         })?;
     }
     company.visible_staff = staff;
-    company.stats.newest_day = time::day_before(now, 1);
-    statistics(&mut company, seed);
+    statistics(&mut company);
     Ok(company)
 }
 
@@ -313,45 +330,31 @@ pub(crate) fn members(company: &Company, chat: u32, count: usize) -> Vec<GroupCh
         .filter(|s| !s.resigned && s.userid != owner.userid)
         .map(|s| (s.userid.as_str(), s.name.as_str()))
         .collect();
-    make_members(&mut rng, (&owner.userid, &owner.name), &candidates, count, c.create_time, &[])
+    make_members(&mut rng, (&owner.userid, &owner.name), &candidates, count, (c.create_time, company.anchor), &[])
 }
 
-/// Synthesizes figures for every owner of a chat, for every day from yesterday back to 180 days ago:
-/// totals on the newest day match the owner's chats and members, and fall back in time by the new ones.
-pub(crate) fn statistics(company: &mut Company, seed: u64) {
-    let mut owners: Vec<u32> = company.by_owner.iter().filter(|(_, c)| !c.is_empty()).map(|(o, _)| *o).collect();
-    owners.sort_unstable();
-    for owner in owners {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ u64::from(owner).wrapping_mul(0xD1B5_4A32_D192_ED03));
-        rng.set_stream(5);
-        let chats = &company.by_owner[&owner];
-        let mut chat_total = chats.len() as u32;
-        let mut member_total: u32 = chats.iter().map(|c| company.chats[*c as usize].members.len() as u32).sum();
-        let mut series = Vec::with_capacity(STAT_DAYS as usize);
-        for _ in 0..STAT_DAYS {
-            let new_chat = if rng.random_bool(0.15) { rng.random_range(1..=2).min(chat_total) } else { 0 };
-            let new_member = rng.random_range(0..=8).min(member_total);
-            let chat_has_msg = rng.random_range(0..=chat_total);
-            let member_has_msg = rng.random_range(0..=member_total.min(chat_has_msg * 5));
-            series.push(DayFigures {
-                new_chat,
-                chat_total,
-                chat_has_msg,
-                new_member,
-                member_total,
-                member_has_msg,
-                msg_total: member_has_msg * rng.random_range(1..=6),
-            });
-            chat_total -= new_chat;
-            member_total -= new_member;
+/// The statistics history of every owner of a chat: when their chats were created and their members
+/// joined. Members of generated chats (made on demand) count from the chat's creation, so that a large
+/// company need not make every member list up front.
+pub(crate) fn statistics(company: &mut Company) {
+    let mut events: HashMap<u32, Vec<(i64, u32, u32)>> = HashMap::new();
+    for chat in &company.chats {
+        let owner = events.entry(chat.owner).or_default();
+        owner.push((chat.create_time, 1, 0));
+        match &chat.members {
+            Members::Listed(members) => {
+                owner.extend(members.iter().map(|m| (m.join_time.unwrap_or(chat.create_time), 0, 1)));
+            }
+            Members::Generated { count } => owner.push((chat.create_time, 0, *count)),
         }
-        company.stats.series.insert(owner, series);
     }
+    company.stats.auto = events.into_iter().map(|(owner, events)| (owner, History::new(events))).collect();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::company::STAT_DAYS;
 
     const NOW: i64 = 1_764_000_000;
 
@@ -376,20 +379,72 @@ mod tests {
     }
 
     #[test]
-    fn statistics_cover_every_owner_and_day() {
-        let company = Company::from_data(demo(3, NOW), 3, NOW).unwrap();
-        for (owner, chats) in &company.by_owner {
-            let series = &company.stats.series[owner];
-            assert_eq!(series.len(), 180);
-            assert_eq!(series[0].chat_total as usize, chats.len());
-            for w in series.windows(2) {
-                assert_eq!(w[1].chat_total, w[0].chat_total - w[0].new_chat);
+    fn the_demo_is_the_same_all_day_and_moves_with_the_day() {
+        let midnight = time::day_start(NOW);
+        let a = demo(1, midnight);
+        assert_eq!(a, demo(1, midnight + 1));
+        assert_eq!(a, demo(1, midnight + time::DAY - 1), "the last second of the day");
+        let tomorrow = demo(1, midnight + time::DAY);
+        assert_ne!(a, tomorrow);
+        // Only the times move: a day later, everything is a day later.
+        assert_eq!(tomorrow.chats[0].chat_id, a.chats[0].chat_id);
+        assert_eq!(tomorrow.chats[0].create_time, a.chats[0].create_time.map(|t| t + time::DAY));
+    }
+
+    #[test]
+    fn nobody_joins_before_the_chat_exists_or_in_the_future() {
+        for seed in 0..20 {
+            let data = demo(seed, NOW);
+            for chat in &data.chats {
+                let created = chat.create_time.unwrap();
+                assert!(created < NOW);
+                for m in &chat.members {
+                    let joined = m.join_time.unwrap();
+                    assert!(created <= joined && joined < time::day_start(NOW), "{}: {created} {joined}", chat.chat_id);
+                }
             }
-            let oldest = time::day_before(NOW, 180);
-            assert!(company.stats.day(*owner, oldest).is_some());
-            assert!(company.stats.day(*owner, time::day_before(NOW, 181)).is_none());
-            assert!(company.stats.day(*owner, time::day_before(NOW, 0)).is_none());
         }
+        let company = scale(&Scale::groups(300).large_group_members(400), 3, NOW).unwrap();
+        for chat in 0..300 {
+            let created = company.chats[chat as usize].create_time;
+            for m in company.members(chat) {
+                let joined = m.join_time.unwrap();
+                assert!(created <= joined && joined < time::day_start(NOW));
+            }
+        }
+    }
+
+    #[test]
+    fn statistics_follow_the_chats_for_any_day() {
+        let company = Company::from_data(demo(3, NOW), 3, NOW).unwrap();
+        let today = time::day_start(NOW);
+        for (owner, chats) in &company.by_owner {
+            let members: usize = chats.iter().map(|c| company.members(*c).len()).sum();
+            let yesterday = company.stats.day(*owner, today - time::DAY).unwrap();
+            assert_eq!(yesterday.chat_total, Some(chats.len() as i64), "every chat existed by yesterday");
+            assert_eq!(yesterday.member_total, Some(members as i64));
+            // Day by day, totals grow by the new ones; message figures stay within the totals.
+            let mut previous = company.stats.day(*owner, today - (STAT_DAYS + 1) * time::DAY).unwrap();
+            for ago in (1..=STAT_DAYS).rev() {
+                let day = company.stats.day(*owner, today - ago * time::DAY).unwrap();
+                assert_eq!(day.chat_total.unwrap(), previous.chat_total.unwrap() + day.new_chat_cnt.unwrap());
+                assert_eq!(day.member_total.unwrap(), previous.member_total.unwrap() + day.new_member_cnt.unwrap());
+                assert!(day.chat_has_msg <= day.chat_total && day.member_has_msg <= day.member_total);
+                previous = day;
+            }
+            // Days past the build day have figures too (a simulator running past midnight), the same
+            // on every call.
+            let later = today + 10 * time::DAY;
+            assert_eq!(company.stats.day(*owner, later), company.stats.day(*owner, later));
+            assert_eq!(company.stats.day(*owner, later).unwrap().chat_total, Some(chats.len() as i64));
+        }
+        let new_chats: i64 = company
+            .by_owner
+            .keys()
+            .flat_map(|o| (1..=STAT_DAYS).map(move |ago| (*o, ago)))
+            .map(|(o, ago)| company.stats.day(o, today - ago * time::DAY).unwrap().new_chat_cnt.unwrap())
+            .sum();
+        assert!(new_chats > 0, "some chats were created in the last 180 days");
     }
 
     #[test]
@@ -402,5 +457,6 @@ mod tests {
         assert_eq!(company.members(1).len(), 3);
         assert_eq!(company.members(1), company.members(1));
         assert_eq!(company.members(0)[0].userid.as_deref(), Some(company.userid(company.chats[0].owner)));
+        assert!(scale(&Scale::groups(10).members_per_group(usize::MAX), 5, NOW).is_err());
     }
 }

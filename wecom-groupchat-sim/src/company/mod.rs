@@ -2,17 +2,18 @@
 //! the documented rules need (pending transfers, daily transfer quotas, on-the-job transfer history).
 //!
 //! Chats are never removed or reordered, so a chat's index is a stable position for `list` cursors.
+//! Times are the simulator clock's (see `clock.rs`), never the system's.
 
 mod data;
 mod generate;
 mod hints;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::{Duration, Instant};
 
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use wecom_groupchat::types::{ChatStatus, GroupChatMember, JoinWay, StatisticData};
+use wecom_groupchat::time::{self, DAY};
+use wecom_groupchat::types::{ChatStatus, GroupChatMember, JoinScene, JoinWay, MemberType, StatisticData};
 
 pub use data::{ChatData, CompanyData, StaffData, StatisticDay, StatisticsData};
 pub use hints::{Hints, OpengidHint, OwnerChats};
@@ -46,15 +47,6 @@ pub(crate) enum Members {
     Generated { count: u32 },
 }
 
-impl Members {
-    pub(crate) fn len(&self) -> usize {
-        match self {
-            Members::Listed(m) => m.len(),
-            Members::Generated { count } => *count as usize,
-        }
-    }
-}
-
 /// A customer group chat.
 #[derive(Debug, Clone)]
 pub(crate) struct Chat {
@@ -74,58 +66,94 @@ pub(crate) struct Chat {
     pub(crate) onjob_transfers: Vec<i64>,
 }
 
-/// Figures of one owner on one day, compact (the synthesized series).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct DayFigures {
-    pub(crate) new_chat: u32,
-    pub(crate) chat_total: u32,
-    pub(crate) chat_has_msg: u32,
-    pub(crate) new_member: u32,
-    pub(crate) member_total: u32,
-    pub(crate) member_has_msg: u32,
-    pub(crate) msg_total: u32,
+/// When an owner's chats were created and their members joined, as counted by the statistics: sorted
+/// times with running totals, so any day's figures are two binary searches.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct History {
+    times: Vec<i64>,
+    /// Chats created at or before `times[i]`.
+    chats: Vec<u32>,
+    /// Members joined at or before `times[i]`.
+    members: Vec<u32>,
 }
 
-impl DayFigures {
-    fn to_data(self) -> StatisticData {
-        StatisticData::new()
-            .new_chat_cnt(self.new_chat.into())
-            .chat_total(self.chat_total.into())
-            .chat_has_msg(self.chat_has_msg.into())
-            .new_member_cnt(self.new_member.into())
-            .member_total(self.member_total.into())
-            .member_has_msg(self.member_has_msg.into())
-            .msg_total(self.msg_total.into())
+impl History {
+    /// Builds the history from events: (time, chats created, members joined).
+    pub(crate) fn new(mut events: Vec<(i64, u32, u32)>) -> Self {
+        events.sort_unstable_by_key(|e| e.0);
+        let mut history = History::default();
+        let (mut chats, mut members) = (0u32, 0u32);
+        for (at, c, m) in events {
+            chats = chats.saturating_add(c);
+            members = members.saturating_add(m);
+            // Events at the same time share one entry.
+            if history.times.last() != Some(&at) {
+                history.times.push(at);
+                history.chats.push(0);
+                history.members.push(0);
+            }
+            let last = history.times.len() - 1;
+            history.chats[last] = chats;
+            history.members[last] = members;
+        }
+        history
+    }
+
+    /// (chats, members) that existed before `t`.
+    fn before(&self, t: i64) -> (u32, u32) {
+        match self.times.partition_point(|x| *x < t) {
+            0 => (0, 0),
+            i => (self.chats[i - 1], self.members[i - 1]),
+        }
     }
 }
 
-/// Statistics per owner and day.
+/// Statistics per owner and day, made on demand: the figures of any day are a pure function of the
+/// owner's chats (created, members joined by the end of the day) and of the seed, so whatever
+/// "yesterday" is when a request comes, it has figures, and the same day always has the same ones.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Statistics {
-    /// 00:00 UTC+8 of the newest day of the series (yesterday when the company was built).
-    pub(crate) newest_day: i64,
-    /// Per owner, index 0 = `newest_day`, index i = i days before it.
-    pub(crate) series: HashMap<u32, Vec<DayFigures>>,
-    /// Figures given explicitly (data file), overriding the series.
+    /// Owners with synthesized statistics: those owning chats when the company was built (transfers
+    /// made later do not rewrite history).
+    pub(crate) auto: HashMap<u32, History>,
+    /// Figures given explicitly (data file), overriding the synthesized ones.
     pub(crate) explicit: HashMap<(u32, i64), StatisticData>,
+    /// Drives the message figures.
+    pub(crate) seed: u64,
 }
 
 impl Statistics {
     /// Whether the owner has any statistics.
     pub(crate) fn has_owner(&self, owner: u32) -> bool {
-        self.series.contains_key(&owner) || self.explicit.keys().any(|(o, _)| *o == owner)
+        self.auto.contains_key(&owner) || self.explicit.keys().any(|(o, _)| *o == owner)
     }
 
-    /// The figures of `owner` on the day starting at `day`.
+    /// The figures of `owner` on the day starting at `day` (00:00 UTC+8).
     pub(crate) fn day(&self, owner: u32, day: i64) -> Option<StatisticData> {
         if let Some(data) = self.explicit.get(&(owner, day)) {
             return Some(data.clone());
         }
-        let offset = (self.newest_day - day).div_euclid(wecom_groupchat::time::DAY);
-        if (self.newest_day - day).rem_euclid(wecom_groupchat::time::DAY) != 0 || offset < 0 {
-            return None;
-        }
-        self.series.get(&owner)?.get(offset as usize).map(|f| f.to_data())
+        let history = self.auto.get(&owner)?;
+        let (chats_before, members_before) = history.before(day);
+        let (chat_total, member_total) = history.before(day.saturating_add(DAY));
+        // Message figures: drawn from (seed, owner, day), bounded by that day's totals.
+        let mut rng = ChaCha8Rng::seed_from_u64(
+            self.seed ^ u64::from(owner).wrapping_mul(0xD1B5_4A32_D192_ED03) ^ (day as u64).wrapping_mul(0x9E37_79B9),
+        );
+        rng.set_stream(5);
+        let chat_has_msg = rng.random_range(0..=chat_total);
+        let member_has_msg = rng.random_range(0..=member_total.min(chat_has_msg.saturating_mul(5)));
+        let msg_total = member_has_msg.saturating_mul(rng.random_range(1..=6));
+        Some(
+            StatisticData::new()
+                .new_chat_cnt((chat_total - chats_before).into())
+                .chat_total(chat_total.into())
+                .chat_has_msg(chat_has_msg.into())
+                .new_member_cnt((member_total - members_before).into())
+                .member_total(member_total.into())
+                .member_has_msg(member_has_msg.into())
+                .msg_total(msg_total.into()),
+        )
     }
 }
 
@@ -143,10 +171,13 @@ pub(crate) struct Company {
     pub(crate) stats: Statistics,
     /// Size of the app's visible range (81017 rule).
     pub(crate) visible_staff: usize,
-    /// Transfers in progress: (when they complete, chat index).
-    pub(crate) pending: BTreeSet<(Instant, u32)>,
-    /// How long a transfer stays in progress.
-    pub(crate) settle: Duration,
+    /// 00:00 UTC+8 of the day the company was built: generated times lie before it, so one seed gives
+    /// the same company all day.
+    pub(crate) anchor: i64,
+    /// Transfers in progress: (when they complete, Unix ms, chat index).
+    pub(crate) pending: BTreeSet<(i64, u32)>,
+    /// How long a transfer stays in progress, in ms.
+    pub(crate) settle_ms: i64,
     /// Chats moved per (old owner, new owner, day) by `transfer` and `onjob_transfer`.
     pub(crate) transfer_quota: HashMap<(u32, u32, i64), u32>,
     /// Seed of generated member lists.
@@ -167,10 +198,11 @@ impl Company {
             opengids: HashMap::new(),
             by_owner: HashMap::new(),
             join_ways: BTreeMap::new(),
-            stats: Statistics::default(),
+            stats: Statistics { seed, ..Statistics::default() },
             visible_staff: 0,
+            anchor: 0,
             pending: BTreeSet::new(),
-            settle: Duration::ZERO,
+            settle_ms: 0,
             transfer_quota: HashMap::new(),
             member_seed: seed,
             rng,
@@ -213,26 +245,45 @@ impl Company {
         Ok(id)
     }
 
-    /// Changes a chat's owner, keeping the owner index in step.
-    pub(crate) fn set_owner(&mut self, chat: u32, owner: u32) {
+    /// Changes a chat's owner at Unix time `at`, keeping the owner index in step. The new owner must be
+    /// a member of the chat: when they are not, they join it (internal, invited directly, at `at`).
+    pub(crate) fn set_owner(&mut self, chat: u32, owner: u32, at: i64) {
         let old = self.chats[chat as usize].owner;
         if let Some(set) = self.by_owner.get_mut(&old) {
             set.remove(&chat);
         }
         self.by_owner.entry(owner).or_default().insert(chat);
-        self.chats[chat as usize].owner = owner;
+        let staff = &self.staff[owner as usize];
+        let c = &mut self.chats[chat as usize];
+        c.owner = owner;
+        // An owner is not also an admin.
+        c.admins.retain(|a| *a != staff.userid);
+        // Generated member lists put the current owner first on their own.
+        if let Members::Listed(members) = &mut c.members {
+            if !members.iter().any(|m| m.userid.as_deref() == Some(staff.userid.as_str())) {
+                members.push(
+                    GroupChatMember::new()
+                        .userid(staff.userid.clone())
+                        .member_type(MemberType::Internal)
+                        .join_time(at.max(c.create_time))
+                        .join_scene(JoinScene::DirectInvite)
+                        .name(staff.name.clone()),
+                );
+            }
+        }
     }
 
-    /// Completes the transfers whose time has come (`now` = now) or all of them (`None`); returns how many.
-    pub(crate) fn settle_transfers(&mut self, now: Option<Instant>) -> usize {
+    /// Completes the transfers due at `now_ms` (simulator clock), or all of them when `all`; returns how
+    /// many.
+    pub(crate) fn settle_transfers(&mut self, now_ms: i64, all: bool) -> usize {
         let mut done = 0;
         while let Some(&(at, chat)) = self.pending.first() {
-            if now.is_some_and(|now| at > now) {
+            if !all && at > now_ms {
                 break;
             }
             self.pending.pop_first();
             if let Some(owner) = self.chats[chat as usize].pending_owner.take() {
-                self.set_owner(chat, owner);
+                self.set_owner(chat, owner, at.min(now_ms).div_euclid(1000));
                 self.chats[chat as usize].status = ChatStatus::Transferred;
                 done += 1;
             }
@@ -276,13 +327,46 @@ pub(crate) fn generate_config_id(c: &mut Company) -> String {
     }
 }
 
-/// Builds a company from a data source.
+/// Builds a company from a data source at Unix time `now` (simulator clock). Generated data is anchored
+/// to the start of `now`'s day (UTC+8): the same seed on the same day gives the same company.
 pub(crate) fn build(source: &crate::config::DataSource, seed: u64, now: i64) -> Result<Company, crate::SimError> {
     use crate::config::DataSource;
+    let anchor = time::day_start(now);
     match source {
-        DataSource::Demo => Company::from_data(CompanyData::demo(seed, now), seed, now),
-        DataSource::File(path) => Company::from_data(CompanyData::from_file(path)?, seed, now),
-        DataSource::Data(data) => Company::from_data((**data).clone(), seed, now),
-        DataSource::Scale(scale) => generate::scale(scale, seed, now).map_err(crate::SimError::Data),
+        DataSource::Demo => Company::from_data(CompanyData::demo(seed, anchor), seed, anchor),
+        DataSource::File(path) => Company::from_data(CompanyData::from_file(path)?, seed, anchor),
+        DataSource::Data(data) => Company::from_data((**data).clone(), seed, anchor),
+        DataSource::Scale(scale) => generate::scale(scale, seed, anchor).map_err(crate::SimError::Data),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_owner_joins_once_and_is_no_admin() {
+        let data = CompanyData::from_yaml_str(
+            "staff: [{userid: a}, {userid: b, name: Bee}, {userid: c}, {userid: d}]\n\
+             chats: [{chat_id: wr1, owner: a, create_time: 1000, admins: [b], members: [{userid: a, type: 1, join_time: 1000}, {userid: b, type: 1, join_time: 2000}]}]",
+        )
+        .unwrap();
+        let mut company = Company::from_data(data, 1, 1_764_000_000).unwrap();
+        company.set_owner(0, 1, 5000);
+        assert_eq!(company.members(0).len(), 2, "b was a member already");
+        assert!(company.chats[0].admins.is_empty(), "the owner is not also an admin");
+        company.set_owner(0, 2, 6000);
+        let members = company.members(0);
+        assert_eq!(members.len(), 3);
+        let c = &members[2];
+        assert_eq!(
+            (c.userid.as_deref(), c.member_type, c.join_time),
+            (Some("c"), Some(MemberType::Internal), Some(6000))
+        );
+        assert_eq!(company.by_owner[&2].iter().copied().collect::<Vec<_>>(), [0]);
+        assert!(company.by_owner[&0].is_empty() && company.by_owner[&1].is_empty());
+        // A join time before the chat existed is moved to its creation.
+        company.set_owner(0, 3, 1);
+        assert_eq!(company.members(0)[3].join_time, Some(1000));
     }
 }

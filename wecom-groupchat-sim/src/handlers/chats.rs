@@ -80,7 +80,8 @@ impl Handle for ListRequest {
             None => Box::new(start..c.chats.len() as u32),
         };
         let filter = self.status_filter_or_default();
-        let limit = self.limit as usize;
+        // Validation keeps limit in 1..=1000; no value may wrap all the same.
+        let limit = usize::try_from(self.limit.max(1)).unwrap_or(usize::MAX);
         let mut page = Vec::with_capacity(limit.min(1000));
         let mut next = None;
         for i in candidates.filter(|i| status_matches(filter, c.chats[*i as usize].status)) {

@@ -7,6 +7,8 @@ mod join_way;
 mod statistic;
 mod transfer;
 
+pub(crate) use join_way::REMARK_CHARS;
+
 use serde_json::Value;
 use wecom_groupchat::endpoint::Endpoint;
 
@@ -27,10 +29,21 @@ pub(crate) const VISIBLE_LIMIT: usize = 1000;
 /// What a handler knows about the call beyond the request.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CallCtx {
-    /// Unix time of the call.
-    pub(crate) now: i64,
+    /// Time of the call on the simulator clock, Unix milliseconds.
+    pub(crate) now_ms: i64,
     /// The request left out `owner_filter` (statistics: all owners in the visible range).
     pub(crate) all_owners: bool,
+}
+
+impl CallCtx {
+    pub(crate) fn new(now_ms: i64) -> Self {
+        CallCtx { now_ms, all_owners: false }
+    }
+
+    /// Time of the call, Unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        self.now_ms.div_euclid(1000)
+    }
 }
 
 /// A request type the simulator answers.
@@ -71,7 +84,7 @@ pub(crate) fn decode<R: Handle>(body: &[u8], ctx: &mut CallCtx) -> Result<R, Fai
             Failure::new(INVALID_PARAMETER, format!("{path}: {message}"))
         }
     })?;
-    request.validate_at(ctx.now).map_err(|e| Failure::new(e.server_errcode(), e.to_string()))?;
+    request.validate_at(ctx.now()).map_err(|e| Failure::new(e.server_errcode(), e.to_string()))?;
     Ok(request)
 }
 
@@ -98,7 +111,7 @@ mod tests {
     use super::*;
 
     fn ctx() -> CallCtx {
-        CallCtx { now: wecom_groupchat::time::now_unix(), all_owners: false }
+        CallCtx::new(wecom_groupchat::time::now_unix() * 1000)
     }
 
     fn code<R: Handle>(body: &str) -> i64 {

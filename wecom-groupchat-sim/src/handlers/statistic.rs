@@ -58,17 +58,22 @@ fn owners(c: &Company, filter: &OwnerFilter, ctx: &CallCtx) -> Result<Vec<u32>, 
     Ok(out)
 }
 
-/// The days of the closed range, floored to 00:00 UTC+8.
+/// Most days in one request (the generated validation refuses longer ranges with 600018).
+const MAX_DAYS: usize = 30;
+
+/// The days of the closed range, floored to 00:00 UTC+8. Validation has bounded the range already; the
+/// cap and the checked steps only make sure no input can overflow or run long.
 fn days(begin: i64, end: Option<i64>) -> Vec<i64> {
     let first = time::day_start(begin);
     let last = time::day_start(end.unwrap_or(begin));
-    (0..).map(|i| first + i * DAY).take_while(|d| *d <= last).collect()
+    std::iter::successors(Some(first), |d| d.checked_add(DAY)).take_while(|d| *d <= last).take(MAX_DAYS).collect()
 }
 
+/// Sums figures; explicit figures from a data file can be anything, so saturate.
 fn add(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     match (a, b) {
         (None, None) => None,
-        (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
     }
 }
 
@@ -141,8 +146,9 @@ impl Handle for StatisticRequest {
             by_key.then_with(|| ua.cmp(ub))
         });
         let total = items.len();
-        let offset = (self.offset_or_default().max(0) as usize).min(total);
-        let limit = self.limit_or_default().max(1) as usize;
+        // Validation bounds both; clamp anyway so no value can wrap.
+        let offset = usize::try_from(self.offset_or_default().max(0)).unwrap_or(usize::MAX).min(total);
+        let limit = usize::try_from(self.limit_or_default().max(1)).unwrap_or(usize::MAX);
         let page: Vec<StatisticOwnerItem> = items
             .into_iter()
             .skip(offset)
@@ -183,5 +189,14 @@ mod tests {
         let d = time::parse_day("2026-03-01").unwrap();
         assert_eq!(days(d + 5 * 3600, Some(d + 2 * DAY + 100)), vec![d, d + DAY, d + 2 * DAY]);
         assert_eq!(days(d + 1, None), vec![d]);
+    }
+
+    #[test]
+    fn extreme_ranges_stay_bounded() {
+        assert_eq!(days(i64::MAX, None).len(), 1);
+        assert_eq!(days(i64::MIN, Some(i64::MAX)).len(), MAX_DAYS);
+        assert!(days(i64::MAX, Some(i64::MIN)).is_empty());
+        assert_eq!(add(Some(i64::MAX), Some(1)), Some(i64::MAX));
+        assert_eq!(add(Some(i64::MIN), Some(-1)), Some(i64::MIN));
     }
 }

@@ -4,8 +4,6 @@
 //! its own and listed in `failed_chat_list` when it cannot move. Everything runs under the company
 //! lock, so concurrent calls never move a chat twice.
 
-use std::time::{Duration, Instant};
-
 use wecom_groupchat::time;
 use wecom_groupchat::types::{
     ChatStatus, FailedChat, OnjobTransferRequest, OnjobTransferResponse, TransferRequest, TransferResponse,
@@ -66,7 +64,8 @@ fn failed(chat_id: &str, errcode: i64) -> FailedChat {
     FailedChat::new(chat_id).errcode(errcode).errmsg(chat_errmsg(errcode))
 }
 
-/// Takes one unit of the (old owner, new owner, today) quota, if any is left.
+/// Takes one unit of the (old owner, new owner, today in UTC+8) quota, if any is left. `transfer` and
+/// `onjob_transfer` share it: the notes give both "≤ 300 per person per day".
 fn take_quota(c: &mut Company, old: u32, new: u32, now: i64) -> bool {
     let used = c.transfer_quota.entry((old, new, time::day_start(now))).or_default();
     if *used >= DAILY_LIMIT {
@@ -111,20 +110,18 @@ impl Handle for TransferRequest {
                 Some(OWNER_UNCHANGED)
             } else if !c.staff[old as usize].resigned {
                 Some(if chat.status == ChatStatus::Transferred { ALREADY_TRANSFERRED } else { OWNER_NOT_RESIGNED })
-            } else if !take_quota(c, old, new_owner, ctx.now) {
+            } else if !take_quota(c, old, new_owner, ctx.now()) {
                 Some(DAILY_QUOTA)
             } else {
                 None
             }
         };
-        // Resigned → transferring now → transferred once the transfer settles.
+        // Resigned → transferring now → transferred once the transfer settles (the new owner joins then).
         let apply = |c: &mut Company, id: u32, new_owner: u32| {
             let chat = &mut c.chats[id as usize];
             chat.pending_owner = Some(new_owner);
             chat.status = ChatStatus::Transferring;
-            let now = Instant::now();
-            let at = now.checked_add(c.settle).unwrap_or(now + Duration::from_secs(100 * 365 * 86_400));
-            c.pending.insert((at, id));
+            c.pending.insert((ctx.now_ms.saturating_add(c.settle_ms), id));
         };
         let failures = transfer_each(c, &self.new_owner, &self.chat_id_list, refuse, apply)?;
         let mut response = TransferResponse::new();
@@ -139,7 +136,7 @@ impl Handle for OnjobTransferRequest {
             let chat = &c.chats[id as usize];
             let old = chat.owner;
             let recent =
-                chat.onjob_transfers.iter().filter(|t| time::days_ago(**t, ctx.now) < ONJOB_WINDOW_DAYS).count();
+                chat.onjob_transfers.iter().filter(|t| time::days_ago(**t, ctx.now()) < ONJOB_WINDOW_DAYS).count();
             if chat.pending_owner.is_some() || chat.status == ChatStatus::Transferring {
                 Some(IN_PROGRESS)
             } else if c.staff[old as usize].resigned {
@@ -148,15 +145,16 @@ impl Handle for OnjobTransferRequest {
                 Some(OWNER_UNCHANGED)
             } else if recent >= ONJOB_LIMIT {
                 Some(TOO_OFTEN)
-            } else if !take_quota(c, old, new_owner, ctx.now) {
+            } else if !take_quota(c, old, new_owner, ctx.now()) {
                 Some(DAILY_QUOTA)
             } else {
                 None
             }
         };
+        // Takes effect at once; the new owner joins the chat if they were not in it.
         let apply = |c: &mut Company, id: u32, new_owner: u32| {
-            c.set_owner(id, new_owner);
-            c.chats[id as usize].onjob_transfers.push(ctx.now);
+            c.set_owner(id, new_owner, ctx.now());
+            c.chats[id as usize].onjob_transfers.push(ctx.now());
         };
         let failures = transfer_each(c, &self.new_owner, &self.chat_id_list, refuse, apply)?;
         let mut response = OnjobTransferResponse::new();

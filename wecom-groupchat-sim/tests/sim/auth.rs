@@ -93,7 +93,7 @@ async fn the_client_refreshes_after_all_tokens_are_invalidated() {
 async fn the_client_refreshes_on_forced_expiry() {
     let sim = start().await;
     let client = client(&sim);
-    sim.inject(ScriptedFault::new(Some("list"), FaultKind::ExpireToken, 1));
+    sim.inject(ScriptedFault::new(Some("list"), FaultKind::ExpireToken, 1)).unwrap();
     client.list(&ListRequest::new(10)).await.unwrap();
     let stats = sim.stats();
     assert_eq!(stats.gettoken_calls, 2);

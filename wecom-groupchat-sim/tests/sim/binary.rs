@@ -5,6 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use wecom_groupchat::types::{GetRequest, ListRequest};
 
 use crate::common::gettoken;
 
@@ -112,6 +113,62 @@ async fn the_binary_prints_its_url_and_any_http_client_can_drive_it() {
     assert!(!logs.contains(&token_text(&token)), "{logs}");
 }
 
+#[test]
+fn bad_flags_say_what_is_wrong() {
+    let stderr = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_wecom-groupchat-sim")).args(args).output().unwrap();
+        assert!(!output.status.success() && output.stdout.is_empty(), "{args:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let typo = stderr(&["--fault-endpoints=list,lsit", "--drop-fraction=0.1"]);
+    assert!(
+        typo.contains("`lsit`") && typo.contains("valid names") && typo.contains("statistic_group_by_day"),
+        "{typo}"
+    );
+    let typo = stderr(&["--rate-limit-endpoint=lsit=10/1s"]);
+    assert!(typo.contains("`lsit`") && typo.contains("valid names"), "{typo}");
+    let both = stderr(&["--data=company.yaml", "--groups=100"]);
+    assert!(both.contains("--groups") && both.contains("--data"), "{both}");
+}
+
+#[tokio::test]
+async fn bound_to_every_interface_it_prints_a_url_to_connect_to() {
+    let mut child = spawn(&["--addr=0.0.0.0:0", "--allow-non-loopback", "--corp-id=ww1", "--corp-secret=s"]);
+    let base = url_line(&mut child);
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let health: Value = http.get(format!("{base}/__sim/health")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+}
+
+#[tokio::test]
+async fn fault_flags_reach_the_sdk_client_end_to_end() {
+    let client_for = |base: String| {
+        wecom_groupchat::Client::builder()
+            .base_url(base)
+            .corp_credentials("ww1", "s")
+            .rate_limits(wecom_groupchat::ratelimit::RateLimits::off())
+            .retry(crate::common::fast_retry())
+            .build()
+            .unwrap()
+    };
+    let credentials = ["--corp-id=ww1", "--corp-secret=s"];
+
+    let mut truncating = spawn(&[&credentials[..], &["--truncate-fraction=1", "--fault-endpoints=get"]].concat());
+    let client = client_for(url_line(&mut truncating));
+    let page = client.list(&ListRequest::new(1)).await.unwrap();
+    let chat = &page.group_chat_list.unwrap()[0].chat_id;
+    let error = client.get(&GetRequest::new(chat)).await.unwrap_err();
+    assert!(matches!(error, wecom_groupchat::Error::Decode(_)), "{error}");
+
+    let mut expiring = spawn(&[&credentials[..], &["--expire-token-fraction=1", "--fault-endpoints=list"]].concat());
+    let base = url_line(&mut expiring);
+    let error = client_for(base.clone()).list(&ListRequest::new(1)).await.unwrap_err();
+    assert_eq!(error.code(), Some(42001), "{error}");
+    let stats: Value = reqwest::get(format!("{base}/__sim/stats")).await.unwrap().json().await.unwrap();
+    assert_eq!(stats["gettoken_calls"], 2, "one refresh, no loop: {stats}");
+    assert_eq!(stats["faults"]["expire_token"], 2);
+}
+
 fn token_text(token: &Value) -> String {
     token["access_token"].as_str().unwrap().to_string()
 }
@@ -119,7 +176,15 @@ fn token_text(token: &Value) -> String {
 #[test]
 fn the_binary_refuses_non_loopback_addresses_and_bad_flags() {
     // A documentation address (never assigned): the check refuses it before any bind.
-    for args in [&["--addr=192.0.2.1:0"][..], &["--busy-fraction=1.5"][..], &["--data=/nonexistent/company.yaml"][..]] {
+    let refused = [
+        &["--addr=192.0.2.1:0"][..],
+        &["--busy-fraction=1.5"],
+        &["--data=/nonexistent/company.yaml"],
+        &["--fault-endpoints=lsit", "--busy-fraction=0.5"],
+        &["--data=company.yaml", "--groups=100"],
+        &["--clock-offset-secs=9223372036854775807"],
+    ];
+    for args in refused {
         let output = Command::new(env!("CARGO_BIN_EXE_wecom-groupchat-sim")).args(args).output().unwrap();
         assert!(!output.status.success(), "{args:?}");
         assert!(output.stdout.is_empty(), "no URL line: {args:?}");

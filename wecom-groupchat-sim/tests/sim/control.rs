@@ -84,3 +84,44 @@ async fn shutdown_stops_serving() {
     sim.shutdown().await;
     assert!(http.get(format!("{base}/__sim/health")).send().await.is_err());
 }
+
+#[tokio::test]
+async fn unknown_endpoint_names_and_empty_counts_answer_400() {
+    let sim = start().await;
+    let raw = Raw::new(&sim).await;
+    let refused = [
+        ("/__sim/faults", r#"{"busy_fraction": 1.0, "endpoints": ["lsit"]}"#),
+        ("/__sim/faults", r#"{"rate_limits": {"lsit": {"calls": 1, "window_ms": 1000}}}"#),
+        ("/__sim/faults", r#"{"next": [{"endpoint": "lsit", "fault": "busy"}]}"#),
+        ("/__sim/faults/next", r#"{"endpoint": "lsit", "fault": "busy", "count": 2}"#),
+    ];
+    for (path, body) in refused {
+        let (status, answer) = raw.control_post(path, body).await;
+        assert_eq!(status, 400, "{path} {body}: {answer}");
+        let error = answer["error"].as_str().unwrap();
+        assert!(error.contains("`lsit`") && error.contains("valid names") && error.contains("list"), "{error}");
+    }
+    for (path, body) in [
+        ("/__sim/faults/next", r#"{"endpoint": "list", "fault": "busy", "count": 0}"#),
+        ("/__sim/faults", r#"{"next": [{"fault": "busy", "count": 0}]}"#),
+        ("/__sim/faults", r#"{"oversize_fraction": 1, "oversize_bytes": 18446744073709551615}"#),
+    ] {
+        let (status, answer) = raw.control_post(path, body).await;
+        assert_eq!(status, 400, "{path} {body}: {answer}");
+    }
+    assert_eq!(sim.faults(), Faults::default(), "nothing was applied");
+    assert_eq!(errcode(&raw.call("list", json!({"limit": 1})).await), 0);
+    // gettoken is a name too.
+    let (status, answer) = raw.control_post("/__sim/faults/next", r#"{"endpoint": "gettoken", "fault": "busy"}"#).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+#[tokio::test]
+async fn base_url_names_loopback_when_bound_to_every_interface() {
+    let mut config = config().addr("0.0.0.0:0".parse().unwrap());
+    config.allow_non_loopback = true;
+    let sim = start_with(config).await;
+    assert!(sim.addr().ip().is_unspecified());
+    assert_eq!(sim.base_url(), format!("http://127.0.0.1:{}", sim.addr().port()));
+    sim.client_builder().build().unwrap().list(&wecom_groupchat::types::ListRequest::new(1)).await.unwrap();
+}

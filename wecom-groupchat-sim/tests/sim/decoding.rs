@@ -1,4 +1,4 @@
-use serde_json::Value;
+use serde_json::{Value, json};
 use wecom_groupchat::endpoints;
 
 use crate::common::*;
@@ -101,4 +101,38 @@ async fn every_endpoint_of_the_spec_is_served() {
     assert_eq!((status, errcode(&answer)), (200, 41001));
     let unknown = raw.http.post(format!("{}/cgi-bin/nope", raw.base)).send().await.unwrap();
     assert_eq!(unknown.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn extreme_numbers_and_garbage_cursors_answer_errcodes() {
+    let sim = start().await;
+    let raw = Raw::new(&sim).await;
+    let long_cursor = "f".repeat(10_000);
+    let bodies = [
+        ("list", json!({"limit": i64::MAX})),
+        ("list", json!({"limit": i64::MIN})),
+        ("list", json!({"limit": -1})),
+        ("list", json!({"limit": 10, "cursor": "zzzzzzzzzzzzzzzz"})),
+        ("list", json!({"limit": 10, "cursor": "ffffffffffffffff"})),
+        ("list", json!({"limit": 10, "cursor": long_cursor})),
+        ("list", json!({"limit": 10, "cursor": "群群群群群群群群"})),
+        ("list", json!({"limit": 10, "cursor": 12})),
+        ("list", json!({"limit": 10, "status_filter": i64::MAX})),
+        ("get", json!({"chat_id": "x", "need_name": i64::MIN})),
+        ("add_join_way", json!({"scene": i64::MAX, "chat_id_list": ["x"]})),
+        ("transfer", json!({"chat_id_list": ["x"], "new_owner": i64::MAX})),
+    ];
+    for (endpoint, body) in bodies {
+        let (status, answer) = raw.post(endpoint, body.to_string()).await;
+        assert_eq!(status, 200, "{endpoint} {body}: {answer}");
+        let code = errcode(&answer);
+        assert!([40058, 40063, 40050].contains(&code), "{endpoint} {body}: {answer}");
+    }
+    // Numbers the spec leaves open are kept, not overflowed.
+    let chat = sim.hints().active_owners[0].chat_ids[0].clone();
+    let body = json!({"scene": 2, "chat_id_list": [chat], "room_base_id": i64::MAX});
+    let added = raw.call("add_join_way", body).await;
+    assert_eq!(errcode(&added), 0, "{added}");
+    let way = raw.call("get_join_way", json!({"config_id": added["config_id"]})).await;
+    assert_eq!(way["join_way"]["room_base_id"], i64::MAX);
 }

@@ -5,7 +5,7 @@ use wecom_groupchat::Error;
 use wecom_groupchat::types::{
     AddJoinWayRequest, GetJoinWayRequest, GetRequest, JoinWayScene, ListRequest, TransferRequest,
 };
-use wecom_groupchat_sim::{FaultKind, Faults, RateLimitRule, ScriptedFault, SimConfig};
+use wecom_groupchat_sim::{FaultKind, Faults, RateLimitRule, ScriptedFault, SimConfig, SimError, Simulator};
 
 use crate::common::*;
 
@@ -26,15 +26,15 @@ async fn latency_delays_every_call() {
 async fn reads_are_retried_on_busy_and_concurrency_answers() {
     let sim = start().await;
     let client = client(&sim);
-    sim.inject(next("list", FaultKind::Busy, 2));
-    sim.inject(next("list", FaultKind::Concurrency, 1));
+    sim.inject(next("list", FaultKind::Busy, 2)).unwrap();
+    sim.inject(next("list", FaultKind::Concurrency, 1)).unwrap();
     client.list(&ListRequest::new(10)).await.unwrap();
     let stats = sim.stats();
     assert_eq!(stats.calls_of("list"), 4);
     assert_eq!((stats.answers_with(-1), stats.answers_with(45033)), (2, 1));
     assert_eq!((stats.faults["busy"], stats.faults["concurrency"]), (2, 1));
     // More failures than retries: the error comes through.
-    sim.inject(next("list", FaultKind::Busy, 4));
+    sim.inject(next("list", FaultKind::Busy, 4)).unwrap();
     let error = client.list(&ListRequest::new(10)).await.unwrap_err();
     assert_eq!(error.code(), Some(-1));
 }
@@ -45,7 +45,7 @@ async fn writes_are_not_replayed_on_busy() {
     let client = client(&sim);
     let before = sim.join_way_count();
     let chat = sim.hints().active_owners[0].chat_ids[0].clone();
-    sim.inject(next("add_join_way", FaultKind::Busy, 1));
+    sim.inject(next("add_join_way", FaultKind::Busy, 1)).unwrap();
     let error = client.add_join_way(&AddJoinWayRequest::new(JoinWayScene::QrCode, [chat])).await.unwrap_err();
     assert_eq!(error.code(), Some(-1));
     assert_eq!(sim.calls("add_join_way"), 1);
@@ -95,7 +95,7 @@ async fn rate_limits_answer_45009_for_the_rest_of_the_window() {
 async fn bad_gateway_answers_are_html() {
     let sim = start().await;
     let raw = Raw::new(&sim).await;
-    sim.inject(next("list", FaultKind::BadGateway, 1));
+    sim.inject(next("list", FaultKind::BadGateway, 1)).unwrap();
     let response = raw
         .http
         .post(format!("{}{}", raw.base, path("list")))
@@ -110,10 +110,10 @@ async fn bad_gateway_answers_are_html() {
 
     // The client retries a read, and reports a write whose outcome is unknown.
     let client = client(&sim);
-    sim.inject(next("list", FaultKind::BadGateway, 1));
+    sim.inject(next("list", FaultKind::BadGateway, 1)).unwrap();
     client.list(&ListRequest::new(1)).await.unwrap();
     let hints = sim.hints();
-    sim.inject(next("transfer", FaultKind::BadGateway, 1));
+    sim.inject(next("transfer", FaultKind::BadGateway, 1)).unwrap();
     let request = TransferRequest::new([hints.resigned_owners[0].chat_ids[0].as_str()], &hints.eligible_new_owners[0]);
     let error = client.transfer(&request).await.unwrap_err();
     assert!(matches!(&error, Error::HttpStatus(e) if e.status == 502), "{error}");
@@ -125,10 +125,10 @@ async fn truncated_and_oversized_bodies_are_decode_errors() {
     let sim = start().await;
     let client = client(&sim);
     let chat = sim.hints().active_owners[0].chat_ids[0].clone();
-    sim.inject(next("get", FaultKind::Truncated, 1));
+    sim.inject(next("get", FaultKind::Truncated, 1)).unwrap();
     let error = client.get(&GetRequest::new(&chat)).await.unwrap_err();
     assert!(matches!(error, Error::Decode(_)), "{error}");
-    sim.inject(next("get", FaultKind::Oversized, 1));
+    sim.inject(next("get", FaultKind::Oversized, 1)).unwrap();
     let error = client.get(&GetRequest::new(&chat)).await.unwrap_err();
     assert!(matches!(&error, Error::Decode(e) if e.reason.contains("larger")), "{error}");
 
@@ -137,7 +137,7 @@ async fn truncated_and_oversized_bodies_are_decode_errors() {
     let mut faults = sim.faults();
     faults.oversize_bytes = 100_000;
     sim.set_faults(faults).unwrap();
-    sim.inject(next("list", FaultKind::Oversized, 1));
+    sim.inject(next("list", FaultKind::Oversized, 1)).unwrap();
     let (_, answer) = raw.post("list", r#"{"limit": 1}"#).await;
     assert_eq!(errcode(&answer), 0);
     assert!(answer.to_string().len() >= 99_000);
@@ -147,12 +147,12 @@ async fn truncated_and_oversized_bodies_are_decode_errors() {
 async fn dropped_connections_are_retried_for_reads_only() {
     let sim = start().await;
     let client = client(&sim);
-    sim.inject(next("list", FaultKind::Dropped, 1));
+    sim.inject(next("list", FaultKind::Dropped, 1)).unwrap();
     client.list(&ListRequest::new(1)).await.unwrap();
     assert_eq!(sim.calls("list"), 2);
 
     let chat = sim.hints().active_owners[0].chat_ids[0].clone();
-    sim.inject(next("add_join_way", FaultKind::Dropped, 1));
+    sim.inject(next("add_join_way", FaultKind::Dropped, 1)).unwrap();
     let error = client.add_join_way(&AddJoinWayRequest::new(JoinWayScene::QrCode, [chat])).await.unwrap_err();
     assert!(matches!(error, Error::Transport(_)), "{error}");
     assert!(error.outcome_unknown());
@@ -162,8 +162,8 @@ async fn dropped_connections_are_retried_for_reads_only() {
 #[tokio::test]
 async fn gettoken_faults_are_retried_by_the_token_fetch() {
     let sim = start().await;
-    sim.inject(next("gettoken", FaultKind::Busy, 1));
-    sim.inject(next("gettoken", FaultKind::Dropped, 1));
+    sim.inject(next("gettoken", FaultKind::Busy, 1)).unwrap();
+    sim.inject(next("gettoken", FaultKind::Dropped, 1)).unwrap();
     client(&sim).list(&ListRequest::new(1)).await.unwrap();
     assert_eq!(sim.gettoken_calls(), 3);
     assert_eq!(sim.stats().tokens_issued, 1);
@@ -207,4 +207,93 @@ async fn the_client_survives_a_mix_of_random_faults_on_reads() {
     }
     assert!(ok >= 36, "{ok} of 40 reads succeeded");
     assert!(sim.stats().faults.values().sum::<u64>() > 0);
+}
+
+#[tokio::test]
+async fn unknown_endpoint_names_are_refused_everywhere_in_code() {
+    let unknown = [
+        Faults::default().busy(0.5).only_endpoints(["lsit"]),
+        Faults::default().rate_limit_endpoint("gett", RateLimitRule::per_minute(1)),
+        Faults::default().then(next("transfr", FaultKind::Busy, 1)),
+        Faults::default().then(next("list", FaultKind::Busy, 0)),
+    ];
+    for faults in unknown {
+        let error = Simulator::start(config().faults(faults.clone())).await.unwrap_err();
+        assert!(matches!(error, SimError::Config(_)), "{error}");
+        let sim = start().await;
+        let error = sim.set_faults(faults).unwrap_err().to_string();
+        assert!(error.contains("valid names: add_join_way") || error.contains("count"), "{error}");
+        assert_eq!(sim.faults(), Faults::default(), "nothing changed");
+    }
+
+    let sim = start().await;
+    let error = sim.inject(next("lsit", FaultKind::Busy, 1)).unwrap_err().to_string();
+    assert!(error.contains("`lsit`") && error.contains("list") && error.contains("gettoken"), "{error}");
+    assert!(sim.inject(next("list", FaultKind::Busy, 0)).is_err(), "a count of 0 would fire once");
+    assert!(sim.faults().next.is_empty());
+    sim.inject(ScriptedFault::new(None, FaultKind::Busy, 1)).unwrap();
+    assert_eq!(sim.faults().next.len(), 1);
+}
+
+#[tokio::test]
+async fn setting_faults_replaces_the_scripted_queue() {
+    let sim = start().await;
+    sim.inject(next("list", FaultKind::Busy, 1)).unwrap();
+    sim.set_faults(Faults::default().then(next("get", FaultKind::Concurrency, 2))).unwrap();
+    assert_eq!(sim.faults().next, [next("get", FaultKind::Concurrency, 2)]);
+    let raw = Raw::new(&sim).await;
+    assert_eq!(errcode(&raw.call("list", json!({"limit": 1})).await), 0, "the busy fault was replaced");
+}
+
+/// A simulator whose configured faults hit every call of one endpoint.
+async fn always(faults: Faults, endpoint: &str) -> wecom_groupchat_sim::Simulator {
+    start_with(config().faults(faults.only_endpoints([endpoint]))).await
+}
+
+#[tokio::test]
+async fn truncated_and_oversized_answers_from_the_config_are_decode_errors() {
+    let sim = always(Faults::default().truncate(1.0), "get").await;
+    let client = client(&sim);
+    let chat = sim.hints().active_owners[0].chat_ids[0].clone();
+    let error = client.get(&GetRequest::new(&chat)).await.unwrap_err();
+    assert!(matches!(&error, Error::Decode(_)), "{error}");
+    client.list(&ListRequest::new(1)).await.unwrap();
+    assert_eq!(sim.stats().faults["truncated"], 1);
+
+    let sim = always(Faults::default().oversize(1.0), "get").await;
+    let error = crate::common::client(&sim).get(&GetRequest::new(&chat)).await.unwrap_err();
+    assert!(matches!(&error, Error::Decode(e) if e.reason.contains("larger")), "{error}");
+    assert_eq!(sim.stats().faults["oversized"], 1);
+}
+
+#[tokio::test]
+async fn dropped_connections_from_the_config_are_transport_errors_after_retries() {
+    let sim = always(Faults::default().drop_connections(1.0), "list").await;
+    let client = client(&sim);
+    let error = client.list(&ListRequest::new(1)).await.unwrap_err();
+    assert!(matches!(&error, Error::Transport(_)), "{error}");
+    let calls = sim.calls("list");
+    assert_eq!(calls, 1 + u64::from(fast_retry().max_retries), "a read is retried");
+    assert_eq!(sim.stats().faults["dropped"], calls);
+}
+
+#[tokio::test]
+async fn forced_token_expiry_from_the_config_makes_the_client_refresh_once() {
+    let sim = always(Faults::default().expire_tokens(1.0), "list").await;
+    let client = client(&sim);
+    let error = client.list(&ListRequest::new(1)).await.unwrap_err();
+    assert_eq!(error.code(), Some(42001), "{error}");
+    // One refresh and one replay, never a loop.
+    assert_eq!(sim.gettoken_calls(), 2);
+    assert_eq!(sim.calls("list"), 2);
+    assert_eq!(sim.stats().faults["expire_token"], 2);
+    // Half of the calls: the client gets through by refreshing.
+    let sim = start_with(config().seed(5).faults(Faults::default().expire_tokens(0.5).only_endpoints(["list"]))).await;
+    let client = crate::common::client(&sim);
+    let mut ok = 0;
+    for _ in 0..20 {
+        ok += usize::from(client.list(&ListRequest::new(1)).await.is_ok());
+    }
+    assert!(ok >= 10, "{ok} of 20");
+    assert!(sim.gettoken_calls() > 1);
 }

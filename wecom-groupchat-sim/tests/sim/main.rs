@@ -6,6 +6,7 @@ mod common;
 mod auth;
 mod binary;
 mod chats;
+mod clock;
 mod concurrency;
 mod control;
 mod data;

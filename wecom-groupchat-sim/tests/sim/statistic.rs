@@ -189,3 +189,62 @@ async fn explicit_statistics_from_a_data_file_are_served() {
     let data = items[0].data.as_ref().unwrap();
     assert_eq!((data.new_chat_cnt, data.chat_total, data.msg_total), (Some(2), Some(2), Some(17)));
 }
+
+#[tokio::test]
+async fn extreme_days_answer_600018_not_a_dropped_connection() {
+    let sim = start().await;
+    let raw = Raw::new(&sim).await;
+    let owner = sim.hints().statistic_owners[0].clone();
+    let y = yesterday();
+    let ranges = [
+        (i64::MAX, None),
+        (i64::MIN, None),
+        (i64::MAX, Some(i64::MAX)),
+        (i64::MIN, Some(i64::MIN)),
+        (i64::MIN, Some(i64::MAX)),
+        (i64::MAX, Some(i64::MIN)),
+        (y, Some(i64::MAX)),
+        (i64::MIN, Some(y)),
+        (i64::MAX - DAY, Some(i64::MAX)),
+    ];
+    for endpoint in ["statistic", "statistic_group_by_day"] {
+        for (begin, end) in ranges {
+            let mut body = json!({"day_begin_time": begin, "owner_filter": {"userid_list": [owner]}});
+            if let Some(end) = end {
+                body["day_end_time"] = json!(end);
+            }
+            let (status, answer) = raw.post(endpoint, body.to_string()).await;
+            assert_eq!((status, errcode(&answer)), (200, 600018), "{endpoint} {begin} {end:?}: {answer}");
+        }
+    }
+    // Still serving.
+    assert_eq!(errcode(&raw.call("statistic", json!({"day_begin_time": y})).await), 0);
+}
+
+#[tokio::test]
+async fn extreme_offsets_and_limits_answer_errcodes() {
+    let sim = start().await;
+    let raw = Raw::new(&sim).await;
+    let y = yesterday();
+    let statistic = |extra: Value| {
+        let mut body = json!({"day_begin_time": y});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        raw.call("statistic", body)
+    };
+    // A huge offset is past the end: no items, next_offset = total.
+    let past = statistic(json!({"offset": i64::MAX})).await;
+    assert_eq!(errcode(&past), 0, "{past}");
+    assert_eq!(past["items"].as_array().unwrap().len(), 0);
+    assert_eq!(past["next_offset"], past["total"]);
+    let huge_limit = json!({"limit": i64::MAX});
+    let negative_limit = json!({"limit": -1});
+    for extra in [json!({"offset": -1}), json!({"offset": i64::MIN}), negative_limit, json!({"limit": 0}), huge_limit] {
+        assert_eq!(errcode(&statistic(extra.clone()).await), 40058, "{extra}");
+    }
+    for extra in [json!({"offset": u64::MAX}), json!({"limit": 1e300}), json!({"order_by": i64::MIN})] {
+        let code = errcode(&statistic(extra.clone()).await);
+        assert!(code == 40058 || code == 40063, "{extra}: {code}");
+    }
+}

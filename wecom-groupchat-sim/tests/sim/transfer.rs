@@ -4,7 +4,8 @@ use futures::TryStreamExt;
 use serde_json::json;
 use wecom_groupchat::bulk::ItemOutcome;
 use wecom_groupchat::types::{
-    ChatStatus, FailedChat, ListRequest, OnjobTransferRequest, OwnerFilter, StatusFilter, TransferRequest,
+    ChatStatus, FailedChat, GetRequest, GroupChatMember, JoinScene, ListRequest, MemberType, NeedName,
+    OnjobTransferRequest, OwnerFilter, StatusFilter, TransferRequest,
 };
 use wecom_groupchat_sim::{ChatData, CompanyData, DataSource, StaffData};
 
@@ -138,7 +139,7 @@ async fn the_new_owner_must_be_active_verified_and_allowed_customer_contact() {
     assert_eq!(errcode(&raw.call("transfer", json!({"chat_id_list": ["a"]})).await), 40063);
 }
 
-fn company_with_one_big_resigned_owner(chats: usize) -> DataSource {
+pub fn company_with_one_big_resigned_owner(chats: usize) -> DataSource {
     let mut data = CompanyData::default();
     data.staff = vec![StaffData::new("old").resigned(true), StaffData::new("a"), StaffData::new("b")];
     data.chats = (0..chats).map(|i| ChatData::new(format!("wrBig{i:04}"), "old")).collect();
@@ -199,4 +200,63 @@ async fn resigning_staff_puts_their_chats_up_for_transfer() {
     let listed = after.resigned_owners.iter().find(|o| o.userid == owner.userid).unwrap();
     assert!(!listed.chat_ids.is_empty());
     assert!(listed.chat_ids.iter().all(|c| sim.chat_status(c) == Some(ChatStatus::Resigned)));
+}
+
+/// The members with this userid.
+fn entries<'a>(chat: &'a wecom_groupchat::types::GroupChat, userid: &str) -> Vec<&'a GroupChatMember> {
+    chat.member_list.iter().flatten().filter(|m| m.userid.as_deref() == Some(userid)).collect()
+}
+
+#[tokio::test]
+async fn the_new_owner_joins_the_chat_when_ownership_moves() {
+    let sim = start().await;
+    let client = client(&sim);
+    let hints = sim.hints();
+    let get = |chat: String| {
+        let client = client.clone();
+        async move { client.get(&GetRequest::new(chat).need_name(NeedName::Yes)).await.unwrap().group_chat }
+    };
+
+    // transfer: a new owner who is not in the chat joins it when the transfer settles.
+    let chat = hints.resigned_owners[0].chat_ids[0].clone();
+    let before = get(chat.clone()).await;
+    let new_owner = hints.eligible_new_owners.iter().find(|u| entries(&before, u).is_empty()).unwrap().clone();
+    client.transfer(&TransferRequest::new([chat.as_str()], &new_owner)).await.unwrap();
+    assert!(entries(&get(chat.clone()).await, &new_owner).is_empty(), "not before it settles");
+    let settled_at = sim.now();
+    sim.settle_transfers();
+    let after = get(chat.clone()).await;
+    assert_eq!(after.owner.as_deref(), Some(new_owner.as_str()));
+    let joined = entries(&after, &new_owner);
+    assert_eq!(joined.len(), 1);
+    let member = joined[0];
+    assert_eq!(member.member_type, Some(MemberType::Internal));
+    assert_eq!(member.join_scene, Some(JoinScene::DirectInvite));
+    assert!(member.name.as_deref().is_some_and(|n| !n.is_empty()));
+    let join_time = member.join_time.unwrap();
+    assert!(join_time >= after.create_time.unwrap() && (settled_at..=sim.now()).contains(&join_time));
+    assert_eq!(after.member_list.as_ref().unwrap().len(), before.member_list.as_ref().unwrap().len() + 1);
+    assert_ne!(after.member_version, before.member_version);
+    assert!(after.admin_list.iter().flatten().all(|a| a.userid.as_deref() != Some(new_owner.as_str())));
+
+    // onjob_transfer: at once. A new owner who is already a member is not listed twice.
+    let mut moved = 0;
+    for owner in hints.active_owners.iter().filter(|o| !hints.resigned_staff.contains(&o.userid)) {
+        let chat = owner.chat_ids[0].clone();
+        let before = get(chat.clone()).await;
+        let Some(new_owner) = hints.eligible_new_owners.iter().find(|u| **u != owner.userid) else { continue };
+        let was_member = !entries(&before, new_owner).is_empty();
+        let response = client.onjob_transfer(&OnjobTransferRequest::new([chat.as_str()], new_owner)).await.unwrap();
+        assert!(codes(&response.failed_chat_list).is_empty());
+        let after = get(chat).await;
+        assert_eq!(after.owner.as_ref(), Some(new_owner));
+        assert_eq!(entries(&after, new_owner).len(), 1, "exactly once");
+        let added = usize::from(!was_member);
+        assert_eq!(after.member_list.unwrap().len(), before.member_list.unwrap().len() + added);
+        moved += 1;
+        if moved == 10 {
+            break;
+        }
+    }
+    assert_eq!(moved, 10);
 }
