@@ -172,6 +172,19 @@ async fn a_token_endpoint_outage_is_retried_once_for_all_waiting_callers() {
 }
 
 #[tokio::test]
+async fn a_caller_giving_up_does_not_abandon_the_refresh() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, TokenSequence::new(&["T1", "T2"]).delay(Duration::from_millis(300))).await;
+    mount_get(&server, "T1", chat()).await;
+    // The lock outlives the test: if the first caller's refresh died with it, the second would wait for it.
+    let client = builder(&server).refresh_lock_ttl(Duration::from_secs(30)).build().unwrap();
+    let impatient = tokio::time::timeout(Duration::from_millis(50), client.get(&GetRequest::new("c1"))).await;
+    assert!(impatient.is_err(), "gave up while the token was being fetched");
+    tokio::time::timeout(Duration::from_secs(5), client.get(&GetRequest::new("c1"))).await.unwrap().unwrap();
+    assert_eq!(hits(&server, TOKEN_PATH).await, 1, "the abandoned caller's refresh finished and served the next");
+}
+
+#[tokio::test]
 async fn a_busy_token_endpoint_is_retried() {
     let server = MockServer::start().await;
     Mock::given(path(TOKEN_PATH))

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use crate::error::TokenError;
 use crate::retry::RetryPolicy;
@@ -156,6 +157,11 @@ impl TokenStore for MemoryTokenStore {
         let _ = tokio::time::timeout(timeout, self.inner.changed.notified()).await;
         Ok(())
     }
+}
+
+/// The stored token. A store error is the store's verdict (stores that can fall back do so themselves).
+async fn stored_token(store: &dyn TokenStore, key: &str) -> Result<Option<Secret>, TokenError> {
+    Ok(store.get(key).await.map_err(store_error)?.map(|t| t.token))
 }
 
 fn store_error(e: StoreError) -> TokenError {
@@ -383,7 +389,18 @@ impl TokenManager {
         if let Some(token) = self.cached().await? {
             return Ok(token);
         }
-        let outcome = self.refresh(provider.as_ref()).await;
+        // The refresh runs as a task of its own: a caller that gives up (a timeout around its call) must not
+        // abandon a half-done refresh and leave the store's lock to expire before anyone else may refresh.
+        let refresher = Refresher {
+            provider: provider.clone(),
+            store: self.store.clone(),
+            key: self.key.clone(),
+            margin: self.margin,
+            lock_ttl: self.lock_ttl,
+        };
+        let outcome = tokio::spawn(refresher.refresh().instrument(tracing::Span::current()))
+            .await
+            .unwrap_or_else(|e| Err(TokenError::Fetch(format!("the token refresh failed: {e}"))));
         flight.configuration_error =
             outcome.as_ref().err().filter(|e| e.is_configuration()).map(|e| (e.clone(), Instant::now()));
         flight.last = Some(outcome.clone());
@@ -391,13 +408,39 @@ impl TokenManager {
         outcome
     }
 
-    /// The stored token. A store error is the store's verdict (stores that can fall back do so themselves).
     async fn cached(&self) -> Result<Option<Secret>, TokenError> {
-        Ok(self.store.get(&self.key).await.map_err(store_error)?.map(|t| t.token))
+        stored_token(self.store.as_ref(), &self.key).await
+    }
+
+    /// The API rejected `token` as invalid or expired: drop it, unless a newer one replaced it already.
+    pub(crate) async fn invalidate(&self, token: &Secret) {
+        if !self.can_refresh() {
+            return;
+        }
+        match self.store.invalidate_if_equal(&self.key, token.expose()).await {
+            Ok(true) => tracing::info!("access token rejected by the API; dropped it"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "token store invalidate failed"),
+        }
+    }
+}
+
+/// One refresh, owning what it needs so that it can run as a task of its own.
+struct Refresher {
+    provider: Arc<dyn TokenProvider>,
+    store: Arc<dyn TokenStore>,
+    key: String,
+    margin: Duration,
+    lock_ttl: Duration,
+}
+
+impl Refresher {
+    async fn cached(&self) -> Result<Option<Secret>, TokenError> {
+        stored_token(self.store.as_ref(), &self.key).await
     }
 
     /// Fetches a token, coordinating with other holders of the store through its refresh lock.
-    async fn refresh(&self, provider: &dyn TokenProvider) -> Result<Secret, TokenError> {
+    async fn refresh(self) -> Result<Secret, TokenError> {
         // Wait at most three lock lifetimes for another holder: long enough to outlive a crashed holder's lock.
         let deadline = Instant::now() + self.lock_ttl * 3;
         loop {
@@ -407,7 +450,7 @@ impl TokenManager {
                     // Someone may have stored a token between our read and our lock.
                     let result = match self.cached().await {
                         Ok(Some(token)) => Ok(token),
-                        Ok(None) => self.fetch_and_store(provider).await,
+                        Ok(None) => self.fetch_and_store().await,
                         Err(e) => Err(e),
                     };
                     if let Err(e) = self.store.unlock_refresh(&self.key, &lock).await {
@@ -432,10 +475,10 @@ impl TokenManager {
         }
     }
 
-    async fn fetch_and_store(&self, provider: &dyn TokenProvider) -> Result<Secret, TokenError> {
+    async fn fetch_and_store(&self) -> Result<Secret, TokenError> {
         let started = Instant::now();
         // The refresh lock expires after `lock_ttl`; a fetch outliving it would let a second refresher in.
-        let fetched = tokio::time::timeout(self.lock_ttl, provider.fetch()).await.map_err(|_| {
+        let fetched = tokio::time::timeout(self.lock_ttl, self.provider.fetch()).await.map_err(|_| {
             TokenError::Fetch(format!(
                 "no token within {:?}, the refresh lock's lifetime (raise `refresh_lock_ttl` for a slow token source)",
                 self.lock_ttl
@@ -450,18 +493,6 @@ impl TokenManager {
             self.store.set(&self.key, &stored, ttl).await.map_err(store_error)?;
         }
         Ok(fetched.token)
-    }
-
-    /// The API rejected `token` as invalid or expired: drop it, unless a newer one replaced it already.
-    pub(crate) async fn invalidate(&self, token: &Secret) {
-        if !self.can_refresh() {
-            return;
-        }
-        match self.store.invalidate_if_equal(&self.key, token.expose()).await {
-            Ok(true) => tracing::info!("access token rejected by the API; dropped it"),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "token store invalidate failed"),
-        }
     }
 }
 
