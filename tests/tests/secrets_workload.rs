@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
-use wecom_groupchat::redis_store::RedisTokenStore;
+use wecom_groupchat::redis_store::{RedisStoreOptions, RedisTokenStore};
 use wecom_groupchat::retry::RetryPolicy;
 use wecom_groupchat::time::{day_before, now_unix};
 use wecom_groupchat::token::{MemoryTokenStore, RefreshLock, StoreError, StoredToken, TokenStore};
@@ -81,7 +81,10 @@ async fn a_whole_workload_leaks_no_secret_and_no_token() {
     let sim = Simulator::start(SimConfig::new(CORP, SIM_SECRET).token_ttl(Duration::from_secs(3))).await.unwrap();
     let hints = sim.hints();
     let inner: Arc<dyn TokenStore> = match redis_url() {
-        Some(url) => Arc::new(RedisTokenStore::open(&url).unwrap()),
+        Some(url) => {
+            let options = RedisStoreOptions { prefix: unique_prefix("leakcheck"), ..RedisStoreOptions::default() };
+            Arc::new(RedisTokenStore::new(&url, options).unwrap())
+        }
         None => Arc::new(MemoryTokenStore::new()),
     };
     let store = Arc::new(RecordingStore { inner, tokens: Mutex::new(Vec::new()) });

@@ -289,3 +289,67 @@ async fn a_custom_provider_is_single_flight_and_refreshed_on_rejection() {
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(provider.fetches.load(Ordering::SeqCst), 2);
 }
+
+/// A provider that plays a script: one behaviour per fetch, then tokens `T1`, `T2` …
+#[derive(Debug)]
+struct ScriptedProvider {
+    script: std::sync::Mutex<Vec<&'static str>>,
+    fetches: AtomicUsize,
+}
+
+impl ScriptedProvider {
+    fn new(script: &[&'static str]) -> Arc<Self> {
+        Arc::new(ScriptedProvider { script: std::sync::Mutex::new(script.to_vec()), fetches: AtomicUsize::new(0) })
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenProvider for ScriptedProvider {
+    fn cache_key(&self) -> String {
+        "scripted".into()
+    }
+
+    async fn fetch(&self) -> Result<FetchedToken, TokenError> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        let next = {
+            let mut script = self.script.lock().unwrap();
+            if script.is_empty() { None } else { Some(script.remove(0)) }
+        };
+        match next {
+            Some("panic") => panic!("provider bug, with PANIC-PAYLOAD-must-not-leak"),
+            Some("reject") => Err(TokenError::Rejected { code: 40001, message: "invalid credential".into() }),
+            Some(token) => Ok(FetchedToken { token: Secret::new(token), expires_in: Duration::from_secs(7200) }),
+            None => unreachable!("the script ran out"),
+        }
+    }
+}
+
+fn provider_client(server: &MockServer, provider: Arc<ScriptedProvider>) -> Client {
+    Client::builder().base_url(server.uri()).token_provider(provider).retry(fast_retries()).build().unwrap()
+}
+
+#[tokio::test]
+async fn a_panicking_provider_fails_the_call_and_frees_the_lock() {
+    let server = MockServer::start().await;
+    mount_get(&server, "T1", chat()).await;
+    let provider = ScriptedProvider::new(&["panic", "T1"]);
+    let client = provider_client(&server, provider.clone());
+    let error = client.get(&GetRequest::new("c1")).await.unwrap_err();
+    assert!(matches!(&error, Error::Token(TokenError::Provider(_))), "{error:?}");
+    assert!(!error.to_string().contains("PANIC-PAYLOAD") && !error.is_retryable(), "{error}");
+    // The lock (10 s by default) was released despite the panic: the next call refreshes at once.
+    tokio::time::timeout(Duration::from_secs(3), client.get(&GetRequest::new("c1"))).await.unwrap().unwrap();
+    assert_eq!(provider.fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_custom_provider_may_recover_from_a_configuration_error() {
+    let server = MockServer::start().await;
+    mount_get(&server, "T1", chat()).await;
+    let provider = ScriptedProvider::new(&["reject", "T1"]);
+    let client = provider_client(&server, provider.clone());
+    assert_eq!(client.get(&GetRequest::new("c1")).await.unwrap_err().code(), Some(40001));
+    // Not held: only the built-in provider's credentials are fixed for the client's life.
+    client.get(&GetRequest::new("c1")).await.unwrap();
+    assert_eq!(provider.fetches.load(Ordering::SeqCst), 2);
+}

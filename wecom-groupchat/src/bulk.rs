@@ -170,8 +170,9 @@ pub async fn run<R: Batched>(
             duplicates.push(id);
         }
     }
+    let batch_size = R::BATCH_SIZE.max(1);
     let batches: Vec<R> = ids
-        .chunks(R::BATCH_SIZE.max(1))
+        .chunks(batch_size)
         .map(|chunk| {
             let mut batch = request.clone();
             batch.set_items(chunk.to_vec());
@@ -180,8 +181,7 @@ pub async fn run<R: Batched>(
         .collect();
     for (n, batch) in batches.iter().enumerate() {
         batch.validate().map_err(|mut error| {
-            error.field =
-                input_position(&error.field, R::ITEMS_FIELD, |i| positions.get(n * R::BATCH_SIZE + i).copied());
+            error.field = input_position(&error.field, R::ITEMS_FIELD, |i| positions.get(n * batch_size + i).copied());
             Error::Validation { endpoint, error }
         })?;
     }

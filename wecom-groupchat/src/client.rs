@@ -229,6 +229,9 @@ impl ClientBuilder {
                 .build()
                 .map_err(|e| Error::Config(format!("cannot set up HTTP: {}", describe_reqwest(&e))))?,
         };
+        // Only the built-in provider's credentials are fixed for the client's life: a custom provider may
+        // recover from a configuration error on its next fetch.
+        let hold_configuration_errors = matches!(self.credentials, Some(Credentials::Corp { .. }));
         let source = match self.credentials {
             None => {
                 return Err(Error::Config(
@@ -248,7 +251,8 @@ impl ClientBuilder {
             ))),
         };
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
-        let tokens = TokenManager::new(source, store, self.refresh_margin, self.refresh_lock_ttl);
+        let tokens =
+            TokenManager::new(source, store, self.refresh_margin, self.refresh_lock_ttl, hold_configuration_errors);
         let limiter = Limiter::new(&self.rate_limits, crate::endpoints::ALL);
         let mut urls = HashMap::new();
         for info in crate::endpoints::ALL {

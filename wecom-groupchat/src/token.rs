@@ -4,11 +4,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use futures::FutureExt;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
@@ -153,8 +155,30 @@ impl TokenStore for MemoryTokenStore {
         Ok(())
     }
 
-    async fn wait_for_refresh(&self, _key: &str, timeout: Duration) -> Result<(), StoreError> {
-        let _ = tokio::time::timeout(timeout, self.inner.changed.notified()).await;
+    async fn wait_for_refresh(&self, key: &str, timeout: Duration) -> Result<(), StoreError> {
+        let notified = self.inner.changed.notified();
+        tokio::pin!(notified);
+        // Listen first, then look: a refresh that ended in between would otherwise never wake us.
+        notified.as_mut().enable();
+        let now = Instant::now();
+        let stored = self
+            .inner
+            .tokens
+            .lock()
+            .map_err(|_| StoreError("poisoned".into()))?
+            .get(key)
+            .is_some_and(|(_, until)| now < *until);
+        let locked = self
+            .inner
+            .locks
+            .lock()
+            .map_err(|_| StoreError("poisoned".into()))?
+            .get(key)
+            .is_some_and(|(_, until)| now < *until);
+        if stored || !locked {
+            return Ok(());
+        }
+        let _ = tokio::time::timeout(timeout, notified).await;
         Ok(())
     }
 }
@@ -176,8 +200,9 @@ pub fn credentials_key(corp_id: &str, secret: &str) -> String {
 
 /// The built-in provider: `GET /cgi-bin/gettoken?corpid=…&corpsecret=…`.
 ///
-/// Transient failures (-1, 45033, HTTP 5xx, transport) are retried with the client's backoff; 40001 and
-/// 40013 (wrong secret or corp id) are configuration errors, reported at once.
+/// Transient failures (-1, 45033, HTTP 5xx, transport) are retried with the client's backoff, within the
+/// refresh lock's lifetime (`ClientBuilder::refresh_lock_ttl`); 40001 and 40013 (wrong secret or corp id)
+/// are configuration errors, reported at once and held for a minute instead of asked again per call.
 #[derive(Clone)]
 pub struct CorpCredentials {
     corp_id: String,
@@ -320,28 +345,39 @@ pub(crate) struct TokenManager {
     key: String,
     margin: Duration,
     lock_ttl: Duration,
-    /// In-process single flight: one task per process refreshes (talking to the store's refresh lock);
-    /// the tasks queued behind it take its outcome, failure included, instead of fetching again.
-    flight: tokio::sync::Mutex<Flight>,
+    /// Whether a configuration error is held ([`CONFIGURATION_ERROR_HOLD`]): only for the built-in
+    /// provider, whose credentials cannot change; a custom provider may recover on its next fetch.
+    hold_configuration_errors: bool,
+    /// In-process single flight: one task per process refreshes, talking to the store's refresh lock.
+    flight: tokio::sync::Mutex<()>,
+    /// What the latest refresh left for the callers queued behind it.
+    outcome: Arc<Mutex<FlightOutcome>>,
     /// How many refreshes have finished; read before queueing to see whether one finished meanwhile.
-    finished: AtomicU64,
+    finished: Arc<AtomicU64>,
 }
 
 /// How long a wrong secret or corp id (40001, 40013) is the answer without asking `gettoken` again:
 /// the credentials of a client never change, and WeCom blocks an IP after enough failed `gettoken`s.
 const CONFIGURATION_ERROR_HOLD: Duration = Duration::from_secs(60);
 
-/// What the in-process refresher leaves for the tasks queued behind it.
+/// What a finished refresh leaves behind.
 #[derive(Debug, Default)]
-struct Flight {
-    /// The outcome of the latest refresh.
-    last: Option<Result<Secret, TokenError>>,
+struct FlightOutcome {
+    /// The latest refresh's failure, for the callers that queued while it ran (a success needs no
+    /// hand-over: its token is in the store, and going through the store keeps compare-and-invalidate).
+    failure: Option<TokenError>,
     /// A configuration error and when it was seen.
     configuration_error: Option<(TokenError, Instant)>,
 }
 
 impl TokenManager {
-    pub(crate) fn new(source: TokenSource, store: Arc<dyn TokenStore>, margin: Duration, lock_ttl: Duration) -> Self {
+    pub(crate) fn new(
+        source: TokenSource,
+        store: Arc<dyn TokenStore>,
+        margin: Duration,
+        lock_ttl: Duration,
+        hold_configuration_errors: bool,
+    ) -> Self {
         let key = match &source {
             TokenSource::Fixed(_) => "fixed".to_string(),
             TokenSource::Provider(p) => p.cache_key(),
@@ -352,8 +388,10 @@ impl TokenManager {
             key,
             margin,
             lock_ttl,
-            flight: tokio::sync::Mutex::new(Flight::default()),
-            finished: AtomicU64::new(0),
+            hold_configuration_errors,
+            flight: tokio::sync::Mutex::new(()),
+            outcome: Arc::default(),
+            finished: Arc::default(),
         }
     }
 
@@ -372,25 +410,17 @@ impl TokenManager {
             return Ok(token);
         }
         let queued_after = self.finished.load(Ordering::Acquire);
-        let mut flight = self.flight.lock().await;
-        if self.finished.load(Ordering::Acquire) != queued_after {
-            // A refresh finished while we queued: its outcome is ours, so a failing `gettoken` is asked
-            // once per burst of callers, not once per caller.
-            if let Some(outcome) = &flight.last {
-                return outcome.clone();
-            }
-        }
-        if let Some((error, seen)) = &flight.configuration_error {
-            if seen.elapsed() < CONFIGURATION_ERROR_HOLD {
-                return Err(error.clone());
-            }
+        let _flight = self.flight.lock().await;
+        if let Some(error) = self.held_failure(queued_after) {
+            return Err(error);
         }
         // Whoever held the flight before us may have refreshed already.
         if let Some(token) = self.cached().await? {
             return Ok(token);
         }
-        // The refresh runs as a task of its own: a caller that gives up (a timeout around its call) must not
-        // abandon a half-done refresh and leave the store's lock to expire before anyone else may refresh.
+        // The refresh runs as a task of its own, which records its outcome itself: a caller that gives up
+        // (a timeout around its call) must neither abandon a half-done refresh (leaving the store's lock to
+        // expire before anyone else may refresh) nor lose its verdict.
         let refresher = Refresher {
             provider: provider.clone(),
             store: self.store.clone(),
@@ -398,14 +428,37 @@ impl TokenManager {
             margin: self.margin,
             lock_ttl: self.lock_ttl,
         };
-        let outcome = tokio::spawn(refresher.refresh().instrument(tracing::Span::current()))
+        let (outcome, finished, hold) = (self.outcome.clone(), self.finished.clone(), self.hold_configuration_errors);
+        let task = async move {
+            let result = refresher.refresh().await;
+            let mut outcome = outcome.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            outcome.failure = result.as_ref().err().cloned();
+            if hold {
+                outcome.configuration_error =
+                    result.as_ref().err().filter(|e| e.is_configuration()).map(|e| (e.clone(), Instant::now()));
+            }
+            finished.fetch_add(1, Ordering::Release);
+            result
+        };
+        tokio::spawn(task.instrument(tracing::Span::current()))
             .await
-            .unwrap_or_else(|e| Err(TokenError::Fetch(format!("the token refresh failed: {e}"))));
-        flight.configuration_error =
-            outcome.as_ref().err().filter(|e| e.is_configuration()).map(|e| (e.clone(), Instant::now()));
-        flight.last = Some(outcome.clone());
-        self.finished.fetch_add(1, Ordering::Release);
-        outcome
+            .unwrap_or_else(|_| Err(TokenError::Fetch("the token refresh was cancelled".into())))
+    }
+
+    /// A failure to hand to this caller instead of refreshing again: the one of a refresh that finished
+    /// while it queued (so a failing `gettoken` is asked once per burst of callers, not once per caller),
+    /// or a configuration error still held.
+    fn held_failure(&self, queued_after: u64) -> Option<TokenError> {
+        let outcome = self.outcome.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if self.finished.load(Ordering::Acquire) != queued_after {
+            if let Some(failure) = &outcome.failure {
+                return Some(failure.clone());
+            }
+        }
+        match &outcome.configuration_error {
+            Some((error, seen)) if seen.elapsed() < CONFIGURATION_ERROR_HOLD => Some(error.clone()),
+            _ => None,
+        }
     }
 
     async fn cached(&self) -> Result<Option<Secret>, TokenError> {
@@ -447,12 +500,7 @@ impl Refresher {
             let lock = self.store.try_lock_refresh(&self.key, self.lock_ttl).await.map_err(store_error)?;
             match lock {
                 Some(lock) => {
-                    // Someone may have stored a token between our read and our lock.
-                    let result = match self.cached().await {
-                        Ok(Some(token)) => Ok(token),
-                        Ok(None) => self.fetch_and_store().await,
-                        Err(e) => Err(e),
-                    };
+                    let result = self.refresh_holding_lock(Instant::now()).await;
                     if let Err(e) = self.store.unlock_refresh(&self.key, &lock).await {
                         tracing::warn!(error = %e, "token store unlock failed");
                     }
@@ -463,8 +511,10 @@ impl Refresher {
                     if left.is_zero() {
                         return Err(TokenError::LockTimeout);
                     }
+                    // Stores wake waiters when the token or the lock changes; the cap only bounds the cost
+                    // of a store that misses a wake-up.
                     self.store
-                        .wait_for_refresh(&self.key, left.min(Duration::from_millis(250)))
+                        .wait_for_refresh(&self.key, left.min(Duration::from_secs(1)))
                         .await
                         .map_err(store_error)?;
                     if let Some(token) = self.cached().await? {
@@ -475,15 +525,32 @@ impl Refresher {
         }
     }
 
-    async fn fetch_and_store(&self) -> Result<Secret, TokenError> {
-        let started = Instant::now();
-        // The refresh lock expires after `lock_ttl`; a fetch outliving it would let a second refresher in.
-        let fetched = tokio::time::timeout(self.lock_ttl, self.provider.fetch()).await.map_err(|_| {
-            TokenError::Fetch(format!(
+    /// The part of a refresh done under the lock taken at `locked_at`. It must end before the lock does,
+    /// or a second refresher could start; a provider that panics fails the refresh but still lets the
+    /// lock be released.
+    async fn refresh_holding_lock(&self, locked_at: Instant) -> Result<Secret, TokenError> {
+        let budget = self.lock_ttl.mul_f64(0.9).saturating_sub(locked_at.elapsed());
+        let work = async {
+            // Someone may have stored a token between our read and our lock.
+            match self.cached().await? {
+                Some(token) => Ok(token),
+                None => self.fetch_and_store().await,
+            }
+        };
+        match tokio::time::timeout(budget, AssertUnwindSafe(work).catch_unwind()).await {
+            Ok(Ok(result)) => result,
+            // The panic's message is not repeated: it could hold anything, a secret included.
+            Ok(Err(_panic)) => Err(TokenError::Provider("the token provider panicked".into())),
+            Err(_) => Err(TokenError::Fetch(format!(
                 "no token within {:?}, the refresh lock's lifetime (raise `refresh_lock_ttl` for a slow token source)",
                 self.lock_ttl
-            ))
-        })??;
+            ))),
+        }
+    }
+
+    async fn fetch_and_store(&self) -> Result<Secret, TokenError> {
+        let started = Instant::now();
+        let fetched = self.provider.fetch().await?;
         let lifetime = fetched.expires_in;
         // Refresh `margin` before expiry, but keep at least half the lifetime for short-lived tokens.
         let ttl = lifetime.saturating_sub(self.margin.min(lifetime / 2)).saturating_sub(started.elapsed());

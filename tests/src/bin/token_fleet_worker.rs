@@ -8,7 +8,8 @@
 //! locks this process took, `lock_busy` the attempts that found another instance holding it, and `waits`
 //! the waits for that other instance's token — all during that phase.
 //!
-//! Usage: token-fleet-worker BASE_URL CORP_ID CORP_SECRET REDIS_URL PREFIX CHAT_ID CALLS PHASES LOCK_TTL_MS
+//! Usage: WECOM_CORP_SECRET=… token-fleet-worker BASE_URL CORP_ID REDIS_URL PREFIX CHAT_ID CALLS PHASES LOCK_TTL_MS
+//! (the secret comes from the environment: a command line is visible to every user of the machine).
 
 use std::io::{BufRead, Write};
 use std::sync::Arc;
@@ -78,9 +79,12 @@ impl TokenStore for Counting {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [base_url, corp_id, secret, redis_url, prefix, chat_id, calls, phases, lock_ttl_ms] = args.as_slice() else {
+    let secret = std::env::var("WECOM_CORP_SECRET").unwrap_or_default();
+    let ([base_url, corp_id, redis_url, prefix, chat_id, calls, phases, lock_ttl_ms], false) =
+        (args.as_slice(), secret.is_empty())
+    else {
         eprintln!(
-            "usage: token-fleet-worker BASE_URL CORP_ID CORP_SECRET REDIS_URL PREFIX CHAT_ID CALLS PHASES LOCK_TTL_MS"
+            "usage: WECOM_CORP_SECRET=… token-fleet-worker BASE_URL CORP_ID REDIS_URL PREFIX CHAT_ID CALLS PHASES LOCK_TTL_MS"
         );
         std::process::exit(2);
     };
