@@ -63,14 +63,29 @@ pub struct Global {
 }
 
 impl Global {
-    /// Settles which credential to use when both a corp secret and an access token are given: one
-    /// given as a flag wins over the other from the environment (a shell set up with
-    /// WECOM_CORP_SECRET can still try `--access-token`); both flags, or both variables, are an error.
+    /// Checks the credentials given and settles which to use when both a corp secret and an access
+    /// token are given: one given as a flag wins over the other from the environment (a shell set up
+    /// with WECOM_CORP_SECRET can still try `--access-token`); both flags, or both variables, are an
+    /// error. An empty one is an error too: WeCom could only refuse it, after a request.
     pub fn settle_credentials(&mut self, matches: &ArgMatches) -> Result<(), String> {
+        let from_flag = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+        let given = [
+            ("corp_id", &mut self.corp_id, "--corp-id"),
+            ("corp_secret", &mut self.corp_secret, "--corp-secret"),
+            ("access_token", &mut self.access_token, "--access-token"),
+        ];
+        for (id, value, flag) in given {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                if from_flag(id) {
+                    return Err(format!("{flag} is empty: give a value, or leave it out"));
+                }
+                // An empty variable (`WECOM_ACCESS_TOKEN=`) is how shells unset one for a command: not set.
+                *value = None;
+            }
+        }
         if self.access_token.is_none() || self.corp_secret.is_none() {
             return Ok(());
         }
-        let from_flag = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
         match (from_flag("access_token"), from_flag("corp_secret")) {
             (true, false) => self.corp_secret = None,
             (false, true) => self.access_token = None,
@@ -193,7 +208,8 @@ pub struct ListArgs {
     /// Only chats in this follow-up status.
     #[arg(long, value_enum, default_value_t = Status::All)]
     pub status: Status,
-    /// Only chats owned by these staff (repeat, or separate with commas or spaces; at most 100).
+    /// Only chats owned by these staff, at most 100: repeat the flag, or list them after it
+    /// (`--owner a b` or `--owner a,b`).
     #[arg(long = "owner", value_name = "USERID", num_args = 1.., value_delimiter = ',')]
     pub owners: Vec<String>,
     /// Page size, 1 to 1000 (with --all: chats per call).
@@ -284,7 +300,7 @@ pub struct JoinWayFields {
     /// Name prefix of auto-created chats (at most 40 characters).
     #[arg(long)]
     pub room_base_name: Option<String>,
-    /// First sequence number of auto-created chats (0 or more).
+    /// First sequence number of auto-created chats.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub room_base_id: Option<i64>,
     /// Channel tag returned on members who join this way (at most 30 characters).
@@ -359,7 +375,8 @@ pub struct StatsArgs {
     /// Last day, YYYY-MM-DD (UTC+8), included; at latest yesterday.
     #[arg(long)]
     pub to: String,
-    /// Owners to report on (repeat, or separate with commas or spaces; any number).
+    /// Owners to report on, any number: repeat the flag, or list them after it (`--owner a b` or
+    /// `--owner a,b`).
     #[arg(long = "owner", value_name = "USERID", required = true, num_args = 1.., value_delimiter = ',')]
     pub owners: Vec<String>,
 }
@@ -373,7 +390,8 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
     #[arg(allow_negative_numbers = true)]
     pub concurrency: u32,
-    /// Only chats owned by these staff (repeat, or separate with commas or spaces; at most 100).
+    /// Only chats owned by these staff, at most 100: repeat the flag, or list them after it
+    /// (`--owner a b` or `--owner a,b`).
     #[arg(long = "owner", value_name = "USERID", num_args = 1.., value_delimiter = ',')]
     pub owners: Vec<String>,
     /// Only chats in this follow-up status.

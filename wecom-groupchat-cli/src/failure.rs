@@ -16,6 +16,8 @@ pub enum Failure {
     Partial(String),
     /// Reading or writing a local file failed (exit 3).
     Io(String),
+    /// The API's answer lacks data the command needs to go on (exit 3, like an answer that cannot be decoded).
+    Incomplete(String),
     /// The reader of stdout went away (`| head`): stop quietly, nothing more to do (exit 0).
     StdoutClosed,
 }
@@ -26,7 +28,7 @@ impl Failure {
         match self {
             Failure::Usage(_) => 2,
             Failure::Partial(_) => 4,
-            Failure::Io(_) => 3,
+            Failure::Io(_) | Failure::Incomplete(_) => 3,
             Failure::StdoutClosed => 0,
             Failure::Call(e) => call_exit_code(e),
         }
@@ -47,7 +49,7 @@ fn call_exit_code(e: &Error) -> u8 {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Usage(m) | Failure::Partial(m) | Failure::Io(m) => f.write_str(m),
+            Failure::Usage(m) | Failure::Partial(m) | Failure::Io(m) | Failure::Incomplete(m) => f.write_str(m),
             Failure::Call(e) => write!(f, "{e}"),
             Failure::StdoutClosed => f.write_str("stdout was closed"),
         }

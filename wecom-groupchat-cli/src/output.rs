@@ -5,6 +5,7 @@ use std::io::{self, IsTerminal, Write};
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
+use wecom_groupchat::wire::WireEnum;
 
 use crate::args::Output;
 use crate::failure::Failure;
@@ -90,6 +91,11 @@ impl Rows {
             }
         }
     }
+}
+
+/// An enum value as two cells, its code and its name: CSV readers sort and filter on either.
+pub fn code_and_name<E: WireEnum>(value: Option<E>) -> [serde_json::Value; 2] {
+    [serde_json::json!(value.map(|v| v.value())), serde_json::json!(value.and_then(|v| v.name()))]
 }
 
 /// A cell as text: strings bare, `null` empty, anything else as JSON.

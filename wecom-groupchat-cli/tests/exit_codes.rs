@@ -97,6 +97,25 @@ fn a_credential_flag_wins_over_the_environment() {
     assert_eq!(sim.total_calls(), 0);
 }
 
+/// An empty credential could only be refused by WeCom: it is a usage error, found before any request.
+#[test]
+fn an_empty_credential_exits_2_before_sending() {
+    let sim = Sim::start();
+    for (flag, value) in [("--access-token", ""), ("--corp-secret", ""), ("--corp-id", ""), ("--corp-secret", " ")] {
+        let run = sim.cli().args([flag, value, "list", "--limit", "1"]).run();
+        run.code(2).stderr_has(&[&format!("{flag} is empty")]);
+    }
+    // An empty variable counts as unset (how shells unset one for a command): here, no credentials at all.
+    let run = sim.cli().env("WECOM_CORP_ID", "").args(["list", "--limit", "1"]).run();
+    run.code(2).stderr_has(&["no credentials", "WECOM_CORP_ID"]);
+    let run =
+        Cli::new().env("WECOM_BASE_URL", sim.base_url()).env("WECOM_ACCESS_TOKEN", "").args(["get", "wrChat"]).run();
+    run.code(2).stderr_has(&["no credentials"]);
+    assert_eq!(sim.total_calls(), 0, "{:?}", sim.stats());
+    // … and does not clash with the other kind of credential.
+    sim.cli().env("WECOM_ACCESS_TOKEN", "").args(["list", "--limit", "1"]).run().code(0);
+}
+
 #[test]
 fn the_rate_limit_exits_1_with_its_meaning() {
     let sim = Sim::start();

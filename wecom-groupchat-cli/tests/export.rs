@@ -116,7 +116,7 @@ fn stops_at_the_rate_limit_and_resumes() {
     let run = sim.cli().args(["export", "--concurrency", "1", "--out"]).arg(&out).run();
     run.code(4).stderr_has(&["errcode 45009", "stopped at the rate limit", "300 of 300 chats not exported yet"]);
     assert_eq!(sim.calls("get"), 1, "no call after the 45009");
-    assert!(exported(&out).is_empty());
+    assert!(!out.exists(), "a failed run that wrote nothing leaves no empty file of its own");
 
     sim.cli().args(["export", "--out"]).arg(&out).run().ok();
     assert_eq!(ids(&exported(&out)).len(), 300);
@@ -168,6 +168,23 @@ fn bad_flags_exit_2_before_sending() {
     assert_eq!(sim.total_calls(), 0, "{:?}", sim.stats());
 }
 
+/// A listing that fails leaves no empty file behind when the run made it, and a file it found as it was.
+#[test]
+fn a_failed_listing_leaves_no_file_of_its_own() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chats.jsonl");
+    sim.inject(ScriptedFault::new(Some("list"), FaultKind::BadGateway, 1)).unwrap();
+    sim.cli().args(["--retries", "0", "export", "--out"]).arg(&out).run().code(3).stderr_has(&["HTTP 502"]);
+    assert!(!out.exists(), "the empty file this run created is removed");
+
+    // An empty file that was there before is kept.
+    std::fs::write(&out, "").unwrap();
+    sim.inject(ScriptedFault::new(Some("list"), FaultKind::BadGateway, 1)).unwrap();
+    sim.cli().args(["--retries", "0", "export", "--out"]).arg(&out).run().code(3);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "", "left as it was");
+}
+
 /// An output file that cannot be opened is a usage error found before anything is sent.
 #[test]
 fn an_unusable_out_file_exits_2_before_listing() {
@@ -185,11 +202,18 @@ fn an_unusable_out_file_exits_2_before_listing() {
 #[test]
 fn concurrency_is_bounded() {
     let sim = Sim::start();
-    // Slow answers, so that calls overlap whenever the tool lets them.
-    sim.set_faults(Faults::default().latency(std::time::Duration::from_millis(40))).unwrap();
+    // Slow answers, so that calls overlap whenever the tool lets them: the tool starts N calls at once,
+    // and 300 ms is far longer than it takes to send them, even on a loaded machine.
+    sim.set_faults(Faults::default().latency(std::time::Duration::from_millis(300))).unwrap();
     let proxy = InFlightProxy::start(sim.addr());
-    let owner = &sim.hints().active_owners[0];
-    assert!(owner.chat_ids.len() >= 6, "enough chats to fill 3 slots: {}", owner.chat_ids.len());
+    // The owner with the fewest chats that still fill 3 slots twice: each call takes the latency.
+    let hints = sim.hints();
+    let owner = hints
+        .active_owners
+        .iter()
+        .filter(|o| o.chat_ids.len() >= 6)
+        .min_by_key(|o| o.chat_ids.len())
+        .expect("an owner with enough chats to fill 3 slots");
     let dir = tempfile::tempdir().unwrap();
     for n in [1usize, 3] {
         let out = dir.path().join(format!("c{n}.jsonl"));
@@ -200,7 +224,10 @@ fn concurrency_is_bounded() {
             .run()
             .ok();
         assert_eq!(exported(&out).len(), owner.chat_ids.len());
-        assert_eq!(proxy.max_in_flight(), n, "--concurrency {n}");
+        // The runs go from 1 up, so the most seen so far is this run's.
+        let max = proxy.max_in_flight();
+        assert!(max <= n, "--concurrency {n}: {max} calls were in flight at once");
+        assert_eq!(max, n, "--concurrency {n}: the calls did overlap up to the limit");
     }
 }
 

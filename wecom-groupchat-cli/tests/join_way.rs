@@ -38,7 +38,8 @@ fn add_get_update_delete() {
 
     // The table shows the same.
     let run = sim.cli().args(["join-way", "get", &config_id, "-o", "table"]).run();
-    run.ok().stdout_has(&["config_id", &config_id, "2 (QrCode)", "spring campaign", "春季群", "ch_spring", c1, c2]);
+    run.ok().stdout_has(&["config_id", &config_id, "QrCode", "spring campaign", "春季群", "ch_spring", c1, c2]);
+    assert!(!run.stdout.contains("2 (QrCode)"), "the value and its name in columns of their own:\n{}", run.stdout);
 
     // update --merge: only the remark changes.
     let run = sim.cli().args(["join-way", "update", &config_id, "--merge", "--remark", "summer"]).run();
@@ -146,16 +147,11 @@ fn limits_and_required_flags_exit_2_before_sending() {
                 .to_vec(),
             vec!["state", "31 characters, at most 30"],
         ),
-        // Negative numbers reach the check and get its message.
         (
-            ["join-way", "add", "--scene", "qr-code", "--chat-id", &chat, "--room-base-id", "-5"]
+            ["join-way", "add", "--scene", "qr-code", "--chat-id", &chat, "--room-base-id", "five"]
                 .map(String::from)
                 .to_vec(),
-            vec!["room_base_id (--room-base-id): -5, at least 0"],
-        ),
-        (
-            ["join-way", "update", "whatever", "--merge", "--room-base-id", "-5"].map(String::from).to_vec(),
-            vec!["room_base_id (--room-base-id): -5, at least 0"],
+            vec!["--room-base-id", "five"],
         ),
         (
             ["join-way", "add", "--scene", "qr-code", "--chat-id", &chat, "--auto-create-room", "2"]
@@ -213,14 +209,41 @@ fn booleans_take_0_and_1_and_merge_can_clear_fields() {
     assert_eq!(cleared["auto_create_room"], 1);
 }
 
-/// The table and CSV show every field of the spec's join way, `type` included.
+/// `--room-base-id` has no limit in the spec or the docs: a negative number is a value (not a flag),
+/// passed on as given.
+#[test]
+fn room_base_id_takes_any_number() {
+    let sim = Sim::start();
+    let chat = &sim.hints().opengids[0].chat_id;
+    let run = sim
+        .cli()
+        .args(["join-way", "add", "--scene", "qr-code", "--chat-id", chat, "--room-base-id", "-5", "-o", "json"])
+        .run();
+    let id = run.ok().json()["config_id"].as_str().unwrap().to_string();
+    let way = sim.cli().args(["join-way", "get", &id, "-o", "json"]).run().ok().json();
+    assert_eq!(way["room_base_id"], -5);
+
+    sim.cli().args(["join-way", "update", &id, "--merge", "--room-base-id", "-7"]).run().ok();
+    let way = sim.cli().args(["join-way", "get", &id, "-o", "json"]).run().ok().json();
+    assert_eq!(way["room_base_id"], -7);
+    assert_eq!(way["chat_id_list"], json!([chat]), "the rest kept");
+}
+
+/// The table and CSV show every field of the spec's join way, `type` included: the value as WeCom has
+/// it, and the name of an enum value in the last column.
 #[test]
 fn get_shows_every_field_of_the_spec() {
     let sim = Sim::start();
     let id = &sim.hints().join_way_config_ids[0];
+    let way = sim.cli().args(["join-way", "get", id, "-o", "json"]).run().ok().json();
     let run = sim.cli().args(["join-way", "get", id, "-o", "csv"]).run();
     let (header, rows) = run.ok().csv();
-    assert_eq!(header, ["field", "value"]);
+    assert_eq!(header, ["field", "value", "name"]);
+    let row = |field: &str| rows.iter().find(|r| r[0] == field).unwrap().clone();
+    let scene = way["scene"].as_i64().unwrap();
+    let scene_name = if scene == 1 { "MiniProgram" } else { "QrCode" };
+    assert_eq!(row("scene"), ["scene".to_string(), scene.to_string(), scene_name.to_string()]);
+    assert_eq!(row("config_id"), ["config_id", id.as_str(), ""]);
     let fields: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(
         fields,
@@ -242,14 +265,15 @@ fn get_shows_every_field_of_the_spec() {
 }
 
 /// `update --merge` never guesses what WeCom's answer left out: no scene (or no chats) in the current
-/// config and none given is a usage error, and nothing is updated. (The simulator always has both, so a
-/// canned answer stands in for WeCom.)
+/// config and none given fails, and nothing is updated. The config was read by then, so it is the
+/// answer's failing (exit 3), not a usage error. (The simulator always has both, so a canned answer
+/// stands in for WeCom.)
 #[test]
 fn merge_does_not_guess_a_missing_scene_or_chats() {
     let token = "canned-token-8d2e";
     for (answer, expected) in [
-        (r#"{"errcode":0,"errmsg":"ok","join_way":{"config_id":"cfg1","chat_id_list":["wrA"]}}"#, "--scene"),
-        (r#"{"errcode":0,"errmsg":"ok","join_way":{"config_id":"cfg1","scene":2}}"#, "--chat-id"),
+        (r#"{"errcode":0,"errmsg":"ok","join_way":{"config_id":"cfg1","chat_id_list":["wrA"]}}"#, "pass --scene"),
+        (r#"{"errcode":0,"errmsg":"ok","join_way":{"config_id":"cfg1","scene":2}}"#, "pass --chat-id"),
     ] {
         let server = common::CannedServer::start(answer);
         let run = common::Cli::new()
@@ -258,7 +282,7 @@ fn merge_does_not_guess_a_missing_scene_or_chats() {
             .secret(token)
             .args(["join-way", "update", "cfg1", "--merge", "--remark", "summer"])
             .run();
-        run.code(2).stderr_has(&["join way cfg1", expected]);
+        run.code(3).stderr_has(&["join way cfg1", "WeCom's answer", "the merge needs", expected]);
         let requests = server.requests();
         assert_eq!(requests.len(), 1, "{requests:?}");
         assert!(requests[0].contains("/get_join_way"), "only read, never updated: {requests:?}");

@@ -147,6 +147,23 @@ fn get_shows_a_chat_with_or_without_names() {
     assert_eq!(header[0], "userid");
     assert!(header.contains(&"name".to_string()));
     assert_eq!(rows.len(), members);
-    assert_eq!(&header[1..3], ["type", "type_name"]);
-    assert!(rows.iter().any(|r| r[0] == owner.userid && r[1] == "1" && r[2] == "Internal"));
+    // The columns of earlier versions keep their places; the names of enum values come last.
+    assert_eq!(
+        header,
+        [
+            "userid",
+            "type",
+            "name",
+            "group_nickname",
+            "join_time",
+            "join_scene",
+            "invitor",
+            "unionid",
+            "state",
+            "type_name",
+            "join_scene_name"
+        ]
+    );
+    assert!(rows.iter().any(|r| r[0] == owner.userid && r[1] == "1" && r[9] == "Internal"));
+    assert!(rows.iter().all(|r| r[5].parse::<u8>().is_ok() && !r[10].is_empty()), "join scene code and name: {rows:?}");
 }

@@ -178,3 +178,35 @@ fn owners_as_a_list() {
     assert_eq!(run(&["--owner", &format!("{a},{b}")]), expected);
     assert_eq!(run(&["--owner", a, b]), expected);
 }
+
+/// Figures are the server's: by-day sums over owner batches saturate rather than overflow. Two owners
+/// with `i64::MAX` figures on one day, in different batches of 100, from a simulator data file.
+#[test]
+fn by_day_sums_of_extreme_figures_saturate() {
+    let day = days_ago(2);
+    let owners: Vec<String> = (0..=100).map(|i| format!("owner{i:03}")).collect();
+    let staff: Vec<String> = owners.iter().map(|o| format!("  - {{ userid: {o} }}")).collect();
+    let max = i64::MAX;
+    let figures = format!(
+        "{{ new_chat_cnt: {max}, chat_total: {max}, chat_has_msg: {max}, new_member_cnt: {max}, member_total: {max}, \
+         member_has_msg: {max}, msg_total: {max}, migrate_trainee_chat_cnt: {max} }}"
+    );
+    let yaml = format!(
+        "staff:\n{}\nstatistics:\n  auto: false\n  days:\n    - {{ owner: owner000, day: {day}, data: {figures} }}\n    - \
+         {{ owner: owner100, day: {day}, data: {figures} }}\n",
+        staff.join("\n")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("extreme.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let sim = Sim::with(common::config().data(DataSource::File(file)));
+
+    let run =
+        sim.cli().args(["stats", "by-day", "--from", &day, "--to", &day, "-o", "csv"]).args(owner_flags(&owners)).run();
+    let (header, rows) = run.ok().csv();
+    assert_eq!(sim.calls("statistic_group_by_day"), 2, "owner000 and owner100 are in different batches");
+    assert_eq!(header.len(), 9);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0][0], day);
+    assert!(rows[0][1..].iter().all(|cell| *cell == max.to_string()), "saturated sums: {rows:?}");
+}

@@ -9,9 +9,9 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use futures::{StreamExt, TryStreamExt};
-use wecom_groupchat::Error;
 use wecom_groupchat::types::{GetRequest, ListRequest, NeedName, OwnerFilter};
 use wecom_groupchat::validate::Validate;
+use wecom_groupchat::{Client, Error};
 
 use crate::args::{ExportArgs, Global};
 use crate::commands;
@@ -72,15 +72,37 @@ fn already_exported(path: &Path) -> Result<HashSet<String>, Failure> {
 pub async fn run(global: &Global, args: ExportArgs) -> Outcome {
     let mut request = ListRequest::new(1000).status_filter(commands::status_filter(args.status));
     if !args.owners.is_empty() {
-        request = request.owner_filter(OwnerFilter::new(commands::owners(args.owners)?));
+        request = request.owner_filter(OwnerFilter::new(commands::owners(args.owners.clone())?));
     }
     request.validate().map_err(|e| Failure::Usage(format!("list: invalid request: {e}")))?;
     let client = commands::client(global)?;
     // The file before the API: a path that cannot be written is found before listing every chat.
     let done = already_exported(&args.out)?;
     let cannot_open = |e: std::io::Error| Failure::Usage(format!("--out {}: cannot open: {e}", args.out.display()));
-    let mut file = OpenOptions::new().create(true).append(true).open(&args.out).map_err(cannot_open)?;
+    let (file, created) = match OpenOptions::new().append(true).create_new(true).open(&args.out) {
+        Ok(file) => (file, true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            (OpenOptions::new().append(true).open(&args.out).map_err(cannot_open)?, false)
+        }
+        Err(e) => return Err(cannot_open(e)),
+    };
+    let result = export(&client, request, &args, file, &done).await;
+    // A failed run leaves no empty file of its own behind (a listing that failed, say); a file it found
+    // is left as it is, and one it wrote to keeps what it got for the next run.
+    if result.is_err() && created && std::fs::metadata(&args.out).is_ok_and(|m| m.len() == 0) {
+        let _ = std::fs::remove_file(&args.out);
+    }
+    result
+}
 
+/// Lists the chats, then appends those not `done` to `file`.
+async fn export(
+    client: &Client,
+    request: ListRequest,
+    args: &ExportArgs,
+    mut file: File,
+    done: &HashSet<String>,
+) -> Outcome {
     let all: Vec<String> = client.list_stream(request).map_ok(|c| c.chat_id).try_collect().await?;
     let todo: Vec<String> = all.iter().filter(|id| !done.contains(*id)).cloned().collect();
     eprintln!(

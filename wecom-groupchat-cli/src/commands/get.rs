@@ -8,7 +8,7 @@ use wecom_groupchat::wire::WireEnum;
 use crate::args::{GetArgs, Global, Output};
 use crate::commands;
 use crate::failure::Outcome;
-use crate::output::{self, Rows};
+use crate::output::{self, Rows, code_and_name};
 
 /// An enum value with its name, e.g. `1 (Internal)`.
 pub fn named<E: WireEnum>(value: Option<E>) -> serde_json::Value {
@@ -19,11 +19,6 @@ pub fn named<E: WireEnum>(value: Option<E>) -> serde_json::Value {
         },
         None => serde_json::Value::Null,
     }
-}
-
-/// An enum value as two cells, its code and its name: CSV readers sort and filter on either.
-fn code_and_name<E: WireEnum>(value: Option<E>) -> [serde_json::Value; 2] {
-    [json!(value.map(|v| v.value())), json!(value.and_then(|v| v.name()))]
 }
 
 /// A Unix time as `YYYY-MM-DD hh:mm:ss` in UTC+8.
@@ -62,18 +57,19 @@ pub async fn run(global: &Global, args: GetArgs) -> Outcome {
         about.push(vec![json!("member_version"), json!(chat.member_version)]);
         about.print(format)?;
     }
+    // The name columns came after the others: they go last, so scripts reading columns by position still work.
     let mut members = Rows::new(&[
         "userid",
         "type",
-        "type_name",
         "name",
         "group_nickname",
         "join_time",
         "join_scene",
-        "join_scene_name",
         "invitor",
         "unionid",
         "state",
+        "type_name",
+        "join_scene_name",
     ]);
     for m in chat.member_list.iter().flatten() {
         let [member_type, type_name] = code_and_name(m.member_type);
@@ -81,15 +77,15 @@ pub async fn run(global: &Global, args: GetArgs) -> Outcome {
         members.push(vec![
             json!(m.userid),
             member_type,
-            type_name,
             json!(m.name),
             json!(m.group_nickname),
             datetime(m.join_time),
             join_scene,
-            join_scene_name,
             json!(m.invitor.as_ref().map(|i| i.userid.clone())),
             json!(m.unionid),
             json!(m.state),
+            type_name,
+            join_scene_name,
         ]);
     }
     members.print(format)

@@ -10,9 +10,8 @@ use wecom_groupchat::{Client, ValidationError};
 
 use crate::args::{Global, JoinWayCommand, JoinWayFields, OptionalField, Output, Scene, UpdateJoinWayArgs};
 use crate::commands;
-use crate::commands::get::named;
 use crate::failure::{Failure, Outcome};
-use crate::output::{self, Rows};
+use crate::output::{self, Rows, code_and_name};
 
 fn scene(s: Scene) -> JoinWayScene {
     match s {
@@ -38,22 +37,11 @@ fn required(fields: &JoinWayFields, hint: &str) -> Result<(JoinWayScene, Vec<Str
 
 const MERGE_HINT: &str = "; or --merge to keep the current values of the fields not given";
 
-/// Limits the spec does not carry: a negative sequence number would name chats "群-5".
-fn check_extra_limits(fields: &JoinWayFields) -> Outcome {
-    match fields.room_base_id {
-        Some(n) if n < 0 => Err(Failure::Usage(format!(
-            "room_base_id (--room-base-id): {n}, at least 0 (the number of the first auto-created chat)"
-        ))),
-        _ => Ok(()),
-    }
-}
-
 pub async fn run(global: &Global, command: JoinWayCommand) -> Outcome {
     let format = output::resolve(global.output);
     match command {
         JoinWayCommand::Add(fields) => {
             let (s, chats) = required(&fields, "")?;
-            check_extra_limits(&fields)?;
             let mut request = AddJoinWayRequest::new(s, chats);
             request.remark = fields.remark;
             request.auto_create_room = fields.auto_create_room.map(auto);
@@ -82,7 +70,6 @@ pub async fn run(global: &Global, command: JoinWayCommand) -> Outcome {
 
 async fn update(global: &Global, args: UpdateJoinWayArgs) -> Outcome {
     let UpdateJoinWayArgs { config_id, fields, merge, clear } = args;
-    check_extra_limits(&fields)?;
     if let Some(field) = clear.iter().find(|f| is_given(&fields, **f)) {
         let flag = field.flag();
         let name = flag.trim_start_matches("--");
@@ -153,14 +140,18 @@ async fn merged(
 ) -> Result<UpdateJoinWayRequest, Failure> {
     let current = client.get_join_way(&GetJoinWayRequest::new(config_id)).await?.join_way;
     // Guessing a scene or chats the server did not report would change the config behind the user's back.
+    // The read has been made by now, so this is the answer's failing (exit 3), not the user's input (exit 2).
     let Some(current_scene) = fields.scene.map(scene).or(current.scene) else {
-        return Err(Failure::Usage(format!(
-            "join way {config_id} has no scene in WeCom's answer: give --scene (mini-program or qr-code)"
+        return Err(Failure::Incomplete(format!(
+            "join way {config_id}: WeCom's answer has no scene, which the merge needs: pass --scene (mini-program \
+             or qr-code)"
         )));
     };
     let current_chats = current.chat_id_list.clone().unwrap_or_default();
     if fields.chat_ids.is_empty() && current_chats.is_empty() {
-        return Err(Failure::Usage(format!("join way {config_id} lists no chats in WeCom's answer: give --chat-id")));
+        return Err(Failure::Incomplete(format!(
+            "join way {config_id}: WeCom's answer lists no chats, which the merge needs: pass --chat-id"
+        )));
     }
     let mut request = UpdateJoinWayRequest::new(config_id, current_scene, current_chats);
     request.remark = current.remark;
@@ -183,21 +174,29 @@ async fn merged(
     Ok(request)
 }
 
+/// One row per field: the value as WeCom has it, and the name of an enum value in the last column (as
+/// `list` and `get` print them).
 fn print_join_way(way: &JoinWay, format: Output) -> Outcome {
     if format == Output::Json {
         return output::json_line(way);
     }
-    let mut rows = Rows::new(&["field", "value"]);
-    rows.push(vec![json!("config_id"), json!(way.config_id)]);
-    rows.push(vec![json!("type"), json!(way.join_way_type)]);
-    rows.push(vec![json!("scene"), named(way.scene)]);
-    rows.push(vec![json!("remark"), json!(way.remark)]);
-    rows.push(vec![json!("auto_create_room"), named(way.auto_create_room)]);
-    rows.push(vec![json!("room_base_name"), json!(way.room_base_name)]);
-    rows.push(vec![json!("room_base_id"), json!(way.room_base_id)]);
-    rows.push(vec![json!("chat_id_list"), json!(way.chat_id_list.clone().unwrap_or_default().join(", "))]);
-    rows.push(vec![json!("qr_code"), json!(way.qr_code)]);
-    rows.push(vec![json!("state"), json!(way.state)]);
-    rows.push(vec![json!("mark_source"), json!(way.mark_source)]);
+    let plain = |value: serde_json::Value| [value, serde_json::Value::Null];
+    let fields = [
+        ("config_id", plain(json!(way.config_id))),
+        ("type", plain(json!(way.join_way_type))),
+        ("scene", code_and_name(way.scene)),
+        ("remark", plain(json!(way.remark))),
+        ("auto_create_room", code_and_name(way.auto_create_room)),
+        ("room_base_name", plain(json!(way.room_base_name))),
+        ("room_base_id", plain(json!(way.room_base_id))),
+        ("chat_id_list", plain(json!(way.chat_id_list.clone().unwrap_or_default().join(", ")))),
+        ("qr_code", plain(json!(way.qr_code))),
+        ("state", plain(json!(way.state))),
+        ("mark_source", plain(json!(way.mark_source))),
+    ];
+    let mut rows = Rows::new(&["field", "value", "name"]);
+    for (field, [value, name]) in fields {
+        rows.push(vec![json!(field), value, name]);
+    }
     rows.print(format)
 }

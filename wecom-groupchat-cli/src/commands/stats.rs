@@ -42,36 +42,27 @@ fn day(text: &str, flag: &str) -> Result<i64, Failure> {
     time::parse_day(text).ok_or_else(|| Failure::Usage(format!("{flag}: `{text}` is not a date (YYYY-MM-DD, UTC+8)")))
 }
 
-/// The allowed days, in words that fit any day ("in the future" rather than "-34 days ago").
-fn check_days<R: Windowed>(begin: i64, end: i64, now: i64) -> Outcome {
-    for (flag, field, day) in [("--from", R::BEGIN_FIELD, begin), ("--to", R::END_FIELD, end)] {
-        let ago = time::days_ago(day, now);
-        if (R::NEWEST_DAYS_AGO..=R::OLDEST_DAYS_AGO).contains(&ago) {
-            continue;
-        }
-        let when = match ago {
-            n if n < 0 => "in the future".to_string(),
-            0 => "today".to_string(),
-            1 => "yesterday".to_string(),
-            n => format!("{n} days ago"),
-        };
-        return Err(Failure::Usage(format!(
-            "{field} ({flag}): {} ({when}, UTC+8), must lie between {} and {} (WeCom keeps {} days)",
-            time::format_day(day),
-            time::format_day(time::day_before(now, R::OLDEST_DAYS_AGO)),
-            time::format_day(time::day_before(now, R::NEWEST_DAYS_AGO)),
-            R::OLDEST_DAYS_AGO
-        )));
+/// The flag that sets a field of a statistics request, for messages in the user's terms.
+fn flag_of<R: Windowed>(field: &str) -> Option<&'static str> {
+    match field {
+        f if f == R::BEGIN_FIELD => Some("--from"),
+        f if f == R::END_FIELD => Some("--to"),
+        f if f == R::OWNERS_FIELD => Some("--owner"),
+        _ => None,
     }
-    Ok(())
 }
 
 /// Checks every call the request becomes before the first is sent: a bad owner in the second batch
-/// must not be found after the first batch was answered.
+/// must not be found after the first batch was answered. The days are checked once, by the library's
+/// plan; its field names get the flags that set them (`day_begin_time (--from): …`).
 fn check_calls<R: Windowed>(request: &R, now: i64) -> Outcome {
-    let (begin, end) = request.days();
-    check_days::<R>(begin, end.unwrap_or(begin), now)?;
-    let invalid = |e: ValidationError| Failure::Usage(format!("{}: invalid request: {e}", R::INFO.name));
+    let invalid = |e: ValidationError| {
+        let field = match flag_of::<R>(&e.field) {
+            Some(flag) => format!("{} ({flag})", e.field),
+            None => e.field.clone(),
+        };
+        Failure::Usage(format!("{}: invalid request: {field}: {}, {}", R::INFO.name, e.actual, e.limit))
+    };
     for (_, call) in windows::plan(request.clone(), now).map_err(invalid)? {
         call.validate_at(now).map_err(invalid)?;
     }
@@ -126,7 +117,8 @@ pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
         let sums = days.entry(day).or_insert([None; 8]);
         for (sum, value) in sums.iter_mut().zip(figures(&item.data.unwrap_or_default())) {
             if let Some(v) = value {
-                *sum = Some(sum.unwrap_or(0) + v);
+                // The figures are the server's: an absurd one must not overflow the sum.
+                *sum = Some(sum.unwrap_or(0).saturating_add(v));
             }
         }
     }

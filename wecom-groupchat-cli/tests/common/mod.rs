@@ -306,40 +306,23 @@ impl InFlightProxy {
         let (max, stop) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
         let in_flight = Arc::new(AtomicUsize::new(0));
         let (max_, stop_) = (max.clone(), stop.clone());
+        // Runs until the proxy is dropped. A connection that fails to accept or to reach the server is
+        // dropped on its own (the client sees it closed and may retry); the proxy goes on serving.
         std::thread::spawn(move || {
             while !stop_.load(Ordering::Relaxed) {
-                let client = match listener.accept() {
-                    Ok((client, _)) => client,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(2));
-                        continue;
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        if let Err(e) = relay(client, target, &in_flight, &max_) {
+                            eprintln!("in-flight proxy: a connection failed: {e}");
+                        }
                     }
-                    Err(_) => return,
-                };
-                client.set_nonblocking(false).expect("a blocking connection");
-                let Ok(server) = std::net::TcpStream::connect(target) else { return };
-                let active = Arc::new(AtomicBool::new(false));
-                // Client to server: the first bytes of a request put it in flight.
-                let (mut from, mut to) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let (active_, in_flight_, max__) = (active.clone(), in_flight.clone(), max_.clone());
-                std::thread::spawn(move || {
-                    pump(&mut from, &mut to, || {
-                        if !active_.swap(true, Ordering::SeqCst) {
-                            let now = in_flight_.fetch_add(1, Ordering::SeqCst) + 1;
-                            max__.fetch_max(now, Ordering::SeqCst);
+                    Err(e) => {
+                        if e.kind() != std::io::ErrorKind::WouldBlock {
+                            eprintln!("in-flight proxy: accept failed: {e}");
                         }
-                    });
-                });
-                // Server to client: the first bytes of the answer end it.
-                let (mut from, mut to) = (server, client);
-                let in_flight_ = in_flight.clone();
-                std::thread::spawn(move || {
-                    pump(&mut from, &mut to, || {
-                        if active.swap(false, Ordering::SeqCst) {
-                            in_flight_.fetch_sub(1, Ordering::SeqCst);
-                        }
-                    });
-                });
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                }
             }
         });
         InFlightProxy { addr, max, stop }
@@ -359,6 +342,45 @@ impl Drop for InFlightProxy {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// Connects `client` to the server at `target`, counting requests in flight, on two threads of its own.
+fn relay(
+    client: std::net::TcpStream,
+    target: std::net::SocketAddr,
+    in_flight: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    max: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> std::io::Result<()> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    client.set_nonblocking(false)?;
+    let server = std::net::TcpStream::connect_timeout(&target, RUN_TIMEOUT)?;
+    let active = Arc::new(AtomicBool::new(false));
+    // Client to server: the first bytes of a request put it in flight.
+    let (mut from, mut to) = (client.try_clone()?, server.try_clone()?);
+    let (active_, in_flight_, max_) = (active.clone(), in_flight.clone(), max.clone());
+    std::thread::spawn(move || {
+        pump(&mut from, &mut to, || {
+            if !active_.swap(true, Ordering::SeqCst) {
+                let now = in_flight_.fetch_add(1, Ordering::SeqCst) + 1;
+                max_.fetch_max(now, Ordering::SeqCst);
+            }
+        });
+    });
+    // Server to client: the first bytes of the answer end it, and so does a close without an answer.
+    let (mut from, mut to) = (server, client);
+    let in_flight = in_flight.clone();
+    std::thread::spawn(move || {
+        let answered = || {
+            if active.swap(false, Ordering::SeqCst) {
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+            }
+        };
+        pump(&mut from, &mut to, answered);
+        answered();
+    });
+    Ok(())
 }
 
 /// Copies `from` to `to` until either end closes, calling `on_data` before forwarding each read.
