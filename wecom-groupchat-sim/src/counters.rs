@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
-use wecom_groupchat::endpoints;
 
+use crate::faults::endpoint_names;
 use crate::lock;
 
 /// Name under which token calls are counted.
@@ -59,8 +59,7 @@ pub(crate) struct Counters {
 
 impl Counters {
     pub(crate) fn new() -> Self {
-        let mut names: Vec<&'static str> = endpoints::ALL.iter().map(|e| e.name).collect();
-        names.push(GETTOKEN);
+        let names = endpoint_names();
         let calls = names.iter().map(|_| AtomicU64::new(0)).collect();
         Counters {
             names,

@@ -173,8 +173,9 @@ impl ChatData {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct StatisticsData {
-    /// Synthesize figures for every owner of a chat, for whatever day is asked: totals count the owner's
-    /// chats created and members joined by the end of the day, message figures come from the seed.
+    /// Synthesize figures for every owner of a chat, for whatever day is asked: totals count the chats
+    /// the owner has at the end of the day (transfers included) and their members joined by then,
+    /// message figures come from the seed.
     /// `days` override them. Default true.
     #[serde(default = "yes")]
     pub auto: bool,

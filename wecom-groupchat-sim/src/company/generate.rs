@@ -14,7 +14,7 @@ use wecom_groupchat::types::{
 };
 
 use super::data::{ChatData, CompanyData, StaffData, StatisticsData};
-use super::{Chat, Company, History, Members, Staff};
+use super::{Chat, Company, History, Members, Series, Staff};
 use crate::config::Scale;
 
 const SURNAMES: [(&str, &str); 12] = [
@@ -333,22 +333,16 @@ pub(crate) fn members(company: &Company, chat: u32, count: usize) -> Vec<GroupCh
     make_members(&mut rng, (&owner.userid, &owner.name), &candidates, count, (c.create_time, company.anchor), &[])
 }
 
-/// The statistics history of every owner of a chat: when their chats were created and their members
-/// joined. Members of generated chats (made on demand) count from the chat's creation, so that a large
-/// company need not make every member list up front.
+/// The statistics history of every owner of a chat, from when their chats were created and their
+/// members joined.
 pub(crate) fn statistics(company: &mut Company) {
-    let mut events: HashMap<u32, Vec<(i64, u32, u32)>> = HashMap::new();
+    let mut events: HashMap<u32, Vec<(i64, i64, i64)>> = HashMap::new();
     for chat in &company.chats {
         let owner = events.entry(chat.owner).or_default();
-        owner.push((chat.create_time, 1, 0));
-        match &chat.members {
-            Members::Listed(members) => {
-                owner.extend(members.iter().map(|m| (m.join_time.unwrap_or(chat.create_time), 0, 1)));
-            }
-            Members::Generated { count } => owner.push((chat.create_time, 0, *count)),
-        }
+        owner.extend(chat.stat_events());
     }
-    company.stats.auto = events.into_iter().map(|(owner, events)| (owner, History::new(events))).collect();
+    company.stats.synthesized = true;
+    company.stats.auto = events.into_iter().map(|(owner, events)| (owner, History::new(Series::new(events)))).collect();
 }
 
 #[cfg(test)]

@@ -1,6 +1,12 @@
+use std::time::Duration;
+
 use serde_json::{Value, json};
-use wecom_groupchat::time::{DAY, day_before, now_unix};
-use wecom_groupchat::types::{OrderAsc, OwnerFilter, StatisticGroupByDayRequest, StatisticOrderBy, StatisticRequest};
+use wecom_groupchat::Client;
+use wecom_groupchat::time::{DAY, day_before, day_start, now_unix};
+use wecom_groupchat::types::{
+    GetRequest, ListRequest, OrderAsc, OwnerFilter, StatisticData, StatisticGroupByDayRequest, StatisticOrderBy,
+    StatisticRequest, TransferRequest,
+};
 
 use crate::common::*;
 
@@ -247,4 +253,136 @@ async fn extreme_offsets_and_limits_answer_errcodes() {
         let code = errcode(&statistic(extra.clone()).await);
         assert!(code == 40058 || code == 40063, "{extra}: {code}");
     }
+}
+
+/// Figures per day of the owners together, from `first` to `last`.
+async fn by_day_of(client: &Client, owners: &[String], first: i64, last: i64) -> Vec<StatisticData> {
+    let request = StatisticGroupByDayRequest::new(first, OwnerFilter::new(owners)).day_end_time(last);
+    let items = client.statistic_group_by_day(&request).await.unwrap().items.unwrap();
+    assert_eq!(items.len() as i64, (last - first) / DAY + 1);
+    items.into_iter().map(|i| i.data.unwrap()).collect()
+}
+
+fn figure(f: Option<i64>) -> i64 {
+    f.expect("every figure is given")
+}
+
+#[tokio::test]
+async fn statistics_follow_a_transfer_from_its_day_on() {
+    // Three days behind real time: two days after the transfer, the simulator's yesterday is still a
+    // day the client accepts (it checks days against the real clock).
+    let sim = start_with(config().clock_offset(-3 * DAY)).await;
+    let client = client(&sim);
+    let hints = sim.hints();
+    let old = hints.resigned_owners[0].clone();
+    let new = hints.eligible_new_owners.iter().find(|u| hints.statistic_owners.contains(u)).unwrap().clone();
+    let everyone = hints.statistic_owners.clone();
+    let today = day_start(sim.now());
+    let week = (today - 7 * DAY, today - DAY);
+    let old_before = by_day_of(&client, std::slice::from_ref(&old.userid), week.0, week.1).await;
+    let new_before = by_day_of(&client, std::slice::from_ref(&new), week.0, week.1).await;
+    let all_before = by_day_of(&client, &everyone, week.0, week.1).await;
+    let moved = old.chat_ids.len() as i64;
+    assert_eq!(figure(old_before[6].chat_total), moved, "every chat of the resigned owner awaits transfer");
+
+    let response = client.transfer(&TransferRequest::new(&old.chat_ids, &new)).await.unwrap();
+    assert!(response.failed_chat_list.unwrap_or_default().is_empty());
+    sim.settle_transfers();
+    let moved_on = day_start(sim.now());
+    sim.advance_clock(Duration::from_secs(2 * DAY as u64)).unwrap();
+    let yesterday = day_start(sim.now()) - DAY;
+    assert!(yesterday > moved_on);
+
+    // What list and get say now: the new owner's chats, their members, the new owner joined in some.
+    let listed = client.list(&ListRequest::new(1000).owner_filter(OwnerFilter::new([new.as_str()]))).await.unwrap();
+    let owned = listed.group_chat_list.unwrap().len() as i64;
+    let (mut moved_members, mut joined) = (0, 0);
+    for chat in &old.chat_ids {
+        let members = client.get(&GetRequest::new(chat)).await.unwrap().group_chat.member_list.unwrap();
+        moved_members += members.len() as i64;
+        joined += members.iter().filter(|m| m.userid.as_ref() == Some(&new) && m.join_time >= Some(moved_on)).count();
+    }
+    let joined = joined as i64;
+    assert!(joined > 0, "the new owner joined chats they were not in");
+
+    // The days before the transfer keep their figures, message figures included.
+    let first = week.0;
+    let old_after = by_day_of(&client, std::slice::from_ref(&old.userid), first, yesterday).await;
+    let new_after = by_day_of(&client, std::slice::from_ref(&new), first, yesterday).await;
+    let all_after = by_day_of(&client, &everyone, first, yesterday).await;
+    // (Eight, not seven, should midnight have passed between the first figures and the transfer.)
+    let before_days = ((moved_on - first) / DAY) as usize;
+    let kept = before_days.min(old_before.len());
+    assert_eq!(old_after[..kept], old_before[..kept]);
+    assert_eq!(new_after[..kept], new_before[..kept]);
+    assert_eq!(all_after[..kept], all_before[..kept]);
+
+    // From the transfer's day on, the chats and their members are the new owner's.
+    let last_before = &new_before[6];
+    for (i, (old_day, new_day)) in old_after.iter().zip(&new_after).enumerate().skip(before_days) {
+        let on_the_day = i == before_days;
+        assert_eq!((old_day.chat_total, old_day.member_total), (Some(0), Some(0)), "day {i}");
+        assert_eq!(figure(new_day.chat_total), figure(last_before.chat_total) + moved, "day {i}");
+        assert_eq!(figure(new_day.chat_total), owned, "day {i}: as list says");
+        assert_eq!(figure(new_day.member_total), figure(last_before.member_total) + moved_members, "day {i}");
+        assert_eq!(new_day.new_chat_cnt, Some(0), "day {i}: a transferred chat is not a new one");
+        assert_eq!(figure(new_day.new_member_cnt), if on_the_day { joined } else { 0 }, "day {i}");
+        // Over everyone nothing changes but the new owner's joins.
+        let (all, all_last) = (&all_after[i], &all_before[6]);
+        assert_eq!(all.chat_total, all_last.chat_total, "day {i}");
+        assert_eq!(figure(all.member_total), figure(all_last.member_total) + joined, "day {i}");
+        assert_eq!(figure(all.new_member_cnt), if on_the_day { joined } else { 0 }, "day {i}");
+    }
+
+    // By owner, the new yesterday agrees.
+    let request = StatisticRequest::new(yesterday, OwnerFilter::new([old.userid.as_str(), new.as_str()]));
+    let items = client.statistic(&request).await.unwrap().items.unwrap();
+    let chat_total = |userid: &str| {
+        let item = items.iter().find(|i| i.owner.as_deref() == Some(userid)).unwrap();
+        figure(item.data.as_ref().unwrap().chat_total)
+    };
+    assert_eq!((chat_total(&old.userid), chat_total(&new)), (0, owned));
+}
+
+#[tokio::test]
+async fn statistics_stay_consistent_over_days_with_transfers() {
+    let sim = start_with(config().clock_offset(-10 * DAY)).await;
+    let client = client(&sim);
+    let hints = sim.hints();
+    let everyone = hints.statistic_owners.clone();
+    let first = day_start(sim.now()) - 20 * DAY;
+    // A transfer of every resigned owner's chats on each of three days, to a different new owner.
+    for (old, new) in hints.resigned_owners.iter().zip(&hints.eligible_new_owners).take(3) {
+        let response = client.transfer(&TransferRequest::new(&old.chat_ids, new)).await.unwrap();
+        assert!(response.failed_chat_list.unwrap_or_default().is_empty());
+        sim.settle_transfers();
+        sim.advance_clock(Duration::from_secs(DAY as u64)).unwrap();
+    }
+    let last = day_start(sim.now()) - DAY;
+    let mut owners = everyone.clone();
+    owners.extend(hints.eligible_new_owners.iter().take(3).cloned());
+    owners.sort();
+    owners.dedup();
+
+    // Every owner, every day: message figures within the totals, "new" ones too.
+    let mut sums: Vec<[i64; 4]> = vec![[0; 4]; ((last - first) / DAY + 1) as usize];
+    for owner in &owners {
+        for (i, d) in by_day_of(&client, std::slice::from_ref(owner), first, last).await.iter().enumerate() {
+            let [chats, members] = [figure(d.chat_total), figure(d.member_total)];
+            assert!(figure(d.chat_has_msg) <= chats && figure(d.member_has_msg) <= members, "{owner} day {i}");
+            assert!(figure(d.new_chat_cnt) <= chats && figure(d.new_member_cnt) <= members, "{owner} day {i}");
+            let sum = &mut sums[i];
+            *sum =
+                [sum[0] + chats, sum[1] + members, sum[2] + figure(d.new_chat_cnt), sum[3] + figure(d.new_member_cnt)];
+        }
+    }
+    // Over everyone, a transfer moves totals without making or losing any: each day's totals are the day
+    // before's plus that day's new chats and members.
+    for (i, pair) in sums.windows(2).enumerate() {
+        let ([chats, members, _, _], [chats2, members2, new_chats, new_members]) = (pair[0], pair[1]);
+        assert_eq!((chats2, members2), (chats + new_chats, members + new_members), "day {}", i + 1);
+    }
+    // Every new owner has statistics.
+    let statistic_owners = sim.hints().statistic_owners;
+    assert!(hints.eligible_new_owners.iter().take(3).all(|u| statistic_owners.contains(u)));
 }
