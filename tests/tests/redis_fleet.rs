@@ -56,45 +56,34 @@ impl Phase {
     }
 }
 
-impl Worker {
-    /// Starts a worker and waits until it is ready (client built, Redis connected).
-    fn start(
-        sim: &Simulator,
-        redis_url: &str,
-        prefix: &str,
-        chat_id: &str,
-        calls: u32,
-        phases: u32,
-        lock_ttl: Duration,
-    ) -> Worker {
-        Self::start_with_env(sim, redis_url, prefix, chat_id, calls, phases, lock_ttl, &[])
-    }
+/// What the workers of one test share: the simulator, the Redis, the key prefix, the chat they read.
+struct Fleet<'a> {
+    sim: &'a Simulator,
+    redis_url: &'a str,
+    prefix: &'a str,
+    chat_id: &'a str,
+    lock_ttl: Duration,
+    /// More environment for the workers.
+    env: &'a [(&'a str, &'a std::path::Path)],
+}
 
-    /// [`Worker::start`] with more environment variables.
-    #[allow(clippy::too_many_arguments)]
-    fn start_with_env(
-        sim: &Simulator,
-        redis_url: &str,
-        prefix: &str,
-        chat_id: &str,
-        calls: u32,
-        phases: u32,
-        lock_ttl: Duration,
-        env: &[(&str, &std::path::Path)],
-    ) -> Worker {
+impl Fleet<'_> {
+    /// Starts a worker making `calls` calls in each of `phases` phases; waits until it is ready (client
+    /// built, Redis connected).
+    fn worker(&self, calls: u32, phases: u32) -> Worker {
         let mut child = Command::new(env!("CARGO_BIN_EXE_token-fleet-worker"))
             .args([
-                sim.base_url(),
-                sim.corp_id().to_string(),
-                redis_url.to_string(),
-                prefix.to_string(),
-                chat_id.to_string(),
+                self.sim.base_url(),
+                self.sim.corp_id().to_string(),
+                self.redis_url.to_string(),
+                self.prefix.to_string(),
+                self.chat_id.to_string(),
                 calls.to_string(),
                 phases.to_string(),
-                lock_ttl.as_millis().to_string(),
+                self.lock_ttl.as_millis().to_string(),
             ])
-            .env("WECOM_CORP_SECRET", sim.corp_secret())
-            .envs(env.iter().copied())
+            .env("WECOM_CORP_SECRET", self.sim.corp_secret())
+            .envs(self.env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -112,7 +101,9 @@ impl Worker {
         assert_eq!(worker.line(), "ready");
         worker
     }
+}
 
+impl Worker {
     /// The next line, waiting at most 60 s.
     fn line(&self) -> String {
         self.lines.recv_timeout(Duration::from_secs(60)).expect("the worker printed nothing within 60 s")
@@ -138,6 +129,16 @@ impl Worker {
         let status = self.child.wait().unwrap();
         assert!(status.success(), "worker exited with {status}");
     }
+}
+
+fn fleet<'a>(
+    sim: &'a Simulator,
+    redis_url: &'a str,
+    prefix: &'a str,
+    chat_id: &'a str,
+    lock_ttl: Duration,
+) -> Fleet<'a> {
+    Fleet { sim, redis_url, prefix, chat_id, lock_ttl, env: &[] }
 }
 
 /// Releases every worker at once: the start barrier of a phase.
@@ -178,7 +179,7 @@ async fn eight_processes_fetch_one_token_and_one_more_after_invalidation() {
     let chat = sim.hints().resigned_owners[0].chat_ids[0].clone();
     let prefix = unique_prefix("fleet8");
     let mut workers: Vec<Worker> =
-        (0..8).map(|_| Worker::start(&sim, &url, &prefix, &chat, 100, 2, Duration::from_secs(5))).collect();
+        (0..8).map(|_| fleet(&sim, &url, &prefix, &chat, Duration::from_secs(5)).worker(100, 2)).collect();
 
     // Phase 1: cold, every process released at once.
     go_all(&mut workers);
@@ -225,8 +226,9 @@ async fn a_lock_holder_killed_mid_refresh_is_replaced_after_its_lock_expires() {
     let token_key = format!("{prefix}:token:{}", credentials_key(sim.corp_id(), sim.corp_secret()));
     let mut redis = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
 
-    let mut holder = Worker::start(&sim, &url, &prefix, &chat, 1, 1, lock_ttl);
-    let mut waiter = Worker::start(&sim, &url, &prefix, &chat, 1, 1, lock_ttl);
+    let fleet = fleet(&sim, &url, &prefix, &chat, lock_ttl);
+    let mut holder = fleet.worker(1, 1);
+    let mut waiter = fleet.worker(1, 1);
     holder.go();
     // The simulator counts a gettoken when it arrives, before its latency.
     wait_until("the first worker asked for a token", || sim.gettoken_calls() >= 1).await;
@@ -292,7 +294,7 @@ async fn calls_go_on_when_redis_stops_mid_run() {
     let chat = sim.hints().resigned_owners[0].chat_ids[0].clone();
     let prefix = unique_prefix("stop");
     let mut workers: Vec<Worker> =
-        (0..4).map(|_| Worker::start(&sim, &redis.url, &prefix, &chat, 50, 3, Duration::from_secs(5))).collect();
+        (0..4).map(|_| fleet(&sim, &redis.url, &prefix, &chat, Duration::from_secs(5)).worker(50, 3)).collect();
     go_all(&mut workers);
     phase_all(&workers, 1, 50);
     assert_eq!(sim.gettoken_calls(), 1);
@@ -349,7 +351,7 @@ async fn workers_share_tokens_over_tls() {
     let tls_url = format!("rediss://localhost:{tls_port}");
     let ca: [(&str, &std::path::Path); 1] = [("SSL_CERT_FILE", &certs.ca)];
     let mut workers: Vec<Worker> = (0..2)
-        .map(|_| Worker::start_with_env(&sim, &tls_url, &prefix, &chat, 20, 1, Duration::from_secs(5), &ca))
+        .map(|_| Fleet { env: &ca, ..fleet(&sim, &tls_url, &prefix, &chat, Duration::from_secs(5)) }.worker(20, 1))
         .collect();
     go_all(&mut workers);
     phase_all(&workers, 1, 20); // every call of the phase succeeded
