@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use wecom_groupchat::dynamic::decode_request;
-use wecom_groupchat::time;
+use wecom_groupchat::{Error, time};
 use wecom_groupchat_tests::*;
 use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -84,6 +84,45 @@ async fn chinese_text_travels_as_raw_utf8() {
     assert_eq!(
         String::from_utf8(sent.body).unwrap(),
         r#"{"scene":2,"room_base_name":"销售客服群","chat_id_list":["c1"],"state":"渠道A"}"#
+    );
+}
+
+#[tokio::test]
+async fn text_that_json_would_escape_is_refused_before_sending() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, TokenSequence::new(&["T"])).await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/externalcontact/groupchat/add_join_way"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok(json!({"config_id": "cfg"}))))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    use wecom_groupchat::types::{AddJoinWayRequest, JoinWayScene, TransferRequest};
+    // A control character can travel in JSON only as `\u0007`, which WeCom refuses with 40033.
+    let bell = AddJoinWayRequest::new(JoinWayScene::QrCode, ["c1"]).remark("ding\u{7}dong");
+    let error = client.add_join_way(&bell).await.unwrap_err();
+    match &error {
+        Error::Validation { error, .. } => {
+            assert_eq!(error.field, "remark");
+            assert_eq!(error.errcode, Some(40033));
+            assert!(error.to_string().contains("U+0007"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Bulk calls check every batch first: the position is the caller's.
+    let mut ids: Vec<String> = (0..160).map(|i| format!("wr{i}")).collect();
+    ids[150] = "wr\u{1}150".into();
+    let error = client.transfer_batched(TransferRequest::new(ids, "x")).await.unwrap_err();
+    assert!(matches!(&error, Error::Validation { error, .. } if error.field == "chat_id_list[150]"), "{error:?}");
+    assert!(server.received_requests().await.unwrap().is_empty(), "nothing was sent, not even gettoken");
+
+    // Tabs and newlines have short escapes WeCom takes; a backslash followed by `u` is no escape.
+    let fine = AddJoinWayRequest::new(JoinWayScene::QrCode, ["c1"]).remark("a\tb\nc \\u0041");
+    client.add_join_way(&fine).await.unwrap();
+    let sent = requests_to(&server, "/cgi-bin/externalcontact/groupchat/add_join_way").await.pop().unwrap();
+    assert_eq!(
+        String::from_utf8(sent.body).unwrap(),
+        r#"{"scene":2,"remark":"a\tb\nc \\u0041","chat_id_list":["c1"]}"#
     );
 }
 

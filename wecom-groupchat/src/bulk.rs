@@ -180,9 +180,13 @@ pub async fn run<R: Batched>(
         })
         .collect();
     for (n, batch) in batches.iter().enumerate() {
-        batch.validate().map_err(|mut error| {
-            error.field = input_position(&error.field, R::ITEMS_FIELD, |i| positions.get(n * batch_size + i).copied());
-            Error::Validation { endpoint, error }
+        crate::client::prepare(batch).map_err(|error| match error {
+            Error::Validation { endpoint, mut error } => {
+                error.field =
+                    input_position(&error.field, R::ITEMS_FIELD, |i| positions.get(n * batch_size + i).copied());
+                Error::Validation { endpoint, error }
+            }
+            other => other,
         })?;
     }
 

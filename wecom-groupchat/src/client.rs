@@ -274,6 +274,20 @@ impl ClientBuilder {
     }
 }
 
+/// A request checked against its documented limits and encoded as WeCom will take it: nothing is sent
+/// unless this succeeds.
+pub(crate) fn prepare<E: Endpoint>(request: &E) -> Result<Bytes, Error> {
+    let endpoint = E::INFO.name;
+    request.validate().map_err(|error| Error::Validation { endpoint, error })?;
+    match wire::encode_request(request) {
+        Ok(body) => Ok(Bytes::from(body)),
+        Err(wire::RequestEncodingError::Escape(error)) => Err(Error::Validation { endpoint, error }),
+        Err(wire::RequestEncodingError::Json(e)) => {
+            Err(Error::Protocol { endpoint, message: format!("cannot encode the request: {e}") })
+        }
+    }
+}
+
 /// An HTTP answer, read in full (up to the cap).
 struct Reply {
     status: u16,
@@ -312,11 +326,7 @@ impl Client {
     /// See [`Error`].
     pub async fn call<E: Endpoint>(&self, request: &E) -> Result<E::Response, Error> {
         let info = E::INFO;
-        request.validate().map_err(|error| Error::Validation { endpoint: info.name, error })?;
-        let body = Bytes::from(wire::to_json_bytes(request).map_err(|e| Error::Protocol {
-            endpoint: info.name,
-            message: format!("cannot encode the request: {e}"),
-        })?);
+        let body = prepare(request)?;
         let span = tracing::info_span!(
             "wecom.call",
             endpoint = info.name,

@@ -69,6 +69,9 @@ pub enum Rule {
     DaySpan,
     /// An enum value the documentation does not list.
     KnownValue,
+    /// Text with a control character that JSON can carry only as a `\uXXXX` escape, which WeCom refuses
+    /// (40033).
+    RawUtf8,
 }
 
 /// A request value that breaks a documented limit: names the field, the value and the limit, e.g.

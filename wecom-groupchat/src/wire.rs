@@ -4,8 +4,9 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::validate::FieldPath;
+use crate::validate::{FieldPath, Rule, ValidationError};
 
 /// An integer enumeration that keeps values the spec does not list (`Unknown(i64)`).
 pub trait WireEnum: Copy + Into<i64> + From<i64> {
@@ -72,6 +73,64 @@ impl Envelope for Status {
 /// for unset fields (generated types skip them).
 pub fn to_json_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
     serde_json::to_vec(value)
+}
+
+/// Encodes a request body, refusing one WeCom would refuse for its encoding: serde_json writes raw UTF-8
+/// but must escape control characters other than `\b \f \n \r \t` as `\uXXXX`, which WeCom answers with
+/// 40033. The error names the field holding one.
+pub fn encode_request<T: Serialize>(value: &T) -> Result<Vec<u8>, RequestEncodingError> {
+    let body = to_json_bytes(value).map_err(RequestEncodingError::Json)?;
+    if !has_unicode_escape(&body) {
+        return Ok(body);
+    }
+    let tree = serde_json::to_value(value).map_err(RequestEncodingError::Json)?;
+    let (field, c) = first_escaped_char(&tree, &FieldPath::Root).unwrap_or_default();
+    Err(RequestEncodingError::Escape(ValidationError::new(
+        field,
+        Rule::RawUtf8,
+        format!("holds the control character U+{:04X}", u32::from(c)),
+        "must not: JSON can send it only as a \\u escape, which WeCom refuses",
+        Some(40033),
+    )))
+}
+
+/// Why a request could not be encoded.
+#[derive(Debug)]
+pub enum RequestEncodingError {
+    /// serde_json failed (a custom `Serialize` did).
+    Json(serde_json::Error),
+    /// The body would hold a `\uXXXX` escape.
+    Escape(ValidationError),
+}
+
+/// Whether encoded JSON holds a `\uXXXX` escape (not a `\\` followed by `u`).
+fn has_unicode_escape(json: &[u8]) -> bool {
+    let mut bytes = json.iter();
+    while let Some(&b) = bytes.next() {
+        if b == b'\\' && bytes.next() == Some(&b'u') {
+            return true;
+        }
+    }
+    false
+}
+
+/// The path and character of the first string serde_json would write with a `\uXXXX` escape.
+fn first_escaped_char(value: &Value, path: &FieldPath<'_>) -> Option<(String, char)> {
+    let escaped = |c: &char| *c < '\u{20}' && !matches!(c, '\u{8}' | '\u{c}' | '\n' | '\r' | '\t');
+    match value {
+        Value::String(text) => text.chars().find(escaped).map(|c| (path.to_string(), c)),
+        Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| first_escaped_char(item, &FieldPath::Index(path, i)))
+        }
+        Value::Object(fields) => fields.iter().find_map(|(name, field)| {
+            // A key is text too.
+            match name.chars().find(escaped) {
+                Some(c) => Some((path.to_string(), c)),
+                None => first_escaped_char(field, &FieldPath::Field(path, name)),
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// Something the server sent that the spec does not describe.
