@@ -109,3 +109,36 @@ async fn an_invalid_batch_stops_everything_before_anything_is_sent() {
     }
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn after_a_rate_limit_the_remaining_batches_are_reported_not_sent() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, TokenSequence::new(&["T"])).await;
+    Mock::given(path(TRANSFER))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok(json!({}))))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path(TRANSFER))
+        .respond_with(ResponseTemplate::new(200).set_body_json(err(45009, "api freq out of limit")))
+        .mount(&server)
+        .await;
+    let ids = chat_ids(350);
+    let mut progress = Vec::new();
+    let report = wecom_groupchat::bulk::run(&client(&server), TransferRequest::new(ids.clone(), "new-owner"), |p| {
+        progress.push((p.batches_done, p.items_done))
+    })
+    .await
+    .unwrap();
+    // 45009 blocks the endpoint for the rest of its window: batches 3 and 4 would only meet it again.
+    assert_eq!(hits(&server, TRANSFER).await, 2);
+    assert_eq!(report.batches, 2);
+    assert_eq!(report.counts(), (100, 250, 0));
+    assert_eq!(report.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), ids, "every id, in order");
+    assert!(matches!(&report.items[150].outcome, ItemOutcome::Failed { errcode: Some(45009), .. }));
+    assert!(
+        matches!(&report.items[349].outcome, ItemOutcome::Failed { errcode: Some(45009), errmsg } if errmsg.starts_with("not sent"))
+    );
+    assert_eq!(progress, [(1, 100), (2, 200), (4, 350)]);
+}

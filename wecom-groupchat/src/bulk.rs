@@ -73,7 +73,7 @@ pub struct BulkReport {
     pub items: Vec<ItemResult>,
     /// Ids that appeared more than once in the input (sent once).
     pub duplicates: Vec<String>,
-    /// Batches sent.
+    /// Batches sent (after a rate limit or a wrong secret the rest are not: see [`run`]).
     pub batches: usize,
 }
 
@@ -147,7 +147,8 @@ fn input_position(field: &str, list: &str, position: impl Fn(usize) -> Option<us
 }
 
 /// Runs a bulk call: validates every batch first (nothing is sent if one is invalid), then sends them one
-/// after another, calling `progress` after each.
+/// after another, calling `progress` after each. After an error every later batch would meet too (45009,
+/// a wrong secret) the remaining batches are not sent: their ids are reported failed with that error.
 ///
 /// # Errors
 /// [`Error::Validation`] when a batch breaks a documented limit. Everything else is in the report.
@@ -192,10 +193,23 @@ pub async fn run<R: Batched>(
 
     let mut items = Vec::with_capacity(ids.len());
     let total = batches.len();
+    let mut sent = 0;
+    // Set by an error every later batch would meet too (45009 blocks the endpoint for the rest of its
+    // window; a wrong secret stays wrong): the remaining batches are reported, not sent.
+    let mut stopped: Option<Error> = None;
     for (n, batch) in batches.into_iter().enumerate() {
         let mut batch = batch;
         let batch_ids = batch.take_items();
+        if let Some(error) = &stopped {
+            let errmsg = format!("not sent: an earlier batch met {error}");
+            items.extend(batch_ids.into_iter().map(|id| ItemResult {
+                id,
+                outcome: ItemOutcome::Failed { errcode: error.code(), errmsg: errmsg.clone() },
+            }));
+            continue;
+        }
         batch.set_items(batch_ids.clone());
+        sent += 1;
         let outcome = client.call(&batch).await;
         match outcome {
             Ok(response) => {
@@ -225,6 +239,9 @@ pub async fn run<R: Batched>(
                     };
                     items.push(ItemResult { id, outcome });
                 }
+                if stops_the_rest(&error) {
+                    stopped = Some(error);
+                }
             }
         }
         progress(BatchProgress {
@@ -234,7 +251,24 @@ pub async fn run<R: Batched>(
             items_total: ids.len(),
         });
     }
-    Ok(BulkReport { endpoint, items, duplicates, batches: total })
+    if stopped.is_some() {
+        progress(BatchProgress {
+            batches_done: total,
+            batches_total: total,
+            items_done: items.len(),
+            items_total: ids.len(),
+        });
+    }
+    Ok(BulkReport { endpoint, items, duplicates, batches: sent })
+}
+
+/// Whether every later batch would meet `error` too.
+fn stops_the_rest(error: &Error) -> bool {
+    match error {
+        Error::RateLimited(_) => true,
+        Error::Token(e) => !e.is_retryable(),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -223,7 +223,7 @@ impl TokenError {
         matches!(self, TokenError::Rejected { code: 40001 | 40013, .. })
     }
 
-    fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         match self {
             TokenError::Rejected { code, .. } => {
                 matches!(error_code::lookup(*code).map(|i| i.retry), Some(ErrorRetry::Backoff | ErrorRetry::Later))
