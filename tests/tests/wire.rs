@@ -67,20 +67,28 @@ async fn every_endpoint_sends_the_documented_request_and_decodes_the_answer() {
     server.verify().await;
 }
 
-#[tokio::test]
-async fn chinese_text_travels_as_raw_utf8() {
+const ADD_JOIN_WAY: &str = "/cgi-bin/externalcontact/groupchat/add_join_way";
+
+/// A server that issues a token and accepts any `add_join_way`; the tests read what was sent.
+async fn add_join_way_server() -> MockServer {
     let server = MockServer::start().await;
     mount_tokens(&server, TokenSequence::new(&["T"])).await;
     Mock::given(method("POST"))
-        .and(path("/cgi-bin/externalcontact/groupchat/add_join_way"))
+        .and(path(ADD_JOIN_WAY))
         .respond_with(ResponseTemplate::new(200).set_body_json(ok(json!({"config_id": "cfg"}))))
         .mount(&server)
         .await;
+    server
+}
+
+#[tokio::test]
+async fn chinese_text_travels_as_raw_utf8() {
+    let server = add_join_way_server().await;
     let request = wecom_groupchat::types::AddJoinWayRequest::new(wecom_groupchat::types::JoinWayScene::QrCode, ["c1"])
         .room_base_name("销售客服群")
         .state("渠道A");
     client(&server).add_join_way(&request).await.unwrap();
-    let sent = requests_to(&server, "/cgi-bin/externalcontact/groupchat/add_join_way").await.pop().unwrap();
+    let sent = requests_to(&server, ADD_JOIN_WAY).await.pop().unwrap();
     assert_eq!(
         String::from_utf8(sent.body).unwrap(),
         r#"{"scene":2,"room_base_name":"销售客服群","chat_id_list":["c1"],"state":"渠道A"}"#
@@ -89,13 +97,7 @@ async fn chinese_text_travels_as_raw_utf8() {
 
 #[tokio::test]
 async fn text_that_json_would_escape_is_refused_before_sending() {
-    let server = MockServer::start().await;
-    mount_tokens(&server, TokenSequence::new(&["T"])).await;
-    Mock::given(method("POST"))
-        .and(path("/cgi-bin/externalcontact/groupchat/add_join_way"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ok(json!({"config_id": "cfg"}))))
-        .mount(&server)
-        .await;
+    let server = add_join_way_server().await;
     let client = client(&server);
     use wecom_groupchat::types::{AddJoinWayRequest, JoinWayScene, TransferRequest};
     // A control character can travel in JSON only as `\u0007`, which WeCom refuses with 40033.
@@ -119,7 +121,7 @@ async fn text_that_json_would_escape_is_refused_before_sending() {
     // Tabs and newlines have short escapes WeCom takes; a backslash followed by `u` is no escape.
     let fine = AddJoinWayRequest::new(JoinWayScene::QrCode, ["c1"]).remark("a\tb\nc \\u0041");
     client.add_join_way(&fine).await.unwrap();
-    let sent = requests_to(&server, "/cgi-bin/externalcontact/groupchat/add_join_way").await.pop().unwrap();
+    let sent = requests_to(&server, ADD_JOIN_WAY).await.pop().unwrap();
     assert_eq!(
         String::from_utf8(sent.body).unwrap(),
         r#"{"scene":2,"remark":"a\tb\nc \\u0041","chat_id_list":["c1"]}"#
