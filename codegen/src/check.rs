@@ -669,8 +669,21 @@ impl Checker {
                     _ => None,
                 }
             }
-            (Some(PagingSpec::Offset { offset, next, total, items }), Some(req), Some(resp)) => {
+            (Some(PagingSpec::Offset { offset, next, total, items, limit }), Some(req), Some(resp)) => {
                 let o = self.field_of(file, "paging.offset", req, offset, |t| *t == Type::Int, "an int");
+                let l = match limit {
+                    Some(limit) => match self.field_of(file, "paging.limit", req, limit, |t| *t == Type::Int, "an int") {
+                        Some(l) => {
+                            let default = match l.default {
+                                Some(DefaultValue::Int(d)) => Some(d),
+                                _ => None,
+                            };
+                            Some(Some((fref(l), default)))
+                        }
+                        None => None,
+                    },
+                    None => Some(None),
+                };
                 let n = self.field_of(file, "paging.next", resp, next, |t| *t == Type::Int, "an int");
                 let t = self.field_of(file, "paging.total", resp, total, |t| *t == Type::Int, "an int");
                 let it = self.field_of(file, "paging.items", resp, items, |t| matches!(t, Type::Array(_)), "an array");
@@ -679,13 +692,14 @@ impl Checker {
                         self.err(file, "paging.offset", format!("offset field `{offset}` must be optional"));
                     }
                 }
-                match (o, n, t, it) {
-                    (Some(o), Some(n), Some(t), Some(it)) => Some(Paging::Offset {
+                match (o, n, t, it, l) {
+                    (Some(o), Some(n), Some(t), Some(it), Some(limit)) => Some(Paging::Offset {
                         offset: fref(o),
                         next: fref(n),
                         total: fref(t),
                         items: fref(it),
                         item_type: array_item(&it.ty),
+                        limit,
                     }),
                     _ => None,
                 }

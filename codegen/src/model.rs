@@ -330,6 +330,8 @@ pub enum Paging {
         items: FieldRef,
         /// Rust type of one item.
         item_type: Type,
+        /// Request page-size field and its documented default.
+        limit: Option<(FieldRef, Option<i64>)>,
     },
 }
 

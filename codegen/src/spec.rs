@@ -350,6 +350,10 @@ pub enum PagingSpec {
         total: String,
         /// Response array holding the page's items.
         items: String,
+        /// Request field holding the page size: a page that is full but lacks `next` or `total` is then a
+        /// broken paging contract, not the last page.
+        #[serde(default)]
+        limit: Option<String>,
     },
 }
 

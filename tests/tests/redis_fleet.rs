@@ -222,8 +222,8 @@ async fn a_lock_holder_killed_mid_refresh_is_replaced_after_its_lock_expires() {
     let sim = simulator(Faults::none().latency(latency)).await;
     let chat = sim.hints().resigned_owners[0].chat_ids[0].clone();
     let prefix = unique_prefix("killed");
-    let lock_key = format!("{prefix}:lock:{}", credentials_key(sim.corp_id(), sim.corp_secret()));
-    let token_key = format!("{prefix}:token:{}", credentials_key(sim.corp_id(), sim.corp_secret()));
+    let lock_key = format!("{prefix}:lock:{}", credentials_key(&sim.base_url(), sim.corp_id(), sim.corp_secret()));
+    let token_key = format!("{prefix}:token:{}", credentials_key(&sim.base_url(), sim.corp_id(), sim.corp_secret()));
     let mut redis = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
 
     let fleet = fleet(&sim, &url, &prefix, &chat, lock_ttl);
@@ -358,7 +358,7 @@ async fn workers_share_tokens_over_tls() {
     assert_eq!(sim.gettoken_calls(), 1, "one gettoken, shared over TLS");
     // Had TLS failed, the workers would have fallen back to memory: the token is in Redis.
     let mut plain = redis::Client::open(redis.url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let key = format!("{prefix}:token:{}", credentials_key(sim.corp_id(), sim.corp_secret()));
+    let key = format!("{prefix}:token:{}", credentials_key(&sim.base_url(), sim.corp_id(), sim.corp_secret()));
     let stored: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut plain).await.unwrap();
     assert!(stored, "the token reached Redis over TLS");
     for w in workers {

@@ -179,7 +179,7 @@ async fn a_token_shorter_lived_than_twice_the_margin_is_still_shared() {
     assert_eq!(hits(&server, TOKEN_PATH).await, 1, "one gettoken: the short-lived token was shared");
 
     let mut conn = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let key = format!("{prefix}:token:{}", wecom_groupchat::token::credentials_key(CORP_ID, SECRET));
+    let key = format!("{prefix}:token:{}", wecom_groupchat::token::credentials_key(&server.uri(), CORP_ID, SECRET));
     let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut conn).await.unwrap();
     // Half of its 10 s, less the time the calls took (generous: CI machines are slow and busy).
     assert!((2_000..=5_000).contains(&ttl), "stored for about half of its 10 s: {ttl} ms");

@@ -110,10 +110,48 @@ async fn an_html_502_is_a_typed_error_retried_only_for_reads() {
 }
 
 #[tokio::test]
-async fn truncated_html_and_empty_bodies_are_decode_errors() {
+async fn a_read_cut_short_is_retried_like_a_dropped_connection() {
+    let server = server_with_token().await;
+    let cut = r#"{"errcode":0,"errmsg":"ok","group_chat":{"chat_id":"c1","na"#;
+    Mock::given(path(GET))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(cut, "application/json"))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(path(GET))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"errcode": 0, "group_chat": {"chat_id": "c1"}})))
+        .mount(&server)
+        .await;
+    let chat = client(&server).get(&GetRequest::new("c1")).await.unwrap();
+    assert_eq!(chat.group_chat.chat_id, "c1");
+    assert_eq!(hits(&server, GET).await, 3, "two truncated answers, then the whole one");
+
+    // Always cut short: the retry budget, then a decode error that says so.
+    let server = server_with_token().await;
+    Mock::given(path(GET))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(cut, "application/json"))
+        .mount(&server)
+        .await;
+    match client(&server).get(&GetRequest::new("c1")).await.unwrap_err() {
+        Error::Decode(e) => assert!(e.truncated && e.to_string().contains("truncated"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(hits(&server, GET).await, 4, "the call and its 3 retries");
+
+    // A write cut short is not replayed: the transfer may have happened.
+    let server = server_with_token().await;
+    Mock::given(path(TRANSFER))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"errcode":0,"errmsg":"o"#, "application/json"))
+        .mount(&server)
+        .await;
+    let error = client(&server).transfer(&transfer()).await.unwrap_err();
+    assert!(error.outcome_unknown() && !error.is_retryable(), "{error:?}");
+    assert_eq!(hits(&server, TRANSFER).await, 1);
+}
+
+#[tokio::test]
+async fn html_and_empty_bodies_are_decode_errors() {
     let cases = [
-        ResponseTemplate::new(200)
-            .set_body_raw(r#"{"errcode":0,"errmsg":"ok","group_chat":{"chat_id":"c1","na"#, "application/json"),
         ResponseTemplate::new(200).set_body_raw("<html>maintenance</html>", "text/html"),
         ResponseTemplate::new(200),
         ResponseTemplate::new(200).set_body_raw(r#"{"errcode":0,"errmsg":"ok"}"#, "application/json"),

@@ -105,7 +105,7 @@ async fn secrets_and_tokens_never_leak() {
 
     let text = logs.text();
     assert!(text.contains("wecom.call"), "the capture must have seen the client's spans");
-    assert!(text.contains("token rejected; replaying once"), "and its events");
+    assert!(text.contains("token rejected; replaying with a fresh token"), "and its events");
     assert!(seen.iter().any(|s| s.contains("127.0.0.1")), "errors still say where the call went");
     for secret in [SECRET, WRONG_SECRET, "TOKEN-LEAKCHECK", FIXED_TOKEN] {
         assert!(!text.contains(secret), "`{secret}` appears in the tracing output");

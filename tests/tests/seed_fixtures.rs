@@ -112,7 +112,11 @@ fn unknown_fields_and_values_survive_a_round_trip() {
 fn errcode_may_be_absent_on_success() {
     let typed: wecom_groupchat::types::AddJoinWayResponse =
         serde_json::from_str(r#"{"config_id": "9ad7fa5cdaa6511298498f979c472aaa"}"#).unwrap();
-    assert_eq!((typed.errcode, typed.config_id.as_str()), (0, "9ad7fa5cdaa6511298498f979c472aaa"));
+    assert_eq!((typed.errcode, typed.config_id.as_str()), (None, "9ad7fa5cdaa6511298498f979c472aaa"));
+    // Read as 0, and proof enough of success: a success always carries `config_id`.
+    use wecom_groupchat::wire::Envelope;
+    assert_eq!(typed.errcode(), 0);
+    assert!(typed.proves_status());
 }
 
 /// WeCom leaves out fields it does not know (an inviter's userid, an owner on a statistics row): only

@@ -52,6 +52,7 @@ struct Inner {
     retry: RetryPolicy,
     limiter: Limiter,
     max_response_bytes: usize,
+    max_response_values: usize,
 }
 
 impl fmt::Debug for Client {
@@ -74,8 +75,9 @@ enum Credentials {
 }
 
 /// Builds a [`Client`]. Defaults: the production base URL, a 5 s connect timeout, a 30 s request timeout,
-/// 3 retries with backoff for reads, tokens refreshed 5 minutes before expiry, responses capped at 4 MiB,
-/// WeCom's documented rate limits applied client-side.
+/// 3 retries with backoff for reads, tokens refreshed 5 minutes before expiry, responses capped at 4 MiB
+/// and [`DEFAULT_MAX_RESPONSE_VALUES`] JSON values, WeCom's documented rate limits applied client-side,
+/// redirects never followed.
 pub struct ClientBuilder {
     base_url: String,
     credentials: Option<Credentials>,
@@ -87,8 +89,13 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     timeout: Duration,
     max_response_bytes: usize,
+    max_response_values: usize,
     http: Option<reqwest::Client>,
 }
+
+/// Default of [`ClientBuilder::max_response_values`]: about four times the largest legitimate answer (a
+/// `get` of a 2,000-member chat has some 26,000 values), and at most a few tens of MiB once decoded.
+pub const DEFAULT_MAX_RESPONSE_VALUES: usize = 100_000;
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -109,6 +116,7 @@ impl Default for ClientBuilder {
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(30),
             max_response_bytes: 4 << 20,
+            max_response_values: DEFAULT_MAX_RESPONSE_VALUES,
             http: None,
         }
     }
@@ -201,7 +209,18 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses this `reqwest` client (its own timeouts and TLS settings then apply).
+    /// Largest number of JSON values (objects, arrays, strings, numbers …) an answer may hold; a larger
+    /// one is a decode error before anything is allocated for it. The byte cap alone does not bound
+    /// memory: 4 MiB of `{},` decode into over a million structs. Default [`DEFAULT_MAX_RESPONSE_VALUES`].
+    #[must_use]
+    pub fn max_response_values(mut self, values: usize) -> Self {
+        self.max_response_values = values;
+        self
+    }
+
+    /// Uses this `reqwest` client (its own timeouts and TLS settings then apply). Build it with
+    /// `redirect(reqwest::redirect::Policy::none())` and `referer(false)`, as the client's own is: a
+    /// followed redirect would carry the token (in the URL, and in `Referer`) to wherever it points.
     #[must_use]
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
@@ -226,6 +245,10 @@ impl ClientBuilder {
                 .timeout(self.timeout)
                 .pool_idle_timeout(Duration::from_secs(60))
                 .user_agent(concat!("wecom-groupchat/", env!("CARGO_PKG_VERSION")))
+                // Every URL we call carries a secret (the token, or on `gettoken` the corp secret): a followed
+                // redirect would hand it, and a `transfer` body, to whatever host the `Location` names.
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
                 .build()
                 .map_err(|e| Error::Config(format!("cannot set up HTTP: {}", describe_reqwest(&e))))?,
         };
@@ -269,6 +292,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 limiter,
                 max_response_bytes: self.max_response_bytes,
+                max_response_values: self.max_response_values,
             }),
         })
     }
@@ -289,7 +313,7 @@ pub(crate) fn prepare<E: Endpoint>(request: &E) -> Result<Bytes, Error> {
 }
 
 /// An HTTP answer, read in full (up to the cap).
-struct Reply {
+pub(crate) struct Reply {
     status: u16,
     content_type: Option<String>,
     body: Bytes,
@@ -352,7 +376,9 @@ impl Client {
             span.record("attempt", attempt);
             let attempt_started = Instant::now();
             let (result, token) = match self.send(info, &body).await {
-                Ok((reply, token)) => (decode::<R>(info, reply, attempt), Some(token)),
+                Ok((reply, token)) => {
+                    (decode::<R>(info, reply, attempt, self.inner.max_response_values), Some(token))
+                }
                 Err((error, token)) => (Err(error), token),
             };
             let errcode = match &result {
@@ -375,7 +401,7 @@ impl Client {
                 Err(error) => error,
             };
             match retry::classify(&error, info.retry) {
-                Decision::RefreshAndReplay if !replayed => {
+                Decision::RefreshAndReplay if !replayed || retries < self.inner.retry.max_retries => {
                     if !self.inner.tokens.can_refresh() {
                         let message = match &error {
                             Error::Api(e) => e.message.clone(),
@@ -384,10 +410,19 @@ impl Client {
                         let code = error.code().unwrap_or_default();
                         return Err(Error::Token(TokenError::CannotRefresh { code, message }));
                     }
+                    // The first rejection is replayed at once; a fresh token rejected again (an overlap of old
+                    // and new tokens, a flapping server) spends the retry budget, with backoff: never a loop.
+                    if replayed {
+                        let delay = self.inner.retry.delay(retries);
+                        tracing::warn!(attempt, errcode, delay_ms = delay.as_millis() as u64, "fresh token rejected too; retrying");
+                        tokio::time::sleep(delay).await;
+                        retries += 1;
+                    } else {
+                        tracing::info!(attempt, errcode, "token rejected; replaying with a fresh token");
+                    }
                     if let Some(token) = &token {
                         self.inner.tokens.invalidate(token).await;
                     }
-                    tracing::info!(attempt, errcode, "token rejected; replaying once with a fresh token");
                     replayed = true;
                 }
                 Decision::Retry if retries < self.inner.retry.max_retries => {
@@ -430,6 +465,9 @@ impl Client {
         };
         let response = builder.send().await.map_err(|e| (transport_error(info, &e), Some(token.clone())))?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            return Err((redirect_error(info, &response), Some(token)));
+        }
         let content_type =
             response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = match read_body(response, inner.max_response_bytes).await {
@@ -442,6 +480,7 @@ impl Client {
                     snippet: error::snippet(&partial),
                     reason: format!("body larger than the {limit}-byte cap"),
                     retry_class: info.retry,
+                    truncated: false,
                 };
                 return Err((Error::Decode(error), Some(token)));
             }
@@ -451,11 +490,14 @@ impl Client {
     }
 }
 
-/// Reads an answer as `R`, mapping a non-zero errcode to an error.
-fn decode<R: serde::de::DeserializeOwned + Envelope>(
+/// Reads an answer as `R`, mapping a non-zero errcode to an error. An answer is a success only when it
+/// proves it ([`Envelope::proves_status`]); one with more than `max_values` JSON values is refused before
+/// it is decoded.
+pub(crate) fn decode<R: serde::de::DeserializeOwned + Envelope>(
     info: &'static EndpointInfo,
     reply: Reply,
     attempts: u32,
+    max_values: usize,
 ) -> Result<R, Error> {
     if !(200..300).contains(&reply.status) {
         return Err(Error::HttpStatus(HttpStatusError {
@@ -466,25 +508,68 @@ fn decode<R: serde::de::DeserializeOwned + Envelope>(
             retry_class: info.retry,
         }));
     }
+    let undecodable = |reply: &Reply, reason: String, truncated: bool| {
+        Error::Decode(DecodeError {
+            endpoint: info.name,
+            status: reply.status,
+            content_type: reply.content_type.clone(),
+            snippet: error::snippet(&reply.body),
+            reason,
+            retry_class: info.retry,
+            truncated,
+        })
+    };
+    if wire::json_values_upper_bound(&reply.body) > max_values {
+        return Err(undecodable(&reply, format!("more than {max_values} JSON values (the client's cap)"), false));
+    }
     let status = match serde_json::from_slice::<R>(&reply.body) {
-        Ok(response) if response.errcode() == 0 => return Ok(response),
+        Ok(response) if response.errcode() == 0 && response.proves_status() => return Ok(response),
+        Ok(response) if response.errcode() == 0 => {
+            let reason = format!(
+                "neither `{}` nor `{}` nor the fields every success carries: not an answer of WeCom (a gateway's?){}",
+                crate::generated::ENVELOPE_CODE_FIELD,
+                crate::generated::ENVELOPE_MESSAGE_FIELD,
+                if info.retry == crate::endpoint::RetryClass::NonIdempotent { "; the write's outcome is unknown" } else { "" },
+            );
+            return Err(undecodable(&reply, reason, false));
+        }
         Ok(response) => Status::new(response.errcode(), response.errmsg()),
         // An error answer lacks the fields a success has; read just its envelope.
         Err(typed_error) => match serde_json::from_slice::<Status>(&reply.body) {
             Ok(status) if status.errcode != 0 => status,
             _ => {
-                return Err(Error::Decode(DecodeError {
-                    endpoint: info.name,
-                    status: reply.status,
-                    content_type: reply.content_type,
-                    snippet: error::snippet(&reply.body),
-                    reason: typed_error.to_string(),
-                    retry_class: info.retry,
-                }));
+                // A body cut short (the connection broke inside it) is a transport fault, not a bad answer.
+                // An empty body is not: nothing says JSON was on its way.
+                let truncated = typed_error.classify() == serde_json::error::Category::Eof
+                    && reply.body.trim_ascii_start().starts_with(b"{");
+                let reason = if truncated { format!("truncated: {typed_error}") } else { typed_error.to_string() };
+                return Err(undecodable(&reply, reason, truncated));
             }
         },
     };
     Err(api_error(info.name, status, attempts))
+}
+
+/// A 3xx answer: never followed (it would carry the token elsewhere); named by status and the host it
+/// points to, never the whole `Location`, which may hold the token too.
+fn redirect_error(info: &'static EndpointInfo, response: &reqwest::Response) -> Error {
+    let target = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .map(|l| match response.url().join(l) {
+            Ok(url) => url.host_str().map_or_else(|| "a URL without a host".to_string(), |h| format!("host {h}")),
+            Err(_) => "an unreadable URL".to_string(),
+        })
+        .unwrap_or_else(|| "no Location".to_string());
+    Error::Transport(TransportError {
+        endpoint: info.name,
+        kind: TransportKind::Redirect,
+        outcome: Outcome::Unknown,
+        retry_class: info.retry,
+        message: format!("HTTP {} redirect to {target}; redirects are not followed", response.status().as_u16()),
+        attempts: 1,
+    })
 }
 
 fn api_error(endpoint: &'static str, status: Status, attempts: u32) -> Error {

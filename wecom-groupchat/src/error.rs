@@ -89,9 +89,10 @@ impl Error {
             Error::Api(e) => matches!(e.info.map(|i| i.retry), Some(ErrorRetry::Backoff | ErrorRetry::Later)),
             Error::RateLimited(_) => true,
             Error::Token(e) => e.is_retryable(),
-            Error::Transport(_) => true,
+            Error::Transport(e) => e.kind != TransportKind::Redirect,
             Error::HttpStatus(e) => e.status >= 500,
-            Error::Validation { .. } | Error::Decode(_) | Error::Protocol { .. } | Error::Config(_) => false,
+            Error::Decode(e) => e.truncated,
+            Error::Validation { .. } | Error::Protocol { .. } | Error::Config(_) => false,
         }
     }
 
@@ -148,7 +149,7 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: errcode {}: {}", self.endpoint, self.code, self.message.trim())?;
+        write!(f, "{}: errcode {}: {}", self.endpoint, self.code, untrusted(self.message.trim()))?;
         if let Some(meaning) = self.meaning() {
             write!(f, " [{meaning}]")?;
         }
@@ -162,7 +163,8 @@ impl fmt::Display for ApiError {
 /// 45009: the endpoint's call-frequency limit is reached.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "{endpoint}: rate limited (errcode {code}: {message}){}; WeCom blocks the endpoint for the rest of the window",
+    "{endpoint}: rate limited (errcode {code}: {}){}; WeCom blocks the endpoint for the rest of the window",
+    untrusted(message),
     meaning_suffix(*code)
 )]
 #[non_exhaustive]
@@ -181,7 +183,7 @@ pub struct RateLimitedError {
 pub enum TokenError {
     /// The token endpoint answered a non-zero errcode. With 40001 (bad secret) or 40013 (bad corp id)
     /// this is a configuration error: it is reported at once, never retried.
-    #[error("gettoken: errcode {code}: {message}{}", meaning_suffix(*code))]
+    #[error("gettoken: errcode {code}: {}{}", untrusted(message), meaning_suffix(*code))]
     Rejected {
         /// The errcode.
         code: i64,
@@ -193,7 +195,8 @@ pub enum TokenError {
     Fetch(String),
     /// A fixed access token was rejected and there is no way to get another one.
     #[error(
-        "the access token given to the client was rejected (errcode {code}: {message}){} and cannot be refreshed; give the corp id and secret instead",
+        "the access token given to the client was rejected (errcode {code}: {}){} and cannot be refreshed; give the corp id and secret instead",
+        untrusted(message),
         meaning_suffix(*code)
     )]
     CannotRefresh {
@@ -254,6 +257,9 @@ pub enum TransportKind {
     Timeout,
     /// The connection broke while sending or receiving.
     Connection,
+    /// The server answered with a redirect (3xx), which is never followed: it would carry the access
+    /// token (or the corp secret) to the host it names. Not retried.
+    Redirect,
 }
 
 /// A transport failure. Its message never contains the URL (which carries the token).
@@ -280,6 +286,7 @@ fn kind_text(kind: TransportKind) -> &'static str {
         TransportKind::Connect => "cannot connect",
         TransportKind::Timeout => "timed out",
         TransportKind::Connection => "connection failed",
+        TransportKind::Redirect => "redirected",
     }
 }
 
@@ -330,6 +337,8 @@ pub struct DecodeError {
     pub reason: String,
     /// The endpoint's retry class.
     pub retry_class: RetryClass,
+    /// The body ended early (valid JSON so far, cut short): a transport fault, retried for reads.
+    pub truncated: bool,
 }
 
 fn body_excerpt(snippet: &str) -> String {
@@ -339,12 +348,23 @@ fn body_excerpt(snippet: &str) -> String {
 /// How many bytes of a body an error shows.
 pub(crate) const SNIPPET_BYTES: usize = 200;
 
-/// The first [`SNIPPET_BYTES`] of a body as text, cut at a character boundary.
+/// The first [`SNIPPET_BYTES`] of a body as text, cut at a character boundary, secrets masked (a page that
+/// echoes the request URI would show the token). Shown with `{:?}`, so control characters are escaped.
 pub(crate) fn snippet(body: &[u8]) -> String {
     let cut = &body[..body.len().min(SNIPPET_BYTES)];
     let text = String::from_utf8_lossy(cut);
     // A multi-byte character cut in half shows as U+FFFD at the end; drop it.
-    text.trim_end_matches('\u{FFFD}').to_string()
+    crate::secret::mask_secrets(text.trim_end_matches('\u{FFFD}')).into_owned()
+}
+
+/// Text the server wrote (an `errmsg`), made safe to print: secrets masked and control characters escaped,
+/// so a hostile message can neither leak a token into a log nor drive a terminal with escape sequences.
+pub fn untrusted(text: &str) -> String {
+    let masked = crate::secret::mask_secrets(text);
+    if !masked.chars().any(char::is_control) {
+        return masked.into_owned();
+    }
+    masked.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 #[cfg(test)]
@@ -361,6 +381,16 @@ mod tests {
         assert_eq!(e.code(), Some(90500));
         assert!(!e.is_retryable());
         assert!(Error::Api(ApiError::new("get", -1, "system busy", 4)).is_retryable());
+    }
+
+    #[test]
+    fn server_text_is_printed_safely() {
+        let e = ApiError::new("get", 40058, "bad \u{1b}[31mred\u{1b}[0m at /x?access_token=SECRETTOKEN", 1);
+        let shown = e.to_string();
+        assert!(!shown.contains('\u{1b}') && shown.contains("\\u{1b}[31mred"), "{shown}");
+        assert!(!shown.contains("SECRETTOKEN") && shown.contains("access_token=***"), "{shown}");
+        let body = b"<html>GET /cgi-bin/gettoken?corpid=ww1&corpsecret=TOPSECRET HTTP/1.1</html>";
+        assert!(!snippet(body).contains("TOPSECRET"));
     }
 
     #[test]

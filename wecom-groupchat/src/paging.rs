@@ -1,6 +1,8 @@
 //! Streams over paged endpoints, generic over the spec's paging annotations: cursor paging (`list`:
 //! `cursor` → `next_cursor`) and offset paging (`statistic`: `offset` → `next_offset` up to `total`).
-//! One page is held in memory at a time, and a server that does not make progress cannot loop us forever.
+//! One page is held in memory at a time, and a server that does not make progress cannot loop us forever:
+//! a cursor seen before, an offset that does not advance, or [`MAX_EMPTY_PAGES`] empty pages in a row end
+//! the stream with [`Error::Protocol`], and so does a full offset page that does not say where to go on.
 
 use std::collections::HashSet;
 
@@ -18,6 +20,8 @@ pub trait CursorPaged: Endpoint {
     fn set_cursor(&mut self, cursor: Option<String>);
     /// The response's next cursor; empty or `None` means there is no more.
     fn next_cursor(response: &Self::Response) -> Option<&str>;
+    /// How many items the page holds.
+    fn items_len(response: &Self::Response) -> usize;
     /// The page's items.
     fn into_items(response: Self::Response) -> Vec<Self::Item>;
 }
@@ -30,6 +34,9 @@ pub trait OffsetPaged: Endpoint {
     fn offset(&self) -> i64;
     /// Sets the request's offset.
     fn set_offset(&mut self, offset: i64);
+    /// The page size the server will use (the request's, or the documented default), when the spec
+    /// names the field: a page this full that lacks the next offset or the total breaks the contract.
+    fn page_size(&self) -> Option<i64>;
     /// The response's next offset.
     fn next_offset(response: &Self::Response) -> Option<i64>;
     /// The response's total.
@@ -40,12 +47,18 @@ pub trait OffsetPaged: Endpoint {
     fn into_items(response: Self::Response) -> Vec<Self::Item>;
 }
 
+/// Empty pages in a row after which a cursor listing is abandoned: a server handing out fresh cursors
+/// with nothing on their pages would otherwise keep us calling forever.
+pub const MAX_EMPTY_PAGES: usize = 16;
+
 enum CursorState<R> {
-    /// `seen` holds hashes of the cursors followed so far (8 bytes a page), to stop a server that loops.
+    /// `seen` holds hashes of the cursors followed so far (8 bytes a page), to stop a server that loops;
+    /// `empty` counts the empty pages in a row.
     Next {
         client: Client,
         request: R,
         seen: HashSet<u64>,
+        empty: usize,
     },
     Failed(Error),
     Done,
@@ -64,10 +77,10 @@ pub fn cursor_pages<R: CursorPaged>(
     mut request: R,
 ) -> impl Stream<Item = Result<R::Response, Error>> + Send + 'static {
     request.set_cursor(None);
-    let start = CursorState::Next { client, request, seen: HashSet::new() };
+    let start = CursorState::Next { client, request, seen: HashSet::new(), empty: 0 };
     stream::unfold(start, |state| async move {
-        let (client, mut request, mut seen) = match state {
-            CursorState::Next { client, request, seen } => (client, request, seen),
+        let (client, mut request, mut seen, empty) = match state {
+            CursorState::Next { client, request, seen, empty } => (client, request, seen, empty),
             CursorState::Failed(error) => return Some((Err(error), CursorState::Done)),
             CursorState::Done => return None,
         };
@@ -77,15 +90,22 @@ pub fn cursor_pages<R: CursorPaged>(
         };
         // `null`, `""` and an absent cursor all mean the listing is complete.
         let next = R::next_cursor(&response).filter(|c| !c.is_empty()).map(str::to_string);
+        let empty = if R::items_len(&response) == 0 { empty + 1 } else { 0 };
         let state = match next {
             None => CursorState::Done,
+            Some(_) if empty >= MAX_EMPTY_PAGES => CursorState::Failed(Error::Protocol {
+                endpoint: R::INFO.name,
+                message: format!(
+                    "{empty} empty pages in a row, each with a new cursor; stopping instead of calling forever"
+                ),
+            }),
             Some(cursor) if !seen.insert(cursor_hash(&cursor)) => CursorState::Failed(Error::Protocol {
                 endpoint: R::INFO.name,
                 message: format!("the server returned cursor {cursor:?} a second time; stopping instead of looping"),
             }),
             Some(cursor) => {
                 request.set_cursor(Some(cursor));
-                CursorState::Next { client, request, seen }
+                CursorState::Next { client, request, seen, empty }
             }
         };
         Some((Ok(response), state))
@@ -107,7 +127,8 @@ enum OffsetState<R> {
 }
 
 /// Every page of an offset-paged endpoint, from the request's offset on. Stops when the next offset
-/// reaches the total, when a page is empty, or when the server leaves out the next offset or the total.
+/// reaches the total, when a page is empty, or when a page that is not full leaves out the next offset or
+/// the total (the last page); a full page that leaves them out is [`Error::Protocol`].
 pub fn offset_pages<R: OffsetPaged>(
     client: Client,
     request: R,
@@ -123,9 +144,10 @@ pub fn offset_pages<R: OffsetPaged>(
             Err(error) => return Some((Err(error), OffsetState::Done)),
         };
         let current = request.offset();
-        let empty = R::items_len(&response) == 0;
+        let len = R::items_len(&response);
+        let full = request.page_size().is_some_and(|size| size > 0 && len as i64 >= size);
         let state = match (R::next_offset(&response), R::total(&response)) {
-            _ if empty => OffsetState::Done,
+            _ if len == 0 => OffsetState::Done,
             (Some(next), Some(total)) if next >= total => OffsetState::Done,
             (Some(next), Some(_)) if next <= current => OffsetState::Failed(Error::Protocol {
                 endpoint: R::INFO.name,
@@ -137,6 +159,17 @@ pub fn offset_pages<R: OffsetPaged>(
                 request.set_offset(next);
                 OffsetState::Next { client, request }
             }
+            (next, total) if full => OffsetState::Failed(Error::Protocol {
+                endpoint: R::INFO.name,
+                message: format!(
+                    "a full page of {len} items without {}; cannot tell whether more follow",
+                    match (next, total) {
+                        (None, None) => "a next offset or a total",
+                        (None, _) => "a next offset",
+                        _ => "a total",
+                    }
+                ),
+            }),
             _ => OffsetState::Done,
         };
         Some((Ok(response), state))

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::endpoint::RetryClass;
-use crate::error::{Error, Outcome};
+use crate::error::{Error, Outcome, TransportKind};
 use crate::error_code::ErrorRetry;
 
 /// How often and how patiently transient failures are retried.
@@ -86,12 +86,16 @@ pub(crate) fn classify(error: &Error, class: RetryClass) -> Decision {
             Some(ErrorRetry::Backoff) if read => Decision::Retry,
             _ => Decision::Fail,
         },
+        // A redirect will redirect again; following it is what we refuse to do.
+        Error::Transport(e) if e.kind == TransportKind::Redirect => Decision::Fail,
         Error::Transport(e) => match e.outcome {
             Outcome::NotSent => Decision::Retry,
             Outcome::Unknown if read => Decision::Retry,
             Outcome::Unknown => Decision::Fail,
         },
         Error::HttpStatus(e) if read && e.status >= 500 => Decision::Retry,
+        // A body cut short is a connection that broke inside the answer, not an answer to give up on.
+        Error::Decode(e) if read && e.truncated => Decision::Retry,
         _ => Decision::Fail,
     }
 }

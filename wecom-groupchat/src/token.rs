@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use futures::FutureExt;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
@@ -26,9 +27,13 @@ use crate::time::now_unix;
 pub struct FetchedToken {
     /// The token.
     pub token: Secret,
-    /// How long it lives, from now.
+    /// How long it lives, from now: at least 1 s and at most [`MAX_TOKEN_LIFETIME`], or the token is refused.
     pub expires_in: Duration,
 }
+
+/// The longest lifetime a token may claim. WeCom's are 7,200 s; a claim of years (or of `i64::MAX` seconds,
+/// which overflows clocks) is an answer not to trust, refused rather than cached.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// A token as kept in a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,8 +123,11 @@ impl TokenStore for MemoryTokenStore {
     }
 
     async fn set(&self, key: &str, token: &StoredToken, ttl: Duration) -> Result<(), StoreError> {
+        // Everything that can fail happens before the lock: a panic under it would poison the store.
+        let until = expiry(ttl)?;
+        let entry = (token.clone(), until);
         let mut tokens = self.inner.tokens.lock().map_err(|_| StoreError("poisoned".into()))?;
-        tokens.insert(key.to_string(), (token.clone(), Instant::now() + ttl));
+        tokens.insert(key.to_string(), entry);
         drop(tokens);
         self.inner.changed.notify_waiters();
         Ok(())
@@ -135,13 +143,14 @@ impl TokenStore for MemoryTokenStore {
     }
 
     async fn try_lock_refresh(&self, key: &str, ttl: Duration) -> Result<Option<RefreshLock>, StoreError> {
-        let mut locks = self.inner.locks.lock().map_err(|_| StoreError("poisoned".into()))?;
+        let until = expiry(ttl)?;
+        let owner = format!("{:032x}", rand::random::<u128>());
         let now = Instant::now();
+        let mut locks = self.inner.locks.lock().map_err(|_| StoreError("poisoned".into()))?;
         if locks.get(key).is_some_and(|(_, until)| now < *until) {
             return Ok(None);
         }
-        let owner = format!("{:032x}", rand::random::<u128>());
-        locks.insert(key.to_string(), (owner.clone(), now + ttl));
+        locks.insert(key.to_string(), (owner.clone(), until));
         Ok(Some(RefreshLock { owner }))
     }
 
@@ -183,6 +192,11 @@ impl TokenStore for MemoryTokenStore {
     }
 }
 
+/// `now + ttl`, or an error for a `ttl` no clock can hold.
+fn expiry(ttl: Duration) -> Result<Instant, StoreError> {
+    Instant::now().checked_add(ttl).ok_or_else(|| StoreError(format!("a time to live of {}s is out of range", ttl.as_secs())))
+}
+
 /// The stored token. A store error is the store's verdict (stores that can fall back do so themselves).
 async fn stored_token(store: &dyn TokenStore, key: &str) -> Result<Option<Secret>, TokenError> {
     Ok(store.get(key).await.map_err(store_error)?.map(|t| t.token))
@@ -192,10 +206,22 @@ fn store_error(e: StoreError) -> TokenError {
     TokenError::Store(e.to_string())
 }
 
-/// The cache key of an app: corp id and a hash of the secret (never the secret itself).
-pub fn credentials_key(corp_id: &str, secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    format!("{corp_id}:{}", &hex::encode(digest)[..16])
+/// The cache key of an app on a server: the corp id, the server's host, and an HMAC-SHA256 (keyed with the
+/// corp id) of the base URL and the secret — never the secret itself, and not a bare hash of it that a
+/// dictionary of likely secrets could reverse. The base URL is part of it so that a staging client given
+/// production credentials never shares tokens with production.
+pub fn credentials_key(base_url: &str, corp_id: &str, secret: &str) -> String {
+    let base_url = base_url.trim_end_matches('/');
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(corp_id.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(base_url.as_bytes());
+    mac.update(b"\n");
+    mac.update(secret.as_bytes());
+    let digest = hex::encode(mac.finalize().into_bytes());
+    let host = url::Url::parse(base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| u.port().map_or_else(|| h.to_string(), |p| format!("{h}:{p}"))))
+        .unwrap_or_else(|| "?".into());
+    format!("{corp_id}:{host}:{}", &digest[..32])
 }
 
 /// The built-in provider: `GET /cgi-bin/gettoken?corpid=…&corpsecret=…`.
@@ -208,6 +234,7 @@ pub struct CorpCredentials {
     corp_id: String,
     secret: Secret,
     http: reqwest::Client,
+    base_url: String,
     url: String,
     retry: RetryPolicy,
     max_body: usize,
@@ -240,8 +267,9 @@ impl CorpCredentials {
         retry: RetryPolicy,
         max_body: usize,
     ) -> Self {
-        let url = format!("{}{}", base_url.trim_end_matches('/'), crate::generated::TOKEN_PATH);
-        CorpCredentials { corp_id, secret, http, url, retry, max_body }
+        let base_url = base_url.trim_end_matches('/').to_string();
+        let url = format!("{base_url}{}", crate::generated::TOKEN_PATH);
+        CorpCredentials { corp_id, secret, http, base_url, url, retry, max_body }
     }
 
     async fn fetch_once(&self) -> Result<FetchedToken, (TokenError, bool)> {
@@ -254,14 +282,28 @@ impl CorpCredentials {
             // The URL holds the secret: never let it into the message.
             .map_err(|e| (TokenError::Fetch(crate::client::describe_reqwest(&e.without_url())), true))?;
         let status = response.status();
+        if status.is_redirection() {
+            // Not followed: the URL carries the corp secret. Only the host it points to is named.
+            let target = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| response.url().join(l).ok())
+                .and_then(|u| u.host_str().map(str::to_string))
+                .map_or_else(|| "an unnamed host".to_string(), |h| format!("host {h}"));
+            return Err((TokenError::Fetch(format!("HTTP {} redirect to {target}; not followed", status.as_u16())), false));
+        }
         let body =
             crate::client::read_capped(response, self.max_body).await.map_err(|e| (TokenError::Fetch(e), true))?;
         if !status.is_success() {
             return Err((TokenError::Fetch(format!("HTTP {status}")), status.is_server_error()));
         }
-        // The body holds the token: errors describe it without quoting it.
+        // The body holds the token: errors describe it without quoting it. A body cut short is a connection
+        // that broke inside the answer: transient, like the broken connection it is.
         let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
-            (TokenError::Fetch(format!("unreadable answer ({} bytes): {}", body.len(), e.classify_text())), false)
+            let truncated =
+                e.classify() == serde_json::error::Category::Eof && body.trim_ascii_start().starts_with(b"{");
+            (TokenError::Fetch(format!("unreadable answer ({} bytes): {}", body.len(), e.classify_text())), truncated)
         })?;
         if parsed.errcode != 0 {
             let transient = matches!(
@@ -271,12 +313,28 @@ impl CorpCredentials {
             return Err((TokenError::Rejected { code: parsed.errcode, message: parsed.errmsg }, transient));
         }
         match (parsed.access_token, parsed.expires_in) {
-            (Some(token), Some(expires_in)) if !token.is_empty() && expires_in > 0 => {
-                Ok(FetchedToken { token: Secret::new(token), expires_in: Duration::from_secs(expires_in as u64) })
+            (Some(token), Some(expires_in)) if !token.is_empty() => {
+                let expires_in = u64::try_from(expires_in)
+                    .ok()
+                    .map(Duration::from_secs)
+                    .filter(|d| lifetime_in_range(*d))
+                    .ok_or_else(|| (lifetime_error(expires_in), false))?;
+                Ok(FetchedToken { token: Secret::new(token), expires_in })
             }
             _ => Err((TokenError::Fetch("answer without access_token or expires_in".into()), false)),
         }
     }
+}
+
+fn lifetime_in_range(lifetime: Duration) -> bool {
+    lifetime >= Duration::from_secs(1) && lifetime <= MAX_TOKEN_LIFETIME
+}
+
+fn lifetime_error(claimed: impl fmt::Display) -> TokenError {
+    TokenError::Fetch(format!(
+        "a token said to live {claimed} s; refused (a lifetime must be 1 s to {} s)",
+        MAX_TOKEN_LIFETIME.as_secs()
+    ))
 }
 
 trait ClassifyText {
@@ -297,7 +355,7 @@ impl ClassifyText for serde_json::Error {
 #[async_trait]
 impl TokenProvider for CorpCredentials {
     fn cache_key(&self) -> String {
-        credentials_key(&self.corp_id, self.secret.expose())
+        credentials_key(&self.base_url, &self.corp_id, self.secret.expose())
     }
 
     async fn fetch(&self) -> Result<FetchedToken, TokenError> {
@@ -552,9 +610,14 @@ impl Refresher {
         let started = Instant::now();
         let fetched = self.provider.fetch().await?;
         let lifetime = fetched.expires_in;
+        // Any provider's claim is checked: a lifetime beyond every clock would poison the store.
+        if !lifetime_in_range(lifetime) {
+            return Err(lifetime_error(format_args!("{:.3}", lifetime.as_secs_f64())));
+        }
         // Refresh `margin` before expiry, but keep at least half the lifetime for short-lived tokens.
         let ttl = lifetime.saturating_sub(self.margin.min(lifetime / 2)).saturating_sub(started.elapsed());
-        let stored = StoredToken { token: fetched.token.clone(), expires_at: now_unix() + lifetime.as_secs() as i64 };
+        let expires_at = now_unix().saturating_add(lifetime.as_secs() as i64);
+        let stored = StoredToken { token: fetched.token.clone(), expires_at };
         tracing::info!(expires_in_s = lifetime.as_secs(), cached_for_s = ttl.as_secs(), "fetched access token");
         if !ttl.is_zero() {
             self.store.set(&self.key, &stored, ttl).await.map_err(store_error)?;
@@ -568,11 +631,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn key_depends_on_the_secret_but_does_not_contain_it() {
-        let a = credentials_key("ww1", "secret-a");
-        let b = credentials_key("ww1", "secret-b");
+    fn key_depends_on_the_secret_and_the_server_but_does_not_contain_the_secret() {
+        let prod = "https://qyapi.weixin.qq.com";
+        let a = credentials_key(prod, "ww1", "secret-a");
+        let b = credentials_key(prod, "ww1", "secret-b");
+        let staging = credentials_key("https://staging.example", "ww1", "secret-a");
         assert_ne!(a, b);
-        assert!(a.starts_with("ww1:") && !a.contains("secret-a"));
+        assert_ne!(a, staging, "a staging client with production credentials must not share production's tokens");
+        assert!(a.starts_with("ww1:qyapi.weixin.qq.com:") && !a.contains("secret-a"), "{a}");
+        assert!(staging.starts_with("ww1:staging.example:"), "{staging}");
+        // Keyed: the same secret under another corp id gives an unrelated digest.
+        let other_corp = credentials_key(prod, "ww2", "secret-a");
+        assert_ne!(a.rsplit(':').next(), other_corp.rsplit(':').next());
+        // A trailing slash is the same server.
+        assert_eq!(a, credentials_key("https://qyapi.weixin.qq.com/", "ww1", "secret-a"));
+    }
+
+    #[tokio::test]
+    async fn memory_store_refuses_an_unrepresentable_ttl_and_stays_usable() {
+        let store = MemoryTokenStore::new();
+        let t = StoredToken { token: Secret::new("t1"), expires_at: 0 };
+        assert!(store.set("k", &t, Duration::MAX).await.is_err());
+        assert!(store.try_lock_refresh("k", Duration::MAX).await.is_err());
+        store.set("k", &t, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(store.get("k").await.unwrap(), Some(t));
     }
 
     #[tokio::test]

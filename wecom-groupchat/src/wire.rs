@@ -39,6 +39,10 @@ pub trait Envelope {
     fn errcode(&self) -> i64;
     /// `errmsg`.
     fn errmsg(&self) -> &str;
+    /// Whether the answer says how the call went: it carries `errcode` or `errmsg`, or the fields every
+    /// success of the endpoint carries. Some real successes leave `errcode` out, but a gateway's `{}` or
+    /// `{"code":429}` with HTTP 200 is no proof that a write happened.
+    fn proves_status(&self) -> bool;
 }
 
 /// Just the envelope of a response, for bodies that do not decode as the endpoint's response type.
@@ -66,6 +70,74 @@ impl Envelope for Status {
 
     fn errmsg(&self) -> &str {
         &self.errmsg
+    }
+
+    fn proves_status(&self) -> bool {
+        true
+    }
+}
+
+/// An upper bound of the number of JSON values in `json`: every value but the first follows a `[` or a `,`
+/// in an array, or a key that follows a `{` or a `,` in an object, so counting those bytes (inside strings
+/// too) never undercounts. Decoding allocates per value, so this bounds what a body can cost before it is decoded:
+/// 4 MiB of `{},` would otherwise become well over a million structs.
+pub fn json_values_upper_bound(json: &[u8]) -> usize {
+    1 + json.iter().filter(|b| matches!(b, b',' | b'[' | b'{')).count()
+}
+
+/// Deserializes an array of at most `MAX` items, failing at the first item past it instead of
+/// allocating for all of them (generated for answer arrays with a documented maximum).
+pub fn bounded<'de, D, T, const MAX: usize>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    deserializer.deserialize_seq(BoundedVisitor::<T, MAX>(std::marker::PhantomData))
+}
+
+/// [`bounded`] for an optional array.
+pub fn bounded_option<'de, D, T, const MAX: usize>(deserializer: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct OptionVisitor<T, const MAX: usize>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>, const MAX: usize> serde::de::Visitor<'de> for OptionVisitor<T, MAX> {
+        type Value = Option<Vec<T>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "null or an array of at most {MAX} items")
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            bounded::<D, T, MAX>(d).map(Some)
+        }
+    }
+    deserializer.deserialize_option(OptionVisitor::<T, MAX>(std::marker::PhantomData))
+}
+
+struct BoundedVisitor<T, const MAX: usize>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>, const MAX: usize> serde::de::Visitor<'de> for BoundedVisitor<T, MAX> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an array of at most {MAX} items")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX).min(1024));
+        while let Some(item) = seq.next_element()? {
+            if items.len() == MAX {
+                return Err(serde::de::Error::custom(format!("more than the documented maximum of {MAX} items")));
+            }
+            items.push(item);
+        }
+        Ok(items)
     }
 }
 

@@ -257,6 +257,11 @@ fn paging_impl(_api: &Api, ep: &Endpoint, paging: &Paging) -> TokenStream {
             } else {
                 quote!(response.#items_name)
             };
+            let len = if items.optional {
+                quote!(response.#items_name.as_ref().map_or(0, Vec::len))
+            } else {
+                quote!(response.#items_name.len())
+            };
             let item = rust_type(item_type);
             quote! {
                 impl CursorPaged for #request {
@@ -270,14 +275,32 @@ fn paging_impl(_api: &Api, ep: &Endpoint, paging: &Paging) -> TokenStream {
                         #next_get
                     }
 
+                    fn items_len(response: &#response) -> usize {
+                        #len
+                    }
+
                     fn into_items(response: #response) -> Vec<#item> {
                         #take
                     }
                 }
             }
         }
-        Paging::Offset { offset, next, total, items, item_type } => {
+        Paging::Offset { offset, next, total, items, item_type, limit } => {
             let offset = ident(&offset.rust_name);
+            let limit_get = match limit {
+                None => quote!(None),
+                Some((field, default)) => {
+                    let l = ident(&field.rust_name);
+                    match (field.optional, default) {
+                        (false, _) => quote!(Some(self.#l)),
+                        (true, Some(d)) => {
+                            let d = int(*d);
+                            quote!(Some(self.#l.unwrap_or(#d)))
+                        }
+                        (true, None) => quote!(self.#l),
+                    }
+                }
+            };
             let next_get = optional_get(next, {
                 let n = ident(&next.rust_name);
                 quote!(response.#n)
@@ -308,6 +331,10 @@ fn paging_impl(_api: &Api, ep: &Endpoint, paging: &Paging) -> TokenStream {
 
                     fn set_offset(&mut self, offset: i64) {
                         self.#offset = Some(offset);
+                    }
+
+                    fn page_size(&self) -> Option<i64> {
+                        #limit_get
                     }
 
                     fn next_offset(response: &#response) -> Option<i64> {

@@ -145,16 +145,19 @@ pub fn struct_tokens(api: &Api, s: &Struct) -> TokenStream {
     let message = ident(&api.envelope_message);
     let envelope_fields = envelope.then(|| {
         quote! {
-            /// 返回码 — error code. Always 0 in a response the client hands back: non-zero codes become errors.
-            #[serde(default)]
-            pub #code: i64,
-            /// 对返回码的文本描述内容 — error message.
-            #[serde(default)]
-            pub #message: String,
+            /// 返回码 — error code: `Some(0)` or `None` (some successes leave it out) in a response the client
+            /// hands back, since non-zero codes become errors.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub #code: Option<i64>,
+            /// 对返回码的文本描述内容 — error message, as sent.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub #message: Option<String>,
         }
     });
 
-    let fields = s.fields.iter().map(field_tokens);
+    // Arrays of answers only: a documented maximum also bounds what decoding allocates.
+    let response_only = s.usage.response && !s.usage.request;
+    let fields = s.fields.iter().map(|f| field_tokens(f, response_only));
     let keeps_unknown = s.usage.response;
     let extra_field = keeps_unknown.then(|| {
         quote! {
@@ -177,14 +180,24 @@ pub fn struct_tokens(api: &Api, s: &Struct) -> TokenStream {
         }
     });
     let envelope_impl = envelope.then(|| {
+        // A success must carry the envelope or the fields a success always has: a gateway's `{}` does not.
+        let proves = if s.fields.iter().any(|f| f.required) {
+            quote!(true)
+        } else {
+            quote!(self.#code.is_some() || self.#message.is_some())
+        };
         quote! {
             impl Envelope for #name {
                 fn errcode(&self) -> i64 {
-                    self.#code
+                    self.#code.unwrap_or(0)
                 }
 
                 fn errmsg(&self) -> &str {
-                    &self.#message
+                    self.#message.as_deref().unwrap_or("")
+                }
+
+                fn proves_status(&self) -> bool {
+                    #proves
                 }
             }
         }
@@ -215,7 +228,7 @@ pub fn struct_tokens(api: &Api, s: &Struct) -> TokenStream {
     }
 }
 
-fn field_tokens(f: &Field) -> TokenStream {
+fn field_tokens(f: &Field, response_only: bool) -> TokenStream {
     let doc = docs::doc_attrs(&docs::field_doc(f));
     let fname = ident(&f.rust_name);
     let ty = rust_type(&f.ty);
@@ -223,14 +236,30 @@ fn field_tokens(f: &Field) -> TokenStream {
         let json = &f.json_name;
         quote! { #[serde(rename = #json)] }
     });
-    if f.required {
-        quote! { #doc #rename pub #fname: #ty, }
-    } else {
-        quote! {
+    let bound = match (&f.ty, f.constraints.max_items) {
+        (Type::Array(_), Some(max)) if response_only => Some(int(max.value)),
+        _ => None,
+    };
+    match (f.required, bound) {
+        (true, None) => quote! { #doc #rename pub #fname: #ty, },
+        (true, Some(max)) => {
+            let with = format!("crate::wire::bounded::<_, _, {max}>");
+            quote! { #doc #rename #[serde(deserialize_with = #with)] pub #fname: #ty, }
+        }
+        (false, None) => quote! {
             #doc
             #rename
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub #fname: Option<#ty>,
+        },
+        (false, Some(max)) => {
+            let with = format!("crate::wire::bounded_option::<_, _, {max}>");
+            quote! {
+                #doc
+                #rename
+                #[serde(default, deserialize_with = #with, skip_serializing_if = "Option::is_none")]
+                pub #fname: Option<#ty>,
+            }
         }
     }
 }
@@ -272,7 +301,7 @@ fn constructor_tokens(api: &Api, s: &Struct, keeps_unknown: bool) -> TokenStream
     let envelope = (s.role == StructRole::Response).then(|| {
         let code = ident(&api.envelope_code);
         let message = ident(&api.envelope_message);
-        quote! { #code: 0, #message: "ok".to_string(), }
+        quote! { #code: Some(0), #message: Some("ok".to_string()), }
     });
     let extra = keeps_unknown.then(|| quote! { extra: serde_json::Map::new(), });
     let doc = if required.is_empty() {

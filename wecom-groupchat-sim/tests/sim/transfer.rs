@@ -91,7 +91,7 @@ async fn transfer_fails_per_chat_as_documented() {
 
     let chats = [resigned.as_str(), active_chat.as_str(), transferred[0].as_str(), "wrNoSuchChat", resigned.as_str()];
     let response = client.transfer(&TransferRequest::new(chats, &new_owner)).await.unwrap();
-    assert_eq!(response.errcode, 0);
+    assert_eq!(response.errcode, Some(0));
     assert_eq!(
         codes(&response.failed_chat_list),
         vec![

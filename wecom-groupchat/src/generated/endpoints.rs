@@ -191,6 +191,10 @@ impl CursorPaged for ListRequest {
         response.next_cursor.as_deref()
     }
 
+    fn items_len(response: &ListResponse) -> usize {
+        response.group_chat_list.as_ref().map_or(0, Vec::len)
+    }
+
     fn into_items(response: ListResponse) -> Vec<GroupChatListItem> {
         response.group_chat_list.unwrap_or_default()
     }
@@ -312,6 +316,10 @@ impl OffsetPaged for StatisticRequest {
 
     fn set_offset(&mut self, offset: i64) {
         self.offset = Some(offset);
+    }
+
+    fn page_size(&self) -> Option<i64> {
+        Some(self.limit.unwrap_or(500))
     }
 
     fn next_offset(response: &StatisticResponse) -> Option<i64> {

@@ -770,12 +770,13 @@ impl Validate for AddJoinWayRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AddJoinWayResponse {
-    /// 返回码 — error code. Always 0 in a response the client hands back: non-zero codes become errors.
-    #[serde(default)]
-    pub errcode: i64,
-    /// 对返回码的文本描述内容 — error message.
-    #[serde(default)]
-    pub errmsg: String,
+    /// 返回码 — error code: `Some(0)` or `None` (some successes leave it out) in a response the client
+    /// hands back, since non-zero codes become errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// 对返回码的文本描述内容 — error message, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errmsg: Option<String>,
     /// 配置id — id of the new config.
     pub config_id: String,
     /// Fields the spec does not know, kept as the server sent them (and sent back on re-encoding).
@@ -787,8 +788,8 @@ impl AddJoinWayResponse {
     /// Creates a value from its required fields (`config_id`); optional fields start unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new(config_id: impl Into<String>) -> Self {
         Self {
-            errcode: 0,
-            errmsg: "ok".to_string(),
+            errcode: Some(0),
+            errmsg: Some("ok".to_string()),
             config_id: config_id.into(),
             extra: serde_json::Map::new(),
         }
@@ -797,11 +798,15 @@ impl AddJoinWayResponse {
 
 impl Envelope for AddJoinWayResponse {
     fn errcode(&self) -> i64 {
-        self.errcode
+        self.errcode.unwrap_or(0)
     }
 
     fn errmsg(&self) -> &str {
-        &self.errmsg
+        self.errmsg.as_deref().unwrap_or("")
+    }
+
+    fn proves_status(&self) -> bool {
+        true
     }
 }
 
@@ -849,12 +854,13 @@ impl Validate for DelJoinWayRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DelJoinWayResponse {
-    /// 返回码 — error code. Always 0 in a response the client hands back: non-zero codes become errors.
-    #[serde(default)]
-    pub errcode: i64,
-    /// 对返回码的文本描述内容 — error message.
-    #[serde(default)]
-    pub errmsg: String,
+    /// 返回码 — error code: `Some(0)` or `None` (some successes leave it out) in a response the client
+    /// hands back, since non-zero codes become errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// 对返回码的文本描述内容 — error message, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errmsg: Option<String>,
     /// Fields the spec does not know, kept as the server sent them (and sent back on re-encoding).
     #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -864,8 +870,8 @@ impl DelJoinWayResponse {
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
-            errcode: 0,
-            errmsg: "ok".to_string(),
+            errcode: Some(0),
+            errmsg: Some("ok".to_string()),
             extra: serde_json::Map::new(),
         }
     }
@@ -879,11 +885,15 @@ impl Default for DelJoinWayResponse {
 
 impl Envelope for DelJoinWayResponse {
     fn errcode(&self) -> i64 {
-        self.errcode
+        self.errcode.unwrap_or(0)
     }
 
     fn errmsg(&self) -> &str {
-        &self.errmsg
+        self.errmsg.as_deref().unwrap_or("")
+    }
+
+    fn proves_status(&self) -> bool {
+        self.errcode.is_some() || self.errmsg.is_some()
     }
 }
 
@@ -952,12 +962,13 @@ impl Validate for GetRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// 返回码 — error code. Always 0 in a response the client hands back: non-zero codes become errors.
-    #[serde(default)]
-    pub errcode: i64,
-    /// 对返回码的文本描述内容 — error message.
-    #[serde(default)]
-    pub errmsg: String,
+    /// 返回码 — error code: `Some(0)` or `None` (some successes leave it out) in a response the client
+    /// hands back, since non-zero codes become errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// 对返回码的文本描述内容 — error message, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errmsg: Option<String>,
     /// 客户群详情 — the chat.
     pub group_chat: GroupChat,
     /// Fields the spec does not know, kept as the server sent them (and sent back on re-encoding).
@@ -969,8 +980,8 @@ impl GetResponse {
     /// Creates a value from its required fields (`group_chat`); optional fields start unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new(group_chat: GroupChat) -> Self {
         Self {
-            errcode: 0,
-            errmsg: "ok".to_string(),
+            errcode: Some(0),
+            errmsg: Some("ok".to_string()),
             group_chat,
             extra: serde_json::Map::new(),
         }
@@ -979,11 +990,15 @@ impl GetResponse {
 
 impl Envelope for GetResponse {
     fn errcode(&self) -> i64 {
-        self.errcode
+        self.errcode.unwrap_or(0)
     }
 
     fn errmsg(&self) -> &str {
-        &self.errmsg
+        self.errmsg.as_deref().unwrap_or("")
+    }
+
+    fn proves_status(&self) -> bool {
+        true
     }
 }
 
@@ -1379,12 +1394,13 @@ impl Validate for GetJoinWayRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct GetJoinWayResponse {
-    /// 返回码 — error code. Always 0 in a response the client hands back: non-zero codes become errors.
-    #[serde(default)]
-    pub errcode: i64,
-    /// 对返回码的文本描述内容 — error message.
-    #[serde(default)]
-    pub errmsg: String,
+    /// 返回码 — error code: `Some(0)` or `None` (some successes leave it out) in a response the client
+    /// hands back, since non-zero codes become errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// 对返回码的文本描述内容 — error message, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errmsg: Option<String>,
     /// 配置详情 — the config.
     pub join_way: JoinWay,
     /// Fields the spec does not know, kept as the server sent them (and sent back on re-encoding).
@@ -1396,8 +1412,8 @@ impl GetJoinWayResponse {
     /// Creates a value from its required fields (`join_way`); optional fields start unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new(join_way: JoinWay) -> Self {
         Self {
-            errcode: 0,
-            errmsg: "ok".to_string(),
+            errcode: Some(0),
+            errmsg: Some("ok".to_string()),
             join_way,
             extra: serde_json::Map::new(),
         }
@@ -1406,11 +1422,15 @@ impl GetJoinWayResponse {
 
 impl Envelope for GetJoinWayResponse {
     fn errcode(&self) -> i64 {
-        self.errcode
+        self.errcode.unwrap_or(0)
     }
 
     fn errmsg(&self) -> &str {
-        &self.errmsg
+        self.errmsg.as_deref().unwrap_or("")
+    }
+
+    fn proves_status(&self) -> bool {
+        true
     }
 }
 
@@ -1656,14 +1676,21 @@ impl Validate for ListRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ListResponse {
-    /// 返回码 — error code. Always 0 in a response the client hands back: non-zero codes become errors.
-    #[serde(default)]
-    pub errcode: i64,
-    /// 对返回码的文本描述内容 — error message.
-    #[serde(default)]
-    pub errmsg: String,
-    /// 客户群列表 — the chats on this page.
+    /// 返回码 — error code: `Some(0)` or `None` (some successes leave it out) in a response the client
+    /// hands back, since non-zero codes become errors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// 对返回码的文本描述内容 — error message, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errmsg: Option<String>,
+    /// 客户群列表 — the chats on this page.
+    ///
+    /// Limits: at most 1000 items.
+    #[serde(
+        default,
+        deserialize_with = "crate::wire::bounded_option::<_, _, 1000>",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub group_chat_list: Option<Vec<GroupChatListItem>>,
     /// 分页游标,下次请求时填写以获取之后分页的记录。如果该字段返回空则表示已没有更多数据 — cursor of the next page; empty or absent when there is no more data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1677,8 +1704,8 @@ impl ListResponse {
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
-            errcode: 0,
-            errmsg: "ok".to_string(),
+            errcode: Some(0),
+            errmsg: Some("ok".to_string()),
             group_chat_list: None,
             next_cursor: None,
             extra: serde_json::Map::new(),
@@ -1711,11 +1738,15 @@ impl Default for ListResponse {
 
 impl Envelope for ListResponse {
     fn errcode(&self) -> i64 {
-        self.errcode
+        self.errcode.unwrap_or(0)
     }
 
     fn errmsg(&self) -> &str {
-        &self.errmsg
+        self.errmsg.as_deref().unwrap_or("")
+    }
+
+    fn proves_status(&self) -> bool {
+        self.errcode.is_some() || self.errmsg.is_some()
     }
 }
 
@@ -1827,14 +1858,21 @@ impl Validate for OnjobTransferRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OnjobTransferResponse {
-    /// 返回码 — error code. Always 0 in a response the client hands back: non-zero codes become errors.
-    #[serde(default)]
-    pub errcode: i64,
-    /// 对返回码的文本描述内容 — error message.
-    #[serde(default)]
-    pub errmsg: String,
-    /// 没能成功继承的群 — chats that were not transferred; absent or empty when all succeeded.
+    /// 返回码 — error code: `Some(0)` or `None` (some successes leave it out) in a response the client
+    /// hands back, since non-zero codes become errors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// 对返回码的文本描述内容 — error message, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errmsg: Option<String>,
+    /// 没能成功继承的群 — chats that were not transferred; absent or empty when all succeeded.
+    ///
+    /// Limits: at most 100 items.
+    #[serde(
+        default,
+        deserialize_with = "crate::wire::bounded_option::<_, _, 100>",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub failed_chat_list: Option<Vec<FailedChat>>,
     /// Fields the spec does not know, kept as the server sent them (and sent back on re-encoding).
     #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
@@ -1845,8 +1883,8 @@ impl OnjobTransferResponse {
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
-            errcode: 0,
-            errmsg: "ok".to_string(),
+            errcode: Some(0),
+            errmsg: Some("ok".to_string()),
             failed_chat_list: None,
             extra: serde_json::Map::new(),
         }
@@ -1871,11 +1909,15 @@ impl Default for OnjobTransferResponse {
 
 impl Envelope for OnjobTransferResponse {
     fn errcode(&self) -> i64 {
-        self.errcode
+        self.errcode.unwrap_or(0)
     }
 
     fn errmsg(&self) -> &str {
-        &self.errmsg
+        self.errmsg.as_deref().unwrap_or("")
+    }
+
+    fn proves_status(&self) -> bool {
+        self.errcode.is_some() || self.errmsg.is_some()
     }
 }
 
@@ -1924,12 +1966,13 @@ impl Validate for OpengidToChatidRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OpengidToChatidResponse {
-    /// 返回码 — error code. Always 0 in a response the client hands back: non-zero codes become errors.
-    #[serde(default)]
-    pub errcode: i64,
-    /// 对返回码的文本描述内容 — error message.
-    #[serde(default)]
-    pub errmsg: String,
+    /// 返回码 — error code: `Some(0)` or `None` (some successes leave it out) in a response the client
+    /// hands back, since non-zero codes become errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// 对返回码的文本描述内容 — error message, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errmsg: Option<String>,
     /// 客户群ID,可以用来调用获取客户群详情 — the chat id, usable with `get`.
     pub chat_id: String,
     /// Fields the spec does not know, kept as the server sent them (and sent back on re-encoding).
@@ -1941,8 +1984,8 @@ impl OpengidToChatidResponse {
     /// Creates a value from its required fields (`chat_id`); optional fields start unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new(chat_id: impl Into<String>) -> Self {
         Self {
-            errcode: 0,
-            errmsg: "ok".to_string(),
+            errcode: Some(0),
+            errmsg: Some("ok".to_string()),
             chat_id: chat_id.into(),
             extra: serde_json::Map::new(),
         }
@@ -1951,11 +1994,15 @@ impl OpengidToChatidResponse {
 
 impl Envelope for OpengidToChatidResponse {
     fn errcode(&self) -> i64 {
-        self.errcode
+        self.errcode.unwrap_or(0)
     }
 
     fn errmsg(&self) -> &str {
-        &self.errmsg
+        self.errmsg.as_deref().unwrap_or("")
+    }
+
+    fn proves_status(&self) -> bool {
+        true
     }
 }
 
@@ -2134,12 +2181,13 @@ impl Validate for StatisticRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StatisticResponse {
-    /// 返回码 — error code. Always 0 in a response the client hands back: non-zero codes become errors.
-    #[serde(default)]
-    pub errcode: i64,
-    /// 对返回码的文本描述内容 — error message.
-    #[serde(default)]
-    pub errmsg: String,
+    /// 返回码 — error code: `Some(0)` or `None` (some successes leave it out) in a response the client
+    /// hands back, since non-zero codes become errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// 对返回码的文本描述内容 — error message, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errmsg: Option<String>,
     /// 命中过滤条件的记录总个数 — number of records matching the filter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -2147,7 +2195,13 @@ pub struct StatisticResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<i64>,
     /// 记录列表。表示某个群主所拥有的客户群的统计数据 — statistics of each owner's chats.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ///
+    /// Limits: at most 1000 items.
+    #[serde(
+        default,
+        deserialize_with = "crate::wire::bounded_option::<_, _, 1000>",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub items: Option<Vec<StatisticOwnerItem>>,
     /// Fields the spec does not know, kept as the server sent them (and sent back on re-encoding).
     #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
@@ -2158,8 +2212,8 @@ impl StatisticResponse {
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
-            errcode: 0,
-            errmsg: "ok".to_string(),
+            errcode: Some(0),
+            errmsg: Some("ok".to_string()),
             total: None,
             next_offset: None,
             items: None,
@@ -2197,11 +2251,15 @@ impl Default for StatisticResponse {
 
 impl Envelope for StatisticResponse {
     fn errcode(&self) -> i64 {
-        self.errcode
+        self.errcode.unwrap_or(0)
     }
 
     fn errmsg(&self) -> &str {
-        &self.errmsg
+        self.errmsg.as_deref().unwrap_or("")
+    }
+
+    fn proves_status(&self) -> bool {
+        self.errcode.is_some() || self.errmsg.is_some()
     }
 }
 
@@ -2351,12 +2409,13 @@ impl Validate for StatisticGroupByDayRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StatisticGroupByDayResponse {
-    /// 返回码 — error code. Always 0 in a response the client hands back: non-zero codes become errors.
-    #[serde(default)]
-    pub errcode: i64,
-    /// 对返回码的文本描述内容 — error message.
-    #[serde(default)]
-    pub errmsg: String,
+    /// 返回码 — error code: `Some(0)` or `None` (some successes leave it out) in a response the client
+    /// hands back, since non-zero codes become errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// 对返回码的文本描述内容 — error message, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errmsg: Option<String>,
     /// 记录列表。表示某个自然日客户群的统计数据 — statistics of each natural day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<StatisticDayItem>>,
@@ -2369,8 +2428,8 @@ impl StatisticGroupByDayResponse {
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
-            errcode: 0,
-            errmsg: "ok".to_string(),
+            errcode: Some(0),
+            errmsg: Some("ok".to_string()),
             items: None,
             extra: serde_json::Map::new(),
         }
@@ -2392,11 +2451,15 @@ impl Default for StatisticGroupByDayResponse {
 
 impl Envelope for StatisticGroupByDayResponse {
     fn errcode(&self) -> i64 {
-        self.errcode
+        self.errcode.unwrap_or(0)
     }
 
     fn errmsg(&self) -> &str {
-        &self.errmsg
+        self.errmsg.as_deref().unwrap_or("")
+    }
+
+    fn proves_status(&self) -> bool {
+        self.errcode.is_some() || self.errmsg.is_some()
     }
 }
 
@@ -2522,14 +2585,21 @@ impl Validate for TransferRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TransferResponse {
-    /// 返回码 — error code. Always 0 in a response the client hands back: non-zero codes become errors.
-    #[serde(default)]
-    pub errcode: i64,
-    /// 对返回码的文本描述内容 — error message.
-    #[serde(default)]
-    pub errmsg: String,
-    /// 没能成功继承的群 — chats that were not transferred; absent or empty when all succeeded.
+    /// 返回码 — error code: `Some(0)` or `None` (some successes leave it out) in a response the client
+    /// hands back, since non-zero codes become errors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// 对返回码的文本描述内容 — error message, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errmsg: Option<String>,
+    /// 没能成功继承的群 — chats that were not transferred; absent or empty when all succeeded.
+    ///
+    /// Limits: at most 100 items.
+    #[serde(
+        default,
+        deserialize_with = "crate::wire::bounded_option::<_, _, 100>",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub failed_chat_list: Option<Vec<FailedChat>>,
     /// Fields the spec does not know, kept as the server sent them (and sent back on re-encoding).
     #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
@@ -2540,8 +2610,8 @@ impl TransferResponse {
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
-            errcode: 0,
-            errmsg: "ok".to_string(),
+            errcode: Some(0),
+            errmsg: Some("ok".to_string()),
             failed_chat_list: None,
             extra: serde_json::Map::new(),
         }
@@ -2566,11 +2636,15 @@ impl Default for TransferResponse {
 
 impl Envelope for TransferResponse {
     fn errcode(&self) -> i64 {
-        self.errcode
+        self.errcode.unwrap_or(0)
     }
 
     fn errmsg(&self) -> &str {
-        &self.errmsg
+        self.errmsg.as_deref().unwrap_or("")
+    }
+
+    fn proves_status(&self) -> bool {
+        self.errcode.is_some() || self.errmsg.is_some()
     }
 }
 
@@ -2735,12 +2809,13 @@ impl Validate for UpdateJoinWayRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UpdateJoinWayResponse {
-    /// 返回码 — error code. Always 0 in a response the client hands back: non-zero codes become errors.
-    #[serde(default)]
-    pub errcode: i64,
-    /// 对返回码的文本描述内容 — error message.
-    #[serde(default)]
-    pub errmsg: String,
+    /// 返回码 — error code: `Some(0)` or `None` (some successes leave it out) in a response the client
+    /// hands back, since non-zero codes become errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// 对返回码的文本描述内容 — error message, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errmsg: Option<String>,
     /// Fields the spec does not know, kept as the server sent them (and sent back on re-encoding).
     #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -2750,8 +2825,8 @@ impl UpdateJoinWayResponse {
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
-            errcode: 0,
-            errmsg: "ok".to_string(),
+            errcode: Some(0),
+            errmsg: Some("ok".to_string()),
             extra: serde_json::Map::new(),
         }
     }
@@ -2765,11 +2840,15 @@ impl Default for UpdateJoinWayResponse {
 
 impl Envelope for UpdateJoinWayResponse {
     fn errcode(&self) -> i64 {
-        self.errcode
+        self.errcode.unwrap_or(0)
     }
 
     fn errmsg(&self) -> &str {
-        &self.errmsg
+        self.errmsg.as_deref().unwrap_or("")
+    }
+
+    fn proves_status(&self) -> bool {
+        self.errcode.is_some() || self.errmsg.is_some()
     }
 }
 
