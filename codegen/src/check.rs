@@ -672,7 +672,8 @@ impl Checker {
             (Some(PagingSpec::Offset { offset, next, total, items, limit }), Some(req), Some(resp)) => {
                 let o = self.field_of(file, "paging.offset", req, offset, |t| *t == Type::Int, "an int");
                 let l = match limit {
-                    Some(limit) => match self.field_of(file, "paging.limit", req, limit, |t| *t == Type::Int, "an int") {
+                    Some(limit) => match self.field_of(file, "paging.limit", req, limit, |t| *t == Type::Int, "an int")
+                    {
                         Some(l) => {
                             let default = match l.default {
                                 Some(DefaultValue::Int(d)) => Some(d),

@@ -376,9 +376,7 @@ impl Client {
             span.record("attempt", attempt);
             let attempt_started = Instant::now();
             let (result, token) = match self.send(info, &body).await {
-                Ok((reply, token)) => {
-                    (decode::<R>(info, reply, attempt, self.inner.max_response_values), Some(token))
-                }
+                Ok((reply, token)) => (decode::<R>(info, reply, attempt, self.inner.max_response_values), Some(token)),
                 Err((error, token)) => (Err(error), token),
             };
             let errcode = match &result {
@@ -414,7 +412,12 @@ impl Client {
                     // and new tokens, a flapping server) spends the retry budget, with backoff: never a loop.
                     if replayed {
                         let delay = self.inner.retry.delay(retries);
-                        tracing::warn!(attempt, errcode, delay_ms = delay.as_millis() as u64, "fresh token rejected too; retrying");
+                        tracing::warn!(
+                            attempt,
+                            errcode,
+                            delay_ms = delay.as_millis() as u64,
+                            "fresh token rejected too; retrying"
+                        );
                         tokio::time::sleep(delay).await;
                         retries += 1;
                     } else {
@@ -529,7 +532,11 @@ pub(crate) fn decode<R: serde::de::DeserializeOwned + Envelope>(
                 "neither `{}` nor `{}` nor the fields every success carries: not an answer of WeCom (a gateway's?){}",
                 crate::generated::ENVELOPE_CODE_FIELD,
                 crate::generated::ENVELOPE_MESSAGE_FIELD,
-                if info.retry == crate::endpoint::RetryClass::NonIdempotent { "; the write's outcome is unknown" } else { "" },
+                if info.retry == crate::endpoint::RetryClass::NonIdempotent {
+                    "; the write's outcome is unknown"
+                } else {
+                    ""
+                },
             );
             return Err(undecodable(&reply, reason, false));
         }
@@ -574,7 +581,8 @@ fn redirect_error(info: &'static EndpointInfo, response: &reqwest::Response) -> 
 
 fn api_error(endpoint: &'static str, status: Status, attempts: u32) -> Error {
     if status.errcode == RATE_LIMITED {
-        Error::RateLimited(RateLimitedError { endpoint, code: status.errcode, message: status.errmsg })
+        let message = crate::secret::mask_secrets(&status.errmsg).into_owned();
+        Error::RateLimited(RateLimitedError { endpoint, code: status.errcode, message })
     } else {
         Error::Api(ApiError::new(endpoint, status.errcode, status.errmsg, attempts))
     }

@@ -136,9 +136,10 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// Builds the error, looking the code up in the table.
+    /// Builds the error, looking the code up in the table. Secrets the message quotes are masked.
     pub fn new(endpoint: &'static str, code: i64, message: impl Into<String>, attempts: u32) -> Self {
-        ApiError { endpoint, code, message: message.into(), info: error_code::lookup(code), attempts }
+        let message = crate::secret::mask_secrets(&message.into()).into_owned();
+        ApiError { endpoint, code, message, info: error_code::lookup(code), attempts }
     }
 
     /// The meaning from the error table: `中文 — English`.

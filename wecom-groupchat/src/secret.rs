@@ -102,7 +102,8 @@ fn value_after_name(bytes: &[u8], mut i: usize) -> Option<usize> {
 }
 
 fn is_value_end(b: u8) -> bool {
-    matches!(b, b'&' | b'"' | b'\'' | b'\\' | b',' | b';' | b'<' | b'>' | b'}' | b')' | b']' | b'#') || b.is_ascii_whitespace()
+    matches!(b, b'&' | b'"' | b'\'' | b'\\' | b',' | b';' | b'<' | b'>' | b'}' | b')' | b']' | b'#')
+        || b.is_ascii_whitespace()
 }
 
 #[cfg(test)]

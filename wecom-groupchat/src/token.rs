@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::FutureExt;
-use serde::Deserialize;
 use hmac::{Hmac, Mac};
+use serde::Deserialize;
 use sha2::Sha256;
 use tokio::sync::Notify;
 use tracing::Instrument;
@@ -194,7 +194,9 @@ impl TokenStore for MemoryTokenStore {
 
 /// `now + ttl`, or an error for a `ttl` no clock can hold.
 fn expiry(ttl: Duration) -> Result<Instant, StoreError> {
-    Instant::now().checked_add(ttl).ok_or_else(|| StoreError(format!("a time to live of {}s is out of range", ttl.as_secs())))
+    Instant::now()
+        .checked_add(ttl)
+        .ok_or_else(|| StoreError(format!("a time to live of {}s is out of range", ttl.as_secs())))
 }
 
 /// The stored token. A store error is the store's verdict (stores that can fall back do so themselves).
@@ -291,7 +293,10 @@ impl CorpCredentials {
                 .and_then(|l| response.url().join(l).ok())
                 .and_then(|u| u.host_str().map(str::to_string))
                 .map_or_else(|| "an unnamed host".to_string(), |h| format!("host {h}"));
-            return Err((TokenError::Fetch(format!("HTTP {} redirect to {target}; not followed", status.as_u16())), false));
+            return Err((
+                TokenError::Fetch(format!("HTTP {} redirect to {target}; not followed", status.as_u16())),
+                false,
+            ));
         }
         let body =
             crate::client::read_capped(response, self.max_body).await.map_err(|e| (TokenError::Fetch(e), true))?;
@@ -310,7 +315,8 @@ impl CorpCredentials {
                 crate::error_code::lookup(parsed.errcode).map(|i| i.retry),
                 Some(crate::error_code::ErrorRetry::Backoff)
             );
-            return Err((TokenError::Rejected { code: parsed.errcode, message: parsed.errmsg }, transient));
+            let message = crate::secret::mask_secrets(&parsed.errmsg).into_owned();
+            return Err((TokenError::Rejected { code: parsed.errcode, message }, transient));
         }
         match (parsed.access_token, parsed.expires_in) {
             (Some(token), Some(expires_in)) if !token.is_empty() => {
