@@ -22,8 +22,8 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes.
-#[derive(Debug, Args)]
+/// Options every command takes. `Debug` shows no secret (the corp secret, a token, a store URL's password).
+#[derive(Args)]
 #[command(next_help_heading = "Global options")]
 pub struct Global {
     /// API base URL (a simulator's, for tests).
@@ -60,6 +60,23 @@ pub struct Global {
     /// Log what the client does to stderr (-v info, -vv debug).
     #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+}
+
+impl std::fmt::Debug for Global {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "***");
+        f.debug_struct("Global")
+            .field("base_url", &self.base_url)
+            .field("corp_id", &self.corp_id)
+            .field("corp_secret", &hidden(&self.corp_secret))
+            .field("access_token", &hidden(&self.access_token))
+            .field("token_store", &if self.token_store == "memory" { "memory" } else { "***" })
+            .field("output", &self.output)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("verbose", &self.verbose)
+            .finish()
+    }
 }
 
 impl Global {

@@ -80,6 +80,9 @@ pub struct SimArgs {
     /// Fraction of calls whose connection is closed without an answer.
     #[arg(long, default_value_t = 0.0, value_name = "F")]
     pub drop_fraction: f64,
+    /// Fraction of calls handled (writes take effect) whose answer is then lost: the connection closes.
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub lost_answer_fraction: f64,
     /// Fraction of business calls whose token expires on the spot (42001).
     #[arg(long, default_value_t = 0.0, value_name = "F")]
     pub expire_token_fraction: f64,
@@ -96,6 +99,12 @@ pub struct SimArgs {
     /// POST /__sim/clock moves it forward at run time.
     #[arg(long, default_value_t = 0, value_name = "SECS", allow_negative_numbers = true)]
     pub clock_offset_secs: i64,
+    /// Seconds a connection may take to send a request's headers or body, and may stay idle.
+    #[arg(long, default_value_t = crate::config::DEFAULT_READ_TIMEOUT.as_secs(), value_name = "SECS")]
+    pub read_timeout_secs: u64,
+    /// Connections served at once (more wait in the backlog).
+    #[arg(long, default_value_t = crate::config::DEFAULT_MAX_CONNECTIONS, value_name = "N")]
+    pub max_connections: usize,
 }
 
 fn parse_secret(text: &str) -> Result<Secret, String> {
@@ -135,6 +144,7 @@ impl SimArgs {
             .truncate(self.truncate_fraction)
             .oversize(self.oversize_fraction)
             .drop_connections(self.drop_fraction)
+            .lose_answers(self.lost_answer_fraction)
             .expire_tokens(self.expire_token_fraction)
             .only_endpoints(self.fault_endpoints);
         faults.oversize_bytes = self.oversize_bytes;
@@ -154,6 +164,8 @@ impl SimArgs {
         config.allow_non_loopback = self.allow_non_loopback;
         config.visible_staff = self.visible_staff;
         config.clock_offset = self.clock_offset_secs;
+        config.read_timeout = Duration::from_secs(self.read_timeout_secs);
+        config.max_connections = self.max_connections;
         Ok(config)
     }
 }

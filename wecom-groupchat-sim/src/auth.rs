@@ -31,12 +31,20 @@ const FORGET_AFTER_MS: i64 = 24 * 3600 * 1000;
 const SWEEP_AT: usize = 4096;
 
 /// Issued tokens and their expiry. Times are the simulator clock's Unix milliseconds, given by the
-/// caller, so that advancing the clock expires tokens.
-#[derive(Debug)]
+/// caller, so that advancing the clock expires tokens. `Debug` shows how many, never the tokens.
 pub(crate) struct Tokens {
     issued: Mutex<HashMap<String, i64>>,
     ttl: RwLock<Duration>,
     rng: Mutex<ChaCha8Rng>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("issued", &lock::mutex(&self.issued).len())
+            .field("ttl", &self.ttl())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Tokens {

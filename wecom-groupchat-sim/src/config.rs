@@ -137,7 +137,18 @@ pub struct SimConfig {
     /// the daily transfer quota, the on-the-job window, which days have statistics and the day the demo
     /// company is anchored to; it moves on with [`crate::Simulator::advance_clock`].
     pub clock_offset: i64,
+    /// How long a connection may take to send a request's headers, or its body, and how long an idle
+    /// connection is kept: a client that trickles bytes (slowloris) cannot hold a connection forever.
+    /// Default 75 s (nginx's keep-alive timeout; longer than the client's 60 s pool idle time).
+    pub read_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen backlog. Default 1,024.
+    pub max_connections: usize,
 }
+
+/// Default of [`SimConfig::read_timeout`].
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(75);
+/// Default of [`SimConfig::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 impl fmt::Debug for SimConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -153,6 +164,8 @@ impl fmt::Debug for SimConfig {
             .field("visible_staff", &self.visible_staff)
             .field("faults", &self.faults)
             .field("clock_offset", &self.clock_offset)
+            .field("read_timeout", &self.read_timeout)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -171,6 +184,8 @@ impl Default for SimConfig {
             visible_staff: None,
             faults: Faults::default(),
             clock_offset: 0,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -234,6 +249,20 @@ impl SimConfig {
     #[must_use]
     pub fn clock_offset(mut self, secs: i64) -> Self {
         self.clock_offset = secs;
+        self
+    }
+
+    /// Sets the read timeout of headers, bodies and idle connections.
+    #[must_use]
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Sets how many connections are served at once.
+    #[must_use]
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n;
         self
     }
 }

@@ -2,6 +2,12 @@
 //! at run time, transfer settling, staff resignation and hints. JSON in and out; no authentication, so
 //! the simulator listens on loopback only unless told otherwise.
 //!
+//! A web page the user has open must not drive them ([`guard`]): a request carrying an `Origin` (every
+//! `fetch` and form post of a browser does), a body of a type an HTML form can send (`text/plain`, form
+//! encoded, multipart) and a `Host` that is not a loopback name (DNS rebinding) are refused with 403 —
+//! the `Host` check unless the simulator was started with `--allow-non-loopback`. Calls without a body
+//! need no `Content-Type`.
+//!
 //! | method | path | body | answer |
 //! |---|---|---|---|
 //! | GET | `/__sim/health` | | `{"status":"ok"}` |
@@ -22,8 +28,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
@@ -47,6 +54,48 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/settle-transfers", post(settle))
         .route("/staff/{userid}/resign", post(resign))
         .route("/hints", get(hints))
+}
+
+/// Refuses what a browser could send on behalf of a web page (see the module docs).
+pub(crate) async fn guard(State(sim): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    match refusal(request.headers(), sim.any_host) {
+        Some(why) => {
+            tracing::warn!(path = %request.uri().path(), why, "control call refused");
+            (StatusCode::FORBIDDEN, axum::Json(json!({ "error": why }))).into_response()
+        }
+        None => next.run(request).await,
+    }
+}
+
+fn refusal(headers: &HeaderMap, any_host: bool) -> Option<&'static str> {
+    if headers.contains_key(header::ORIGIN) {
+        return Some("control paths refuse requests from web pages (an Origin header was sent)");
+    }
+    let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("?").to_ascii_lowercase());
+    let media_type = content_type.as_deref().map(|c| c.split(';').next().unwrap_or("").trim().to_string());
+    if let Some(media) = media_type.as_deref() {
+        if matches!(media, "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data" | "?") {
+            return Some("control paths take JSON: send Content-Type: application/json (or no body)");
+        }
+    }
+    if !any_host && !headers.get(header::HOST).and_then(|h| h.to_str().ok()).is_some_and(is_loopback_host) {
+        return Some("control paths answer loopback host names only (start with --allow-non-loopback to change that)");
+    }
+    None
+}
+
+/// `localhost`, `*.localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host
+            .rsplit_once(':')
+            .map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host }),
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn bad_request(message: impl Into<String>) -> Response {
@@ -163,4 +212,40 @@ async fn resign(State(sim): State<Arc<Shared>>, Path(userid): Path<String>) -> R
 
 async fn hints(State(sim): State<Arc<Shared>>) -> Response {
     axum::Json(sim.company().hints()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_host_names() {
+        for host in ["127.0.0.1:8080", "127.1.2.3", "localhost", "LOCALHOST:1", "a.localhost:9", "[::1]:80", "[::1]"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["evil.example", "evil.example:80", "10.0.0.1:80", "127.0.0.1.evil.example", "[::2]:80", ""] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn browser_shaped_requests_are_refused() {
+        let headers = |pairs: &[(header::HeaderName, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(k.clone(), v.parse().unwrap());
+            }
+            h
+        };
+        let host = (header::HOST, "127.0.0.1:1");
+        assert_eq!(refusal(&headers(std::slice::from_ref(&host)), false), None);
+        assert_eq!(refusal(&headers(&[host.clone(), (header::CONTENT_TYPE, "application/json")]), false), None);
+        assert!(refusal(&headers(&[host.clone(), (header::ORIGIN, "null")]), false).is_some());
+        for ct in ["text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+            assert!(refusal(&headers(&[host.clone(), (header::CONTENT_TYPE, ct)]), false).is_some(), "{ct}");
+        }
+        assert!(refusal(&headers(&[(header::HOST, "rebound.example:1")]), false).is_some());
+        assert!(refusal(&headers(&[]), false).is_some(), "no Host: not provably loopback");
+        assert_eq!(refusal(&headers(&[(header::HOST, "rebound.example:1")]), true), None);
+    }
 }

@@ -1,5 +1,6 @@
 //! Injected faults and rate limits: latency, error answers (-1, 45033), HTTP 502 with an HTML body,
-//! truncated or oversized bodies, dropped connections, forced token expiry, and per-endpoint
+//! truncated or oversized bodies, dropped connections (before or after handling the call), forced token
+//! expiry, and per-endpoint
 //! call-frequency limits answering 45009.
 //!
 //! Fraction faults are drawn from one seeded RNG, one draw per call of a matching endpoint, so a given
@@ -60,6 +61,9 @@ pub enum FaultKind {
     Oversized,
     /// The connection is closed without an answer.
     Dropped,
+    /// The call is handled (a write takes effect), then the connection is closed before the answer: the
+    /// fault that makes a client's "outcome unknown" real.
+    LostAnswer,
     /// The caller's token expires now and the call answers 42001 (business endpoints only).
     ExpireToken,
 }
@@ -75,6 +79,7 @@ impl FaultKind {
             FaultKind::Truncated => "truncated",
             FaultKind::Oversized => "oversized",
             FaultKind::Dropped => "dropped",
+            FaultKind::LostAnswer => "lost_answer",
             FaultKind::ExpireToken => "expire_token",
         }
     }
@@ -192,6 +197,8 @@ pub struct Faults {
     pub oversize_fraction: f64,
     /// Fraction of calls whose connection is closed without an answer.
     pub drop_fraction: f64,
+    /// Fraction of calls handled (writes take effect) whose connection is then closed without the answer.
+    pub lost_answer_fraction: f64,
     /// Fraction of business calls whose token is expired on the spot (answer 42001).
     pub expire_token_fraction: f64,
     /// Size of an oversized answer; 0 means [`DEFAULT_OVERSIZE_BYTES`]; at most [`MAX_OVERSIZE_BYTES`].
@@ -262,6 +269,13 @@ impl Faults {
         self
     }
 
+    /// Sets the fraction of calls handled whose answer is then lost (the connection closed).
+    #[must_use]
+    pub fn lose_answers(mut self, fraction: f64) -> Self {
+        self.lost_answer_fraction = fraction;
+        self
+    }
+
     /// Sets the fraction of forced token expiries.
     #[must_use]
     pub fn expire_tokens(mut self, fraction: f64) -> Self {
@@ -297,7 +311,7 @@ impl Faults {
         self
     }
 
-    fn fractions(&self) -> [(FaultKind, f64); 7] {
+    fn fractions(&self) -> [(FaultKind, f64); 8] {
         [
             (FaultKind::Busy, self.busy_fraction),
             (FaultKind::Concurrency, self.concurrency_fraction),
@@ -305,6 +319,7 @@ impl Faults {
             (FaultKind::Truncated, self.truncate_fraction),
             (FaultKind::Oversized, self.oversize_fraction),
             (FaultKind::Dropped, self.drop_fraction),
+            (FaultKind::LostAnswer, self.lost_answer_fraction),
             (FaultKind::ExpireToken, self.expire_token_fraction),
         ]
     }

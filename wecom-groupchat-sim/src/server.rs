@@ -49,16 +49,29 @@ const CONCURRENCY: i64 = 45033;
 /// The body of an injected HTTP 502, as a gateway sends it.
 const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
-/// State shared by every request.
-#[derive(Debug)]
+/// State shared by every request. `Debug` leaves out the secret and the tokens.
 pub(crate) struct Shared {
     pub(crate) corp_id: String,
     pub(crate) corp_secret: String,
+    /// Control paths answer requests for any `Host` (started with `--allow-non-loopback`), not only
+    /// loopback names.
+    pub(crate) any_host: bool,
     company: Mutex<Company>,
     pub(crate) tokens: Tokens,
     pub(crate) faults: FaultEngine,
     pub(crate) counters: Counters,
     pub(crate) clock: Clock,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("corp_id", &self.corp_id)
+            .field("corp_secret", &"***")
+            .field("tokens", &self.tokens)
+            .field("any_host", &self.any_host)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
@@ -68,8 +81,18 @@ impl Shared {
         tokens: Tokens,
         faults: FaultEngine,
         clock: Clock,
+        any_host: bool,
     ) -> Self {
-        Shared { corp_id, corp_secret, company: Mutex::new(company), tokens, faults, counters: Counters::new(), clock }
+        Shared {
+            corp_id,
+            corp_secret,
+            any_host,
+            company: Mutex::new(company),
+            tokens,
+            faults,
+            counters: Counters::new(),
+            clock,
+        }
     }
 
     /// The company, with transfers whose time has come completed.
@@ -107,7 +130,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(StatisticGroupByDayRequest::INFO.path, any(business::<StatisticGroupByDayRequest>))
         .route(TransferRequest::INFO.path, any(business::<TransferRequest>))
         .route(UpdateJoinWayRequest::INFO.path, any(business::<UpdateJoinWayRequest>))
-        .nest("/__sim", crate::control::router())
+        .nest(
+            "/__sim",
+            crate::control::router()
+                .route_layer(axum::middleware::from_fn_with_state(shared.clone(), crate::control::guard)),
+        )
         .fallback(not_found);
     // A test (`every_endpoint_of_the_spec_is_served`) checks that every endpoint of the spec is routed.
     router.with_state(shared)
@@ -160,18 +187,14 @@ impl Shared {
                 response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
                 response
             }
-            FaultKind::Dropped => {
-                let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
-                response.extensions_mut().insert(DropConnection);
-                response
-            }
+            FaultKind::Dropped => drop_connection(),
             FaultKind::ExpireToken => {
                 if let Some(token) = token {
                     self.tokens.expire(token, self.clock.now_ms());
                 }
                 self.fail(Failure::new(auth::EXPIRED_TOKEN, "access_token expired"))
             }
-            FaultKind::Truncated | FaultKind::Oversized => return Gate::Proceed(Some(fault)),
+            FaultKind::Truncated | FaultKind::Oversized | FaultKind::LostAnswer => return Gate::Proceed(Some(fault)),
         };
         Gate::Answer(response)
     }
@@ -179,6 +202,10 @@ impl Shared {
     /// A JSON answer, with a body fault applied.
     fn reply(&self, errcode: i64, body: Bytes, fault: Option<FaultKind>) -> Response {
         self.counters.answered(errcode);
+        if fault == Some(FaultKind::LostAnswer) {
+            // Handled: the write took effect. The client never learns it.
+            return drop_connection();
+        }
         let body = match fault {
             Some(FaultKind::Truncated) => body.slice(..body.len() / 2),
             Some(FaultKind::Oversized) => pad(&body, self.faults.oversize_len()),
@@ -186,6 +213,13 @@ impl Shared {
         };
         json_response(StatusCode::OK, body)
     }
+}
+
+/// A response that closes its connection instead of being sent.
+fn drop_connection() -> Response {
+    let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    response.extensions_mut().insert(DropConnection);
+    response
 }
 
 /// The JSON object padded with an extra string field to `size` bytes (still valid JSON).
@@ -209,10 +243,17 @@ struct TokenAnswer {
     expires_in: u64,
 }
 
-async fn gettoken(State(sim): State<Arc<Shared>>, RawQuery(query): RawQuery, body: Body) -> Response {
+async fn gettoken(
+    State(sim): State<Arc<Shared>>,
+    timeout: Option<axum::Extension<ReadTimeout>>,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Response {
     sim.counters.call(GETTOKEN);
     // gettoken takes no body; drain one if sent, so the connection stays usable.
-    let _ = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await;
+    if read_body(body, MAX_REQUEST_BYTES, timeout.as_deref()).await.is_none() {
+        return drop_connection();
+    }
     sim.delay().await;
     let corp_id = query_param(query.as_deref(), "corpid");
     let secret = query_param(query.as_deref(), "corpsecret");
@@ -236,6 +277,7 @@ async fn gettoken(State(sim): State<Arc<Shared>>, RawQuery(query): RawQuery, bod
 
 async fn business<R: Handle>(
     State(sim): State<Arc<Shared>>,
+    timeout: Option<axum::Extension<ReadTimeout>>,
     method: Method,
     RawQuery(query): RawQuery,
     body: Body,
@@ -244,7 +286,9 @@ async fn business<R: Handle>(
     sim.counters.call(endpoint);
     // Read the body before any early answer: closing a connection with unread data resets it, and the
     // client could lose the answer.
-    let bytes = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await;
+    let Some(bytes) = read_body(body, MAX_REQUEST_BYTES, timeout.as_deref()).await else {
+        return drop_connection();
+    };
     sim.delay().await;
     let token = query_param(query.as_deref(), wecom_groupchat::api::TOKEN_QUERY_PARAM);
     if let Err(code) = sim.tokens.check(token.as_deref(), sim.clock.now_ms()) {
@@ -280,10 +324,28 @@ async fn business<R: Handle>(
     }
 }
 
+/// What bounds the connections: a client that trickles its request, or opens thousands of connections,
+/// cannot hold the simulator forever.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnectionLimits {
+    /// Headers, a body, and an idle connection each get this long.
+    pub(crate) read_timeout: Duration,
+    /// Connections served at once.
+    pub(crate) max_connections: usize,
+}
+
 /// Accepts connections until `shutdown` turns true, then closes them all.
-pub(crate) async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
+        // At the cap, stop accepting: new connections wait in the backlog until one ends.
+        let Ok(slot) = slots.clone().acquire_owned().await else { break };
         tokio::select! {
             accepted = listener.accept() => {
                 let stream = match accepted {
@@ -296,7 +358,11 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, mut shutdown: w
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                connections.spawn(serve_connection(stream, router.clone()));
+                let router = router.clone();
+                connections.spawn(async move {
+                    serve_connection(stream, router, limits.read_timeout).await;
+                    drop(slot);
+                });
             }
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() {
@@ -309,10 +375,13 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, mut shutdown: w
     connections.abort_all();
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, router: Router) {
+async fn serve_connection(stream: tokio::net::TcpStream, router: Router, read_timeout: Duration) {
     let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
         let router = router.clone();
         async move {
+            // The body is read by the handlers; this bounds how long it may take to arrive.
+            let mut request = request;
+            request.extensions_mut().insert(ReadTimeout(read_timeout));
             let response = match router.oneshot(request).await {
                 Ok(response) => response,
                 Err(never) => match never {},
@@ -324,7 +393,27 @@ async fn serve_connection(stream: tokio::net::TcpStream, router: Router) {
             Ok::<_, std::io::Error>(response)
         }
     });
-    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        // Also the idle time of a kept-alive connection: hyper waits for the next request's head.
+        .header_read_timeout(read_timeout)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+/// How long a request's body may take to arrive (a request extension set per connection).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadTimeout(pub(crate) Duration);
+
+/// Reads a request body of at most `limit` bytes within the connection's read timeout. `None` when it
+/// did not arrive in time (the connection is then closed: a trickled body must not hold it).
+pub(crate) async fn read_body(
+    body: Body,
+    limit: usize,
+    timeout: Option<&ReadTimeout>,
+) -> Option<Result<Bytes, axum::Error>> {
+    let timeout = timeout.map_or(crate::config::DEFAULT_READ_TIMEOUT, |t| t.0);
+    tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await.ok()
 }
 
 /// The address a simulator listens on, checked: loopback unless allowed otherwise.

@@ -61,6 +61,9 @@ impl Simulator {
         if config.corp_id.is_empty() || config.corp_secret.is_empty() {
             return Err(SimError::Config("corp id and corp secret must not be empty".into()));
         }
+        if config.read_timeout.is_zero() || config.max_connections == 0 {
+            return Err(SimError::Config("the read timeout and the connection cap must be positive".into()));
+        }
         let clock = Clock::new(config.clock_offset).map_err(SimError::Config)?;
         let now = clock.now();
         let (data, seed) = (config.data.clone(), config.seed);
@@ -81,9 +84,12 @@ impl Simulator {
             Tokens::new(config.token_ttl, seed),
             FaultEngine::new(config.faults.clone(), seed),
             clock,
+            config.allow_non_loopback,
         ));
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(server::serve(listener, server::router(shared.clone()), stopped));
+        let limits =
+            server::ConnectionLimits { read_timeout: config.read_timeout, max_connections: config.max_connections };
+        let task = tokio::spawn(server::serve(listener, server::router(shared.clone()), limits, stopped));
         tracing::info!(%addr, corp_id = %config.corp_id, seed, "simulator listening");
         Ok(Simulator { addr, shared, seed, stop, task: Some(task) })
     }

@@ -27,7 +27,8 @@ pub async fn run_args(mut args: Vec<String>) -> Outcome {
         let given = args.iter().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
         if let (false, Ok(value)) = (given, std::env::var(var)) {
             if !value.is_empty() {
-                args.extend([flag.to_string(), value]);
+                // One word: a value starting with `--` must not be read as a flag (and echoed in an error).
+                args.push(format!("{flag}={value}"));
             }
         }
     }
@@ -53,10 +54,10 @@ pub async fn run_args(mut args: Vec<String>) -> Outcome {
 /// global options took (from flags or the environment) on to the simulator.
 pub async fn run(global: &Global, mut args: Vec<String>) -> Outcome {
     if let Some(id) = &global.corp_id {
-        args.extend(["--corp-id".to_string(), id.clone()]);
+        args.push(format!("--corp-id={id}"));
     }
     if let Some(secret) = &global.corp_secret {
-        args.extend(["--corp-secret".to_string(), secret.clone()]);
+        args.push(format!("--corp-secret={}", secret.as_str()));
     }
     run_args(args).await
 }

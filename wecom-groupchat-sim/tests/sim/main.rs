@@ -13,5 +13,6 @@ mod data;
 mod decoding;
 mod faults;
 mod join_way;
+mod server;
 mod statistic;
 mod transfer;
