@@ -400,15 +400,15 @@ impl Checker {
                 self.err(file, format!("{at}.doc"), "every field needs doc text");
             }
             let constraints = self.check_constraints(file, &format!("{at}.constraints"), &f.constraints, &ty);
-            if let (Some(DefaultValue::Int(d)), Some(min)) = (&default, constraints.min) {
-                if *d < min.value {
-                    self.err(file, format!("{at}.default"), format!("default {d} is below the minimum {}", min.value));
-                }
+            if let (Some(DefaultValue::Int(d)), Some(min)) = (&default, constraints.min)
+                && *d < min.value
+            {
+                self.err(file, format!("{at}.default"), format!("default {d} is below the minimum {}", min.value));
             }
-            if let (Some(DefaultValue::Int(d)), Some(max)) = (&default, constraints.max) {
-                if *d > max.value {
-                    self.err(file, format!("{at}.default"), format!("default {d} is above the maximum {}", max.value));
-                }
+            if let (Some(DefaultValue::Int(d)), Some(max)) = (&default, constraints.max)
+                && *d > max.value
+            {
+                self.err(file, format!("{at}.default"), format!("default {d} is above the maximum {}", max.value));
             }
             fields.push(Field {
                 json_name: f.name.clone(),
@@ -572,41 +572,41 @@ impl Checker {
             ("min_chars", out.min_chars),
             ("max_chars", out.max_chars),
         ] {
-            if let Some(l) = l {
-                if l.value < 0 {
-                    self.err(file, format!("{at}.{key}"), format!("{} is negative", l.value));
-                }
+            if let Some(l) = l
+                && l.value < 0
+            {
+                self.err(file, format!("{at}.{key}"), format!("{} is negative", l.value));
             }
         }
-        if let Some(l) = out.max_items {
-            if l.value == 0 {
-                self.err(file, format!("{at}.max_items"), "0 allows no items at all");
-            }
+        if let Some(l) = out.max_items
+            && l.value == 0
+        {
+            self.err(file, format!("{at}.max_items"), "0 allows no items at all");
         }
-        if let Some(l) = out.max_chars {
-            if l.value == 0 {
-                self.err(file, format!("{at}.max_chars"), "0 allows only the empty string");
-            }
+        if let Some(l) = out.max_chars
+            && l.value == 0
+        {
+            self.err(file, format!("{at}.max_chars"), "0 allows only the empty string");
         }
         for (lo, hi, what) in [
             (out.min_items, out.max_items, "min_items"),
             (out.min, out.max, "min"),
             (out.min_chars, out.max_chars, "min_chars"),
         ] {
-            if let (Some(lo), Some(hi)) = (lo, hi) {
-                if lo.value > hi.value {
-                    self.err(
-                        file,
-                        format!("{at}.{what}"),
-                        format!("impossible range: minimum {} is above maximum {}", lo.value, hi.value),
-                    );
-                }
+            if let (Some(lo), Some(hi)) = (lo, hi)
+                && lo.value > hi.value
+            {
+                self.err(
+                    file,
+                    format!("{at}.{what}"),
+                    format!("impossible range: minimum {} is above maximum {}", lo.value, hi.value),
+                );
             }
         }
-        if let Some(t) = out.truncated_chars {
-            if t < 1 {
-                self.err(file, format!("{at}.truncated_chars"), format!("{t} is not a usable length"));
-            }
+        if let Some(t) = out.truncated_chars
+            && t < 1
+        {
+            self.err(file, format!("{at}.truncated_chars"), format!("{t} is not a usable length"));
         }
         if let Some(d) = out.days_ago {
             if d.min < 0 {
@@ -620,11 +620,11 @@ impl Checker {
                 );
             }
         }
-        if let Some(each) = &c.each {
-            if let Type::Array(inner) = ty {
-                let inner_c = self.check_constraints(file, &format!("{at}.each"), each, inner);
-                out.each = Some(Box::new(inner_c));
-            }
+        if let Some(each) = &c.each
+            && let Type::Array(inner) = ty
+        {
+            let inner_c = self.check_constraints(file, &format!("{at}.each"), each, inner);
+            out.each = Some(Box::new(inner_c));
         }
         out
     }
@@ -650,14 +650,14 @@ impl Checker {
                 let c = self.field_of(file, "paging.cursor", req, cursor, |t| *t == Type::String, "a string");
                 let n = self.field_of(file, "paging.next", resp, next, |t| *t == Type::String, "a string");
                 let it = self.field_of(file, "paging.items", resp, items, |t| matches!(t, Type::Array(_)), "an array");
-                if let Some(c) = c {
-                    if c.required {
-                        self.err(
-                            file,
-                            "paging.cursor",
-                            format!("cursor field `{cursor}` must be optional (the first call has none)"),
-                        );
-                    }
+                if let Some(c) = c
+                    && c.required
+                {
+                    self.err(
+                        file,
+                        "paging.cursor",
+                        format!("cursor field `{cursor}` must be optional (the first call has none)"),
+                    );
                 }
                 match (c, n, it) {
                     (Some(c), Some(n), Some(it)) => Some(Paging::Cursor {
@@ -688,10 +688,10 @@ impl Checker {
                 let n = self.field_of(file, "paging.next", resp, next, |t| *t == Type::Int, "an int");
                 let t = self.field_of(file, "paging.total", resp, total, |t| *t == Type::Int, "an int");
                 let it = self.field_of(file, "paging.items", resp, items, |t| matches!(t, Type::Array(_)), "an array");
-                if let Some(o) = o {
-                    if o.required {
-                        self.err(file, "paging.offset", format!("offset field `{offset}` must be optional"));
-                    }
+                if let Some(o) = o
+                    && o.required
+                {
+                    self.err(file, "paging.offset", format!("offset field `{offset}` must be optional"));
                 }
                 match (o, n, t, it, l) {
                     (Some(o), Some(n), Some(t), Some(it), Some(limit)) => Some(Paging::Offset {

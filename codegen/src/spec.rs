@@ -577,10 +577,11 @@ fn parse_str<T: serde::de::DeserializeOwned>(
 /// as `(line L, column C)`.
 fn yaml_message(path: &str, e: &serde_yaml::Error) -> String {
     let mut message = e.to_string();
-    if let Some((prefix, rest)) = message.split_once(": ") {
-        if !prefix.contains(' ') && path.starts_with(prefix) {
-            message = rest.to_string();
-        }
+    if let Some((prefix, rest)) = message.split_once(": ")
+        && !prefix.contains(' ')
+        && path.starts_with(prefix)
+    {
+        message = rest.to_string();
     }
     if let Some(loc) = e.location() {
         let suffix = format!(" at line {} column {}", loc.line(), loc.column());

@@ -138,7 +138,7 @@ async fn after_a_rate_limit_the_remaining_batches_are_reported_not_sent() {
     assert_eq!(report.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), ids, "every id, in order");
     assert!(matches!(&report.items[150].outcome, ItemOutcome::Failed { errcode: Some(45009), .. }));
     assert!(
-        matches!(&report.items[349].outcome, ItemOutcome::Failed { errcode: Some(45009), errmsg } if errmsg.starts_with("not sent"))
+        matches!(&report.items[349].outcome, ItemOutcome::NotSent { errcode: Some(45009), reason } if reason.starts_with("not sent"))
     );
     assert_eq!(progress, [(1, 100), (2, 200), (4, 350)]);
 }

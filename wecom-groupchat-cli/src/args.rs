@@ -12,7 +12,8 @@ use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
 /// (WECOM_CORP_ID, WECOM_CORP_SECRET, WECOM_ACCESS_TOKEN). Data goes to stdout, diagnostics to stderr.
 ///
 /// Exit codes: 0 success; 1 the API answered a non-zero errcode (gettoken included); 2 usage or
-/// validation error, nothing sent; 3 transport or decode error; 4 partial failure of a bulk command.
+/// validation error, nothing sent; 3 transport or decode error; 4 partial failure of a bulk command;
+/// 130 / 143 a transfer stopped by SIGINT / SIGTERM (its report written).
 #[derive(Debug, Parser)]
 #[command(name = "wecom-groupchat", version, about, long_about)]
 pub struct Cli {
@@ -151,11 +152,16 @@ pub enum Command {
     Get(GetArgs),
     /// Hand customer groups to a new owner, in batches of at most 100, with a report for every chat.
     ///
-    /// The report accounts for every chat id: transferred, failed (with errcode and errmsg) or unknown
-    /// (the call may or may not have taken effect). Exits 4 when any chat was not transferred.
+    /// The report accounts for every chat id: transferred, failed (with errcode and errmsg), unknown (the
+    /// call may or may not have taken effect), not_sent, or duplicate (given twice, sent once). It is
+    /// written as each batch lands, on stdout and in --report FILE, so an interrupted run still says which
+    /// chats moved. On SIGINT/SIGTERM no further batch is sent; a batch in flight gets 5 s to answer (a
+    /// second signal stops at once), else its chats are recorded unknown. On a terminal, asks before
+    /// sending unless --yes. Exits 4 when any chat was not transferred, 130 on SIGINT, 143 on SIGTERM.
     #[command(after_help = "Examples:\n  \
-        wecom-groupchat transfer --new-owner lisi --resigned-owner zhangsan\n  \
-        wecom-groupchat transfer --new-owner lisi --from-file chats.txt\n  \
+        wecom-groupchat transfer --new-owner lisi --resigned-owner zhangsan --report handover.csv\n  \
+        wecom-groupchat transfer --new-owner lisi --from-file chats.txt --dry-run\n  \
+        wecom-groupchat transfer --new-owner lisi --onjob --owner wangwu --yes\n  \
         wecom-groupchat transfer --new-owner lisi --onjob wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA")]
     Transfer(TransferArgs),
     /// Manage "join group chat" (加入群聊) QR codes and mini-program buttons.
@@ -169,9 +175,10 @@ pub enum Command {
     Stats(StatsCommand),
     /// Export every group with full details to a JSON-lines file (resumable).
     ///
-    /// Lists the chats, then reads each one with `get`, a bounded number at a time and within the
-    /// documented rate limits. Re-running the same command skips the chats already in the file (a
-    /// last line cut short by a crash is dropped first). Exits 4 when some chats could not be read.
+    /// Lists the chats, then reads each one with `get`, a bounded number at a time (and within
+    /// --max-memory) and within the documented rate limits. Re-running the same command skips the chats
+    /// already in the file (a tail left by a crash is cut off first). The file is locked while a run
+    /// writes it, and synced to disk as it grows. Exits 4 when some chats could not be read.
     #[command(after_help = "Example:\n  wecom-groupchat export --out chats.jsonl --concurrency 8 --names")]
     Export(ExportArgs),
     /// Run the simulator in the foreground (`wecom-groupchat sim --help` lists its flags).
@@ -251,7 +258,7 @@ pub struct GetArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("chats").required(true).args(["chat_ids", "from_file", "resigned_owner"]))]
+#[command(group = clap::ArgGroup::new("chats").required(true).args(["chat_ids", "from_file", "resigned_owner", "owner"]))]
 pub struct TransferArgs {
     /// The new owner's userid.
     #[arg(long)]
@@ -269,6 +276,19 @@ pub struct TransferArgs {
     /// The owners are still employed: use onjob_transfer (each chat at most twice in 90 days).
     #[arg(long)]
     pub onjob: bool,
+    /// With --onjob: transfer every chat of this still-employed member (found with `list`).
+    #[arg(long, value_name = "USERID", requires = "onjob", conflicts_with = "resigned_owner")]
+    pub owner: Option<String>,
+    /// Also write the report to FILE as each batch lands, synced to disk (CSV for a .csv name, JSON lines
+    /// otherwise; appended to, never truncated).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// List the chats and their batches; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation on a terminal.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -281,8 +301,17 @@ pub enum JoinWayCommand {
     Get(ConfigIdArg),
     /// Replace a join way (WeCom overwrites every field: give the full config, or --merge).
     Update(UpdateJoinWayArgs),
-    /// Delete a join way.
-    Del(ConfigIdArg),
+    /// Delete a join way (on a terminal, asks first unless --yes).
+    Del(DelJoinWayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DelJoinWayArgs {
+    /// Config id.
+    pub config_id: String,
+    /// Do not ask for confirmation on a terminal.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -417,4 +446,8 @@ pub struct ExportArgs {
     /// Also fetch members' names.
     #[arg(long)]
     pub names: bool,
+    /// Memory, in MiB, the answers in flight may take at most, whatever a server sends: fewer calls run
+    /// at once than --concurrency when that many would not fit (64 to 65536).
+    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(64..=65536))]
+    pub max_memory: u32,
 }

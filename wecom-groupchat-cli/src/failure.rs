@@ -20,6 +20,13 @@ pub enum Failure {
     Incomplete(String),
     /// The reader of stdout went away (`| head`): stop quietly, nothing more to do (exit 0).
     StdoutClosed,
+    /// A signal stopped the command after it wrote its record (exit 130 for SIGINT, 143 for SIGTERM).
+    Interrupted {
+        /// The exit code.
+        code: u8,
+        /// What was done before stopping.
+        message: String,
+    },
 }
 
 impl Failure {
@@ -30,6 +37,7 @@ impl Failure {
             Failure::Partial(_) => 4,
             Failure::Io(_) | Failure::Incomplete(_) => 3,
             Failure::StdoutClosed => 0,
+            Failure::Interrupted { code, .. } => *code,
             Failure::Call(e) => call_exit_code(e),
         }
     }
@@ -52,6 +60,7 @@ impl fmt::Display for Failure {
             Failure::Usage(m) | Failure::Partial(m) | Failure::Io(m) | Failure::Incomplete(m) => f.write_str(m),
             Failure::Call(e) => write!(f, "{e}"),
             Failure::StdoutClosed => f.write_str("stdout was closed"),
+            Failure::Interrupted { message, .. } => f.write_str(message),
         }
     }
 }
@@ -68,7 +77,11 @@ pub fn report(failure: &Failure) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     // "error:" for usage errors too, as clap starts its own: every exit-2 message looks the same.
-    let kind = if let Failure::Partial(_) = failure { "partial failure" } else { "error" };
+    let kind = match failure {
+        Failure::Partial(_) => "partial failure",
+        Failure::Interrupted { .. } => "interrupted",
+        _ => "error",
+    };
     eprintln!("{kind}: {failure}");
     match failure {
         // errcode, errmsg and the meaning are in the line above; add the doc link for a code the table lacks.

@@ -30,10 +30,8 @@ fn main() -> ExitCode {
         Ok((mut cli, matches)) => {
             // `demo` and `sim` call no WeCom account: whatever credentials the environment holds are not theirs.
             let needs_credentials = !matches!(cli.command, Command::Demo | Command::Sim(_));
-            if needs_credentials {
-                if let Err(message) = cli.global.settle_credentials(&matches) {
-                    return failure::report(&Failure::Usage(message));
-                }
+            if needs_credentials && let Err(message) = cli.global.settle_credentials(&matches) {
+                return failure::report(&Failure::Usage(message));
             }
             cli
         }

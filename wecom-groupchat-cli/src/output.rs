@@ -65,22 +65,13 @@ impl Rows {
             Output::Table => {
                 let mut table = Table::new();
                 table.load_style(UTF8_FULL_CONDENSED).set_header(&self.header);
+                // For eyes on a terminal: a server's text must not drive it with escape sequences.
                 for row in self.text_rows() {
-                    table.add_row(row);
+                    table.add_row(row.iter().map(|cell| wecom_groupchat::sanitize_text(cell)));
                 }
                 line(&table.to_string())
             }
-            Output::Csv => {
-                let mut writer = csv::Writer::from_writer(Vec::new());
-                let csv_error = |e: csv::Error| Failure::Io(e.to_string());
-                writer.write_record(&self.header).map_err(csv_error)?;
-                for row in self.text_rows() {
-                    writer.write_record(row).map_err(csv_error)?;
-                }
-                let bytes = writer.into_inner().map_err(|e| Failure::Io(e.to_string()))?;
-                let text = String::from_utf8_lossy(&bytes);
-                line(text.trim_end())
-            }
+            Output::Csv => self.print_csv(true),
             Output::Json => {
                 for row in &self.rows {
                     let object: serde_json::Map<String, serde_json::Value> =
@@ -93,12 +84,33 @@ impl Rows {
     }
 }
 
+impl Rows {
+    /// Writes them as CSV, with the header line or without it (rows added to a CSV already started).
+    pub fn print_csv(&self, header: bool) -> Result<(), Failure> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let csv_error = |e: csv::Error| Failure::Io(e.to_string());
+        if header {
+            writer.write_record(&self.header).map_err(csv_error)?;
+        }
+        for row in self.text_rows() {
+            writer.write_record(row).map_err(csv_error)?;
+        }
+        let bytes = writer.into_inner().map_err(|e| Failure::Io(e.to_string()))?;
+        let text = String::from_utf8_lossy(&bytes);
+        line(text.trim_end())
+    }
+}
+
 /// An enum value as two cells, its code and its name: CSV readers sort and filter on either.
 pub fn code_and_name<E: WireEnum>(value: Option<E>) -> [serde_json::Value; 2] {
     [serde_json::json!(value.map(|v| v.value())), serde_json::json!(value.and_then(|v| v.name()))]
 }
 
 /// A cell as text: strings bare, `null` empty, anything else as JSON.
+pub fn cell_text(value: &serde_json::Value) -> String {
+    text(value)
+}
+
 fn text(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.clone(),

@@ -64,7 +64,7 @@ fn resumes_after_an_interrupted_run() {
 
     sim.reset_stats();
     let run = sim.cli().args(["export", "--names", "--out"]).arg(&partial).run();
-    run.ok().stderr_has(&["dropping", "incomplete last line", "10 already in", "290 to export", "exported 290 chats"]);
+    run.ok().stderr_has(&["cutting", "incomplete tail", "10 already in", "290 to export", "exported 290 chats"]);
     assert_eq!(sim.calls("get"), 290, "the 10 complete chats are not read again");
     let chats = exported(&partial);
     assert_eq!(ids(&chats), ids(&exported(&full)));
@@ -241,4 +241,94 @@ fn no_progress_bar_off_a_terminal() {
     run.ok();
     assert!(!run.stderr.contains('\r') && !run.stderr.contains("[="), "{:?}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 2, "the count and the summary: {}", run.stderr);
+}
+
+#[test]
+fn a_tail_of_zeros_or_a_stub_line_from_a_crash_is_cut_off() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.jsonl");
+    sim.cli().args(["export", "--out"]).arg(&full).run().ok();
+    let text = std::fs::read_to_string(&full).unwrap();
+    let first_five: String = text.lines().take(5).map(|l| format!("{l}\n")).collect();
+    // A power loss: the file grew, its last blocks never written (zeros). A crash a few bytes into a line.
+    let tails: [&[u8]; 4] = [&[0u8; 4096], b"{\"ch", b"{\"chat_id\":\"wr\0\0\0\0", b"\0\0\0\n\0\0"];
+    for tail in tails {
+        let out = dir.path().join("crashed.jsonl");
+        let mut bytes = first_five.clone().into_bytes();
+        bytes.extend_from_slice(tail);
+        std::fs::write(&out, &bytes).unwrap();
+        sim.reset_stats();
+        sim.cli().args(["export", "--out"]).arg(&out).run().ok().stderr_has(&[
+            "cutting",
+            "5 already in",
+            "295 to export",
+        ]);
+        assert_eq!(ids(&exported(&out)), ids(&exported(&full)), "{tail:?}");
+        assert_eq!(sim.calls("get"), 295);
+    }
+    // Zeros followed by a complete line of something else: not a crash's tail, not ours to cut.
+    let out = dir.path().join("odd.jsonl");
+    std::fs::write(&out, format!("{first_five}\0\0\nsomething else\n")).unwrap();
+    sim.cli().args(["export", "--out"]).arg(&out).run().code(2).stderr_has(&["is not a chat written by export"]);
+}
+
+#[test]
+fn a_second_export_to_the_same_file_is_refused_while_one_runs() {
+    let sim = Sim::with(common::config().faults(Faults::default().latency(std::time::Duration::from_millis(50))));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chats.jsonl");
+    let env = [
+        ("WECOM_BASE_URL", sim.base_url()),
+        ("WECOM_CORP_ID", sim.corp_id().into()),
+        ("WECOM_CORP_SECRET", sim.corp_secret().into()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut first = common::Running::spawn(&["export", "--concurrency", "1", "--out", out.to_str().unwrap()], &env);
+    // It holds the lock from before its first call.
+    let deadline = std::time::Instant::now() + common::RUN_TIMEOUT;
+    while sim.calls("get") == 0 {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    sim.cli().args(["export", "--out"]).arg(&out).run().code(2).stderr_has(&["another export is writing this file"]);
+    let status = first.0.wait().unwrap();
+    assert!(status.success());
+    assert_eq!(exported(&out).len(), 300, "one writer, no interleaved lines");
+}
+
+#[test]
+fn a_listing_that_names_a_chat_twice_fetches_it_once() {
+    let answer = r#"{"errcode":0,"errmsg":"ok","access_token":"T","expires_in":7200,"group_chat_list":[{"chat_id":"wrA"},{"chat_id":"wrB"},{"chat_id":"wrA"}],"group_chat":{"chat_id":"wrA"}}"#;
+    let server = common::CannedServer::start(answer);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chats.jsonl");
+    common::Cli::new()
+        .env("WECOM_BASE_URL", server.base_url())
+        .env("WECOM_CORP_ID", "ww1")
+        .env("WECOM_CORP_SECRET", "s")
+        .args(["export", "--out"])
+        .arg(&out)
+        .run()
+        .ok()
+        .stderr_has(&["2 chats listed"]);
+    let gets = server.requests().iter().filter(|r| r.contains("/groupchat/get?")).count();
+    assert_eq!(gets, 2);
+}
+
+#[test]
+fn memory_in_flight_stays_within_max_memory() {
+    let sim = Sim::with(common::config().faults(Faults::default().latency(std::time::Duration::from_millis(30))));
+    let proxy = InFlightProxy::start(sim.addr());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chats.jsonl");
+    let run = sim
+        .cli()
+        .env("WECOM_BASE_URL", proxy.base_url())
+        .args(["export", "--concurrency", "256", "--max-memory", "64", "--out"])
+        .arg(&out)
+        .run();
+    run.ok().stderr_has(&["--concurrency 256: 2 calls at a time fit in --max-memory 64 MiB", "running 2"]);
+    assert!(proxy.max_in_flight() <= 2, "{}", proxy.max_in_flight());
+    assert_eq!(exported(&out).len(), 300);
 }

@@ -70,12 +70,12 @@ fn chat_ids_from_a_file_or_stdin() {
 
     let run = sim.cli().args(["transfer", "--new-owner", new_owner, "-o", "csv", "--from-file"]).arg(&file).run();
     let (header, rows) = run.ok().csv();
-    assert_eq!(header, ["chat_id", "outcome", "errcode", "errmsg"]);
+    assert_eq!(header, ["chat_id", "outcome", "errcode", "errmsg", "batch"]);
     assert_eq!(
         rows,
         vec![
-            vec![chats[0].clone(), "transferred".into(), String::new(), String::new()],
-            vec![chats[1].clone(), "transferred".into(), String::new(), String::new()],
+            vec![chats[0].clone(), "transferred".into(), String::new(), String::new(), "1".into()],
+            vec![chats[1].clone(), "transferred".into(), String::new(), String::new(), "1".into()],
         ]
     );
 
@@ -279,4 +279,212 @@ fn no_progress_bar_off_a_terminal() {
     run.ok();
     assert!(!run.stderr.contains('\r') && !run.stderr.contains("batch 1/"), "{:?}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "only the summary: {}", run.stderr);
+}
+
+/// The binary left running on this simulator, for signals.
+fn spawn_transfer(sim: &Sim, args: &[&str]) -> common::Running {
+    let env = [
+        ("WECOM_BASE_URL", sim.base_url()),
+        ("WECOM_CORP_ID", sim.corp_id().into()),
+        ("WECOM_CORP_SECRET", sim.corp_secret().into()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    common::Running::spawn(args, &env)
+}
+
+/// Waits (bounded) until `path` holds at least `lines` lines.
+fn wait_for_lines(path: &std::path::Path, lines: usize) {
+    let deadline = std::time::Instant::now() + common::RUN_TIMEOUT;
+    while std::fs::read_to_string(path).map_or(0, |t| t.lines().count()) < lines {
+        assert!(std::time::Instant::now() < deadline, "{} never reached {lines} lines", path.display());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &common::Running, name: &str) {
+    let status = std::process::Command::new("kill").args([&format!("-{name}"), &child.0.id().to_string()]).status();
+    assert!(status.unwrap().success());
+}
+
+/// Waits (bounded) for the process to exit; its code.
+fn exit_code(child: &mut common::Running) -> i32 {
+    let deadline = std::time::Instant::now() + common::RUN_TIMEOUT;
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            return status.code().expect("an exit code, not a signal death");
+        }
+        assert!(std::time::Instant::now() < deadline, "still running");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn report_file(path: &std::path::Path) -> BTreeMap<String, Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.ends_with('\n'), "complete lines only");
+    report(&text.lines().map(|l| serde_json::from_str(l).unwrap()).collect::<Vec<_>>())
+}
+
+/// At least 250 chats of resigned owners (more staff resign until there are), every one movable to the
+/// first eligible new owner.
+fn many_resigned(sim: &Sim) -> Vec<String> {
+    let hints = sim.hints();
+    let keep = &hints.eligible_new_owners[0];
+    for owner in hints.active_owners.iter().filter(|o| o.userid != *keep) {
+        if sim.hints().resigned_owners.iter().map(|o| o.chat_ids.len()).sum::<usize>() >= 250 {
+            break;
+        }
+        assert!(sim.resign(&owner.userid));
+    }
+    let chats: Vec<String> = sim.hints().resigned_owners.iter().flat_map(|o| o.chat_ids.clone()).collect();
+    assert!(chats.len() >= 250, "{}", chats.len());
+    chats
+}
+
+/// A token of the simulator's, so that the binary needs no `gettoken` (whose latency would count too).
+fn token_of(sim: &Sim) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = sim.client_builder().build().unwrap();
+    runtime.block_on(client.access_token()).unwrap().expose().to_string()
+}
+
+#[test]
+fn sigint_stops_between_batches_and_the_record_says_what_moved() {
+    // Each call takes 700 ms: the test signals while the second batch is in flight.
+    let sim = Sim::start();
+    let chats = many_resigned(&sim);
+    sim.set_faults(wecom_groupchat_sim::Faults::default().latency(std::time::Duration::from_millis(700))).unwrap();
+    let new_owner = sim.hints().eligible_new_owners[0].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("handover.jsonl");
+    let list = dir.path().join("chats.txt");
+    std::fs::write(&list, chats.join("\n")).unwrap();
+    let (record_arg, list_arg) = (record.to_str().unwrap(), list.to_str().unwrap());
+    let mut child = spawn_transfer(
+        &sim,
+        &["transfer", "--new-owner", &new_owner, "--from-file", list_arg, "--report", record_arg, "-o", "json"],
+    );
+    wait_for_lines(&record, 100); // the first batch is recorded, the second is on its way
+    signal(&child, "INT");
+    assert_eq!(exit_code(&mut child), 130);
+
+    let rows = report_file(&record);
+    assert_eq!(rows.len(), chats.len(), "every chat is in the record");
+    let outcome = |id: &String| rows[id]["outcome"].as_str().unwrap().to_string();
+    // The batch in flight had its 5 s to answer: it did, so nothing is unknown.
+    let moved: Vec<&String> = chats.iter().filter(|id| outcome(id) == "transferred").collect();
+    assert_eq!(moved.len(), 200, "two batches went, then the run stopped");
+    assert!(chats[200..].iter().all(|id| outcome(id) == "not_sent"), "nothing after the signal was sent");
+    assert_eq!(sim.calls("transfer"), 2);
+    // The record matches the simulator: moved exactly when recorded so.
+    for id in &chats {
+        let transferring = sim.chat_status(id) == Some(ChatStatus::Transferring);
+        assert_eq!(transferring, outcome(id) == "transferred", "{id}");
+    }
+}
+
+#[test]
+fn a_second_signal_records_the_batch_in_flight_as_unknown() {
+    let sim = Sim::start();
+    let chats = many_resigned(&sim);
+    let new_owner = sim.hints().eligible_new_owners[0].clone();
+    let token = token_of(&sim);
+    sim.set_faults(wecom_groupchat_sim::Faults::default().latency(std::time::Duration::from_secs(20))).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("handover.csv");
+    let mut args =
+        vec!["transfer", "--new-owner", new_owner.as_str(), "--report", record.to_str().unwrap(), "-o", "json"];
+    args.extend(chats.iter().take(150).map(String::as_str));
+    let env = [("WECOM_BASE_URL", sim.base_url()), ("WECOM_ACCESS_TOKEN", token)];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut child = common::Running::spawn(&args, &env);
+    wait_for_lines(&record, 1); // the CSV header: the run has started
+    let deadline = std::time::Instant::now() + common::RUN_TIMEOUT;
+    while sim.calls("transfer") == 0 {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    signal(&child, "TERM");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    signal(&child, "TERM");
+    assert_eq!(exit_code(&mut child), 143);
+    let text = std::fs::read_to_string(&record).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(reader.headers().unwrap(), vec!["chat_id", "outcome", "errcode", "errmsg", "batch"]);
+    assert_eq!(rows.len(), 150);
+    assert!(rows[..100].iter().all(|r| &r[1] == "unknown" && &r[4] == "1"), "the answer never came");
+    assert!(rows[100..].iter().all(|r| &r[1] == "not_sent" && &r[4] == "2"));
+}
+
+#[test]
+fn dry_run_lists_chats_and_batches_and_sends_nothing() {
+    let sim = Sim::start();
+    let chats = many_resigned(&sim);
+    let new_owner = &sim.hints().eligible_new_owners[0];
+    let mut given: Vec<String> = chats[..120].to_vec();
+    given.push(chats[3].clone()); // a duplicate
+    let run = sim.cli().args(["transfer", "--dry-run", "--new-owner", new_owner, "-o", "json"]).args(&given).run();
+    run.ok().stderr_has(&["dry run: transfer of 120 chats in 2 batches", "(1 duplicates sent once)", "nothing sent"]);
+    let lines = run.json_lines();
+    assert_eq!(lines.len(), 121);
+    assert_eq!(lines[0]["outcome"], "duplicate");
+    assert!(lines[0]["errmsg"].as_str().unwrap().contains("position 121 (first at 4)"), "{}", lines[0]);
+    assert!(lines[1..101].iter().all(|l| l["outcome"] == "planned" && l["batch"] == 1));
+    assert!(lines[101..].iter().all(|l| l["outcome"] == "planned" && l["batch"] == 2));
+    assert_eq!(sim.calls("transfer"), 0);
+}
+
+#[test]
+fn duplicates_are_reported_not_silently_dropped() {
+    let sim = Sim::start();
+    let chats = many_resigned(&sim);
+    let new_owner = &sim.hints().eligible_new_owners[0];
+    let run =
+        sim.cli().args(["transfer", "--new-owner", new_owner, "-o", "json", &chats[0], &chats[1], &chats[0]]).run();
+    let lines = run.ok().json_lines();
+    assert_eq!(lines.len(), 3, "as many rows as chat ids given");
+    assert_eq!(
+        (lines[0]["chat_id"].as_str(), lines[0]["outcome"].as_str()),
+        (Some(chats[0].as_str()), Some("duplicate"))
+    );
+    assert_eq!(sim.calls("transfer"), 1);
+}
+
+#[test]
+fn onjob_owner_selects_a_still_employed_owners_chats() {
+    let sim = Sim::start();
+    let hints = sim.hints();
+    let owner = &hints.active_owners[0];
+    let new_owner = hints.eligible_new_owners.iter().find(|u| **u != owner.userid).unwrap();
+    let run = sim
+        .cli()
+        .args(["transfer", "--onjob", "--owner", &owner.userid, "--new-owner", new_owner, "-o", "json", "--yes"])
+        .run();
+    run.ok().stderr_has(&[&format!("{} has {} chats in all", owner.userid, owner.chat_ids.len())]);
+    let rows = report(&run.json_lines());
+    assert_eq!(rows.len(), owner.chat_ids.len());
+    for id in &owner.chat_ids {
+        assert_eq!(sim.group_chat(id).unwrap().owner.as_deref(), Some(new_owner.as_str()));
+    }
+    // --owner is for on-the-job transfers only.
+    sim.cli()
+        .args(["transfer", "--owner", &owner.userid, "--new-owner", new_owner])
+        .run()
+        .code(2)
+        .stderr_has(&["--onjob"]);
+}
+
+#[test]
+fn an_unwritable_report_exits_2_before_anything_is_sent() {
+    let sim = Sim::start();
+    let chats = many_resigned(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    sim.cli()
+        .args(["transfer", "--new-owner", "lisi", "--report"])
+        .arg(dir.path().join("no/such/dir/report.csv"))
+        .arg(&chats[0])
+        .run()
+        .code(2)
+        .stderr_has(&["--report"]);
+    assert_eq!(sim.total_calls(), 0);
 }

@@ -73,10 +73,10 @@ fn refusal(headers: &HeaderMap, any_host: bool) -> Option<&'static str> {
     }
     let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("?").to_ascii_lowercase());
     let media_type = content_type.as_deref().map(|c| c.split(';').next().unwrap_or("").trim().to_string());
-    if let Some(media) = media_type.as_deref() {
-        if matches!(media, "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data" | "?") {
-            return Some("control paths take JSON: send Content-Type: application/json (or no body)");
-        }
+    if let Some(media) = media_type.as_deref()
+        && matches!(media, "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data" | "?")
+    {
+        return Some("control paths take JSON: send Content-Type: application/json (or no body)");
     }
     if !any_host && !headers.get(header::HOST).and_then(|h| h.to_str().ok()).is_some_and(is_loopback_host) {
         return Some("control paths answer loopback host names only (start with --allow-non-loopback to change that)");

@@ -349,8 +349,14 @@ impl Client {
     /// # Errors
     /// See [`Error`].
     pub async fn call<E: Endpoint>(&self, request: &E) -> Result<E::Response, Error> {
-        let info = E::INFO;
         let body = prepare(request)?;
+        self.call_prepared::<E>(body).await
+    }
+
+    /// [`Client::call`] with a body [`prepare`]d already (bulk calls check every batch before sending any,
+    /// and send those same bytes).
+    pub(crate) async fn call_prepared<E: Endpoint>(&self, body: Bytes) -> Result<E::Response, Error> {
+        let info = E::INFO;
         let span = tracing::info_span!(
             "wecom.call",
             endpoint = info.name,
@@ -641,11 +647,11 @@ pub(crate) enum BodyError {
 
 /// Reads a body up to `limit` bytes, refusing more without buffering it.
 pub(crate) async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Bytes, BodyError> {
-    if let Some(len) = response.content_length() {
-        if len > limit as u64 {
-            let partial = response.chunk().await.ok().flatten().unwrap_or_default();
-            return Err(BodyError::TooLarge { limit, partial });
-        }
+    if let Some(len) = response.content_length()
+        && len > limit as u64
+    {
+        let partial = response.chunk().await.ok().flatten().unwrap_or_default();
+        return Err(BodyError::TooLarge { limit, partial });
     }
     // Most answers arrive as one chunk: hand it on as it is. Copying it into a fresh buffer cost a
     // body-sized allocation and copy per call (see docs/benchmarks.md, client overhead).

@@ -150,7 +150,7 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: errcode {}: {}", self.endpoint, self.code, untrusted(self.message.trim()))?;
+        write!(f, "{}: errcode {}: {}", self.endpoint, self.code, sanitize_text(self.message.trim()))?;
         if let Some(meaning) = self.meaning() {
             write!(f, " [{meaning}]")?;
         }
@@ -165,7 +165,7 @@ impl fmt::Display for ApiError {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
     "{endpoint}: rate limited (errcode {code}: {}){}; WeCom blocks the endpoint for the rest of the window",
-    untrusted(message),
+    sanitize_text(message),
     meaning_suffix(*code)
 )]
 #[non_exhaustive]
@@ -184,7 +184,7 @@ pub struct RateLimitedError {
 pub enum TokenError {
     /// The token endpoint answered a non-zero errcode. With 40001 (bad secret) or 40013 (bad corp id)
     /// this is a configuration error: it is reported at once, never retried.
-    #[error("gettoken: errcode {code}: {}{}", untrusted(message), meaning_suffix(*code))]
+    #[error("gettoken: errcode {code}: {}{}", sanitize_text(message), meaning_suffix(*code))]
     Rejected {
         /// The errcode.
         code: i64,
@@ -197,7 +197,7 @@ pub enum TokenError {
     /// A fixed access token was rejected and there is no way to get another one.
     #[error(
         "the access token given to the client was rejected (errcode {code}: {}){} and cannot be refreshed; give the corp id and secret instead",
-        untrusted(message),
+        sanitize_text(message),
         meaning_suffix(*code)
     )]
     CannotRefresh {
@@ -360,7 +360,7 @@ pub(crate) fn snippet(body: &[u8]) -> String {
 
 /// Text the server wrote (an `errmsg`), made safe to print: secrets masked and control characters escaped,
 /// so a hostile message can neither leak a token into a log nor drive a terminal with escape sequences.
-pub fn untrusted(text: &str) -> String {
+pub fn sanitize_text(text: &str) -> String {
     let masked = crate::secret::mask_secrets(text);
     if !masked.chars().any(char::is_control) {
         return masked.into_owned();

@@ -57,10 +57,11 @@ pub mod wire;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{
-    ApiError, DecodeError, Error, HttpStatusError, Outcome, RateLimitedError, TokenError, TransportError, TransportKind,
+    ApiError, DecodeError, Error, HttpStatusError, Outcome, RateLimitedError, TokenError, TransportError,
+    TransportKind, sanitize_text,
 };
 pub use generated::{endpoints, error_codes, types};
-pub use secret::Secret;
+pub use secret::{Secret, mask_secrets};
 pub use validate::ValidationError;
 
 /// API-wide constants from the spec (base URL, token endpoint, documented rate limits, day offset).

@@ -1,7 +1,7 @@
 //! A [`TokenStore`] on Redis (feature `redis`), for services that run many instances.
 //!
-//! - One token per app (corp id + a hash of the secret) under `{prefix}:token:{key}`, kept for the token's
-//!   lifetime minus the refresh margin. Only tokens are stored: never the secret.
+//! - One token per app and server (corp id, host, and an HMAC of base URL and secret) under
+//!   `{prefix}:token:{key}`, kept for the token's lifetime minus the refresh margin. Only tokens are stored: never the secret.
 //! - Fleet-wide single flight: the refresher takes `{prefix}:lock:{key}` with `SET NX PX` and a unique value,
 //!   released only by its owner (a Lua compare-and-delete); a crashed holder's lock expires on its own.
 //!   The others poll for the new token (backoff with jitter, never past the lock's expiry) instead of

@@ -514,10 +514,10 @@ impl TokenManager {
     /// or a configuration error still held.
     fn held_failure(&self, queued_after: u64) -> Option<TokenError> {
         let outcome = self.outcome.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if self.finished.load(Ordering::Acquire) != queued_after {
-            if let Some(failure) = &outcome.failure {
-                return Some(failure.clone());
-            }
+        if self.finished.load(Ordering::Acquire) != queued_after
+            && let Some(failure) = &outcome.failure
+        {
+            return Some(failure.clone());
         }
         match &outcome.configuration_error {
             Some((error, seen)) if seen.elapsed() < CONFIGURATION_ERROR_HOLD => Some(error.clone()),

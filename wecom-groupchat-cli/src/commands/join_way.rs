@@ -61,7 +61,11 @@ pub async fn run(global: &Global, command: JoinWayCommand) -> Outcome {
         }
         JoinWayCommand::Update(args) => update(global, args).await,
         JoinWayCommand::Del(arg) => {
-            commands::client(global)?.del_join_way(&DelJoinWayRequest::new(arg.config_id.clone())).await?;
+            let request = DelJoinWayRequest::new(arg.config_id.clone());
+            request.validate().map_err(|e| Failure::Usage(format!("del_join_way: invalid request: {e}")))?;
+            let client = commands::client(global)?;
+            commands::transfer::confirm(&format!("delete join way {}?", arg.config_id), arg.yes)?;
+            client.del_join_way(&request).await?;
             eprintln!("deleted {}", arg.config_id);
             Ok(())
         }

@@ -42,7 +42,15 @@ pub async fn run(cli: Cli) -> Outcome {
 /// A client from the global options. Credentials are required only here, so `--help` and input
 /// errors never need them.
 pub fn client(global: &Global) -> Result<Client, Failure> {
-    let builder = Client::builder()
+    client_with(global, |builder| builder)
+}
+
+/// [`client`] with settings of the command's own (export's caps on answers).
+pub fn client_with(
+    global: &Global,
+    adjust: impl FnOnce(wecom_groupchat::ClientBuilder) -> wecom_groupchat::ClientBuilder,
+) -> Result<Client, Failure> {
+    let builder = adjust(Client::builder())
         .base_url(global.base_url.clone())
         .timeout(Duration::from_secs(global.timeout.into()))
         .retry(RetryPolicy::default().with_max_retries(global.retries));
@@ -109,6 +117,19 @@ pub fn progress(total: u64, what: &str) -> ProgressBar {
         ProgressStyle::with_template(&format!("{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {what} {{msg}}"))
             .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style.progress_chars("=> "));
+    bar
+}
+
+/// A spinner with a count on stderr when it is a terminal (a listing of unknown length); hidden otherwise.
+pub fn spinner(what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    let style = ProgressStyle::with_template(&format!("{{spinner}} {what}: {{pos}}"))
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }
 

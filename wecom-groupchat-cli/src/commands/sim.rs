@@ -25,11 +25,11 @@ pub fn utf8_args(args: &[std::ffi::OsString]) -> Result<Vec<String>, Failure> {
 pub async fn run_args(mut args: Vec<String>) -> Outcome {
     for (flag, var) in [("--corp-id", "WECOM_CORP_ID"), ("--corp-secret", "WECOM_CORP_SECRET")] {
         let given = args.iter().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
-        if let (false, Ok(value)) = (given, std::env::var(var)) {
-            if !value.is_empty() {
-                // One word: a value starting with `--` must not be read as a flag (and echoed in an error).
-                args.push(format!("{flag}={value}"));
-            }
+        if let (false, Ok(value)) = (given, std::env::var(var))
+            && !value.is_empty()
+        {
+            // One word: a value starting with `--` must not be read as a flag (and echoed in an error).
+            args.push(format!("{flag}={value}"));
         }
     }
     let words = std::iter::once("wecom-groupchat sim".to_string()).chain(args);

@@ -355,10 +355,10 @@ impl Company {
         if self.chat_index.insert(chat.chat_id.clone(), id).is_some() {
             return Err(format!("chat `{}` is listed twice", chat.chat_id));
         }
-        if let Some(opengid) = &chat.opengid {
-            if self.opengids.insert(opengid.clone(), id).is_some() {
-                return Err(format!("opengid `{opengid}` is listed twice"));
-            }
+        if let Some(opengid) = &chat.opengid
+            && self.opengids.insert(opengid.clone(), id).is_some()
+        {
+            return Err(format!("opengid `{opengid}` is listed twice"));
         }
         self.by_owner.entry(chat.owner).or_default().insert(id);
         self.chats.push(chat);
@@ -383,19 +383,19 @@ impl Company {
         // An owner is not also an admin.
         c.admins.retain(|a| *a != staff.userid);
         // Generated member lists put the current owner first on their own.
-        if let Members::Listed(members) = &mut c.members {
-            if !members.iter().any(|m| m.userid.as_deref() == Some(staff.userid.as_str())) {
-                let joined = at.max(c.create_time);
-                members.push(
-                    GroupChatMember::new()
-                        .userid(staff.userid.clone())
-                        .member_type(MemberType::Internal)
-                        .join_time(joined)
-                        .join_scene(JoinScene::DirectInvite)
-                        .name(staff.name.clone()),
-                );
-                self.stats.owner_joined(owner, joined);
-            }
+        if let Members::Listed(members) = &mut c.members
+            && !members.iter().any(|m| m.userid.as_deref() == Some(staff.userid.as_str()))
+        {
+            let joined = at.max(c.create_time);
+            members.push(
+                GroupChatMember::new()
+                    .userid(staff.userid.clone())
+                    .member_type(MemberType::Internal)
+                    .join_time(joined)
+                    .join_scene(JoinScene::DirectInvite)
+                    .name(staff.name.clone()),
+            );
+            self.stats.owner_joined(owner, joined);
         }
     }
 

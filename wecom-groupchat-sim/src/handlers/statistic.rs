@@ -23,11 +23,11 @@ use crate::company::Company;
 
 /// A missing `owner_filter` means "every owner"; the spec requires the field, so a stand-in is decoded.
 fn prepare_owner_filter(body: &mut Value, ctx: &mut CallCtx) {
-    if let Some(obj) = body.as_object_mut() {
-        if obj.get("owner_filter").is_none_or(Value::is_null) {
-            ctx.all_owners = true;
-            obj.insert("owner_filter".into(), json!({ "userid_list": [] }));
-        }
+    if let Some(obj) = body.as_object_mut()
+        && obj.get("owner_filter").is_none_or(Value::is_null)
+    {
+        ctx.all_owners = true;
+        obj.insert("owner_filter".into(), json!({ "userid_list": [] }));
     }
 }
 
@@ -49,10 +49,11 @@ fn owners(c: &Company, filter: &OwnerFilter, ctx: &CallCtx) -> Result<Vec<u32>, 
     }
     let mut out = Vec::new();
     for userid in &filter.userid_list {
-        if let Some(id) = c.staff_id(userid) {
-            if c.stats.has_owner(id) && !out.contains(&id) {
-                out.push(id);
-            }
+        if let Some(id) = c.staff_id(userid)
+            && c.stats.has_owner(id)
+            && !out.contains(&id)
+        {
+            out.push(id);
         }
     }
     Ok(out)
