@@ -9,6 +9,7 @@
 //!   URL verification, verifies and decrypts events, drops redeliveries, and hands each new message to an
 //!   async [`CallbackHandler`] or to a bounded channel. WeCom's redelivery is the retry mechanism: a
 //!   message is acknowledged (200) only once the application has it.
+//! - `axum` (feature `axum`): the receiver as an axum `Router`.
 //!
 //! Typed event structs are not here: a [`CallbackMessage`] carries the decrypted XML, its parsed
 //! [`Element`] tree and a few header facts.
@@ -28,6 +29,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod crypto;
 pub mod dedupe;
 mod error;
