@@ -38,6 +38,7 @@
 mod generated;
 
 pub mod bulk;
+pub mod callback;
 mod client;
 pub mod dynamic;
 pub mod endpoint;

@@ -1,0 +1,43 @@
+//! Receiving WeCom callbacks: events such as `change_external_chat` that WeCom pushes to an app's callback
+//! URL, signed and AES-encrypted (WXBizMsgCrypt).
+//!
+//! - [`CallbackCrypto`] ([`crypto`]): the signature and the encryption, both ways — verify and decrypt what
+//!   WeCom sends, and seal messages the way WeCom does (for simulators and passive replies).
+//! - [`xml`]: a strict little XML reader (no DTD, no entities beyond the predefined five, bounded depth
+//!   and size) for the envelope and the decrypted message.
+//! - [`Receiver`] ([`receiver`]): a framework-agnostic HTTP core — `handle(method, query, body)` answers
+//!   URL verification, verifies and decrypts events, drops redeliveries, and hands each new message to an
+//!   async [`CallbackHandler`] or to a bounded channel. WeCom's redelivery is the retry mechanism: a
+//!   message is acknowledged (200) only once the application has it.
+//! - `axum` (feature `axum`): the receiver as an axum `Router`.
+//!
+//! Typed event structs are not here: a [`CallbackMessage`] carries the decrypted XML, its parsed
+//! [`Element`] tree and a few header facts.
+//!
+//! ```no_run
+//! use wecom_groupchat::callback::{CallbackCrypto, CallbackMessage, Receiver, Reject};
+//!
+//! # fn example() -> Result<(), wecom_groupchat::callback::CallbackError> {
+//! let crypto = CallbackCrypto::new("token", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "ww0123456789abcdef")?;
+//! let receiver = Receiver::new(crypto, |msg: CallbackMessage| async move {
+//!     println!("{:?} {}", msg.kind, msg.xml.len());
+//!     Ok::<(), Reject>(())
+//! });
+//! // In any HTTP framework: let answer = receiver.handle("POST", query, &body).await;
+//! # let _ = receiver;
+//! # Ok(())
+//! # }
+//! ```
+
+#[cfg(feature = "axum")]
+pub mod axum;
+pub mod crypto;
+pub mod dedupe;
+mod error;
+pub mod receiver;
+pub mod xml;
+
+pub use crypto::{CallbackCrypto, Sealed};
+pub use error::CallbackError;
+pub use receiver::{CallbackHandler, CallbackMessage, CallbackResponse, Receiver, ReceiverBuilder, Reject};
+pub use xml::{Element, XmlError};
