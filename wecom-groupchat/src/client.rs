@@ -314,9 +314,9 @@ pub(crate) fn prepare<E: Endpoint>(request: &E) -> Result<Bytes, Error> {
 
 /// An HTTP answer, read in full (up to the cap).
 pub(crate) struct Reply {
-    status: u16,
-    content_type: Option<String>,
-    body: Bytes,
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: Bytes,
 }
 
 impl Client {

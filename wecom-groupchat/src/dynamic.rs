@@ -145,6 +145,43 @@ fn unknown_paths(original: &Value, encoded: &Value, path: &str, out: &mut Vec<St
     }
 }
 
+struct DecodeResponse<'a> {
+    status: u16,
+    content_type: Option<&'a str>,
+    body: &'a [u8],
+}
+
+impl EndpointVisitor for DecodeResponse<'_> {
+    type Output = Result<Value, Error>;
+
+    fn visit<R: Endpoint>(self) -> Self::Output {
+        let reply = crate::client::Reply {
+            status: self.status,
+            content_type: self.content_type.map(str::to_string),
+            body: bytes::Bytes::copy_from_slice(self.body),
+        };
+        let response: R::Response =
+            crate::client::decode(R::INFO, reply, 1, crate::client::DEFAULT_MAX_RESPONSE_VALUES)?;
+        serde_json::to_value(&response).map_err(|e| Error::Protocol {
+            endpoint: R::INFO.name,
+            message: format!("cannot encode the response: {e}"),
+        })
+    }
+}
+
+/// Reads an HTTP answer as the endpoint named `endpoint` would — status, envelope, caps, typed decoding —
+/// and gives the typed response back as JSON. `None` for an unknown endpoint. What every call goes
+/// through, for tools and fuzzing that hold an answer without making a call.
+#[doc(hidden)]
+pub fn decode_response(
+    endpoint: &str,
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Option<Result<Value, Error>> {
+    crate::endpoints::visit(endpoint, DecodeResponse { status, content_type, body })
+}
+
 /// Decodes `body` as a request of the endpoint named `endpoint`. Fields the endpoint does not take are
 /// an error (a typo must not be dropped silently); `null` counts as unset.
 ///

@@ -56,7 +56,7 @@ pub mod validate;
 pub mod windows;
 pub mod wire;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_VALUES};
 pub use error::{
     ApiError, DecodeError, Error, HttpStatusError, Outcome, RateLimitedError, TokenError, TransportError,
     TransportKind, sanitize_text,
