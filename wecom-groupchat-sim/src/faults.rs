@@ -3,9 +3,11 @@
 //! expiry, and per-endpoint
 //! call-frequency limits answering 45009.
 //!
-//! Fraction faults are drawn from one seeded RNG, one draw per call of a matching endpoint, so a given
-//! seed and call order always gives the same faults. Scripted faults ([`Faults::next`]) come first and
-//! are fully deterministic: "the next 2 calls of `list` answer -1".
+//! Fraction faults are drawn per request, not per arrival: the draw of a call is a hash of the seed, the
+//! endpoint, the request's body and how many times that same body came before. So a given seed gives the
+//! same faults to the same requests whatever the order or the concurrency they arrive in (a retry of a
+//! request gets a draw of its own), and a soak run with a fixed seed is reproducible. Scripted faults
+//! ([`Faults::next`]) come first and are fully deterministic: "the next 2 calls of `list` answer -1".
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, RwLock};
@@ -390,8 +392,28 @@ struct WindowState {
 pub(crate) struct FaultEngine {
     faults: RwLock<Faults>,
     scripted: Mutex<VecDeque<ScriptedFault>>,
-    rng: Mutex<ChaCha8Rng>,
+    /// Drawn once from the seed: the key of every fraction draw.
+    draw_key: u64,
+    /// Per (endpoint, request) hash, how many times it came: the n-th sending of a request gets a draw of
+    /// its own.
+    seen: Mutex<HashMap<u64, u32>>,
     windows: Mutex<HashMap<String, WindowState>>,
+}
+
+/// FNV-1a of some bytes, continuing from `hash` (stable across Rust versions, unlike `DefaultHasher`).
+fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// splitmix64's finaliser: a well-mixed 64-bit value from any input.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 impl FaultEngine {
@@ -403,7 +425,8 @@ impl FaultEngine {
         FaultEngine {
             faults: RwLock::new(faults),
             scripted: Mutex::new(scripted),
-            rng: Mutex::new(rng),
+            draw_key: rng.random(),
+            seen: Mutex::new(HashMap::new()),
             windows: Mutex::new(HashMap::new()),
         }
     }
@@ -455,9 +478,10 @@ impl FaultEngine {
         state.calls > rule.calls
     }
 
-    /// The fault of this call, if any: a queued scripted one for the endpoint, else a random draw.
+    /// The fault of this call, if any: a queued scripted one for the endpoint, else a draw for this
+    /// request (`request`: its body; the same body the n-th time gets the n-th draw of that body).
     /// `business` is false for `gettoken` (which has no token to expire).
-    pub(crate) fn decide(&self, endpoint: &str, business: bool) -> Option<FaultKind> {
+    pub(crate) fn decide(&self, endpoint: &str, business: bool, request: &[u8]) -> Option<FaultKind> {
         {
             let mut queue = lock::mutex(&self.scripted);
             let pos = queue.iter().position(|s| {
@@ -481,7 +505,16 @@ impl FaultEngine {
         if fractions.iter().all(|(_, f)| *f <= 0.0) {
             return None;
         }
-        let draw: f64 = lock::mutex(&self.rng).random();
+        let key = fnv1a(fnv1a(0xcbf2_9ce4_8422_2325, endpoint.as_bytes()), request);
+        let nth = {
+            let mut seen = lock::mutex(&self.seen);
+            let n = seen.entry(key).or_insert(0);
+            *n = n.saturating_add(1);
+            *n
+        };
+        let bits = mix(self.draw_key ^ mix(key ^ u64::from(nth).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+        // 53 bits, as `rand` makes an f64 in [0, 1).
+        let draw = (bits >> 11) as f64 / (1u64 << 53) as f64;
         let mut edge = 0.0;
         for (kind, f) in fractions {
             edge += f;
@@ -519,7 +552,7 @@ mod tests {
         let faults = Faults::default().busy(0.3).concurrency(0.2);
         let draws = |seed| {
             let engine = FaultEngine::new(faults.clone(), seed);
-            (0..200).map(|_| engine.decide("list", true)).collect::<Vec<_>>()
+            (0..200).map(|i| engine.decide("list", true, format!("page {}", i % 50).as_bytes())).collect::<Vec<_>>()
         };
         assert_eq!(draws(7), draws(7));
         assert_ne!(draws(7), draws(8));
@@ -528,12 +561,31 @@ mod tests {
     }
 
     #[test]
+    fn a_request_gets_the_same_faults_whatever_the_order() {
+        let faults = Faults::default().busy(0.3).drop_connections(0.2);
+        let requests: Vec<String> = (0..100).map(|i| format!("{{\"chat_id\":\"c{i}\"}}")).collect();
+        let run = |order: &[usize]| {
+            let engine = FaultEngine::new(faults.clone(), 3);
+            let mut by_request = vec![Vec::new(); requests.len()];
+            for &i in order {
+                by_request[i].push(engine.decide("get", true, requests[i].as_bytes()));
+            }
+            by_request
+        };
+        let forward: Vec<usize> = (0..100).chain(0..100).collect();
+        let mixed: Vec<usize> = (0..100).rev().chain((0..100).step_by(2)).chain((1..100).step_by(2)).collect();
+        assert_eq!(run(&forward), run(&mixed), "the first and second sending of each request");
+        let all = run(&forward);
+        assert!(all.iter().any(|d| d[0] != d[1]), "a retry draws anew");
+    }
+
+    #[test]
     fn scripted_faults_come_first_and_run_out() {
         let engine = FaultEngine::new(Faults::default().then(ScriptedFault::new(Some("list"), FaultKind::Busy, 2)), 1);
-        assert_eq!(engine.decide("get", true), None);
-        assert_eq!(engine.decide("list", true), Some(FaultKind::Busy));
-        assert_eq!(engine.decide("list", true), Some(FaultKind::Busy));
-        assert_eq!(engine.decide("list", true), None);
+        assert_eq!(engine.decide("get", true, b""), None);
+        assert_eq!(engine.decide("list", true, b""), Some(FaultKind::Busy));
+        assert_eq!(engine.decide("list", true, b""), Some(FaultKind::Busy));
+        assert_eq!(engine.decide("list", true, b""), None);
     }
 
     #[test]

@@ -171,11 +171,12 @@ impl Shared {
     }
 
     /// The rate limit and the faults that replace the answer.
-    fn limits_and_faults(&self, endpoint: &str, token: Option<&str>) -> Gate {
+    /// `request` is what identifies the request for fraction faults: its body (the query for `gettoken`).
+    fn limits_and_faults(&self, endpoint: &str, token: Option<&str>, request: &[u8]) -> Gate {
         if self.faults.over_rate_limit(endpoint, self.clock.now_ms()) {
             return Gate::Answer(self.fail(Failure::new(RATE_LIMITED, format!("api freq out of limit: {endpoint}"))));
         }
-        let Some(fault) = self.faults.decide(endpoint, token.is_some()) else { return Gate::Proceed(None) };
+        let Some(fault) = self.faults.decide(endpoint, token.is_some(), request) else { return Gate::Proceed(None) };
         self.counters.fault(fault.as_str());
         tracing::debug!(endpoint, fault = fault.as_str(), "injecting fault");
         let response = match fault {
@@ -265,7 +266,7 @@ async fn gettoken(
         tracing::info!(corp_id = %sim.corp_id, "gettoken: wrong secret");
         return sim.fail(Failure::new(auth::INVALID_SECRET, "corpsecret is missing or wrong"));
     }
-    let fault = match sim.limits_and_faults(GETTOKEN, None) {
+    let fault = match sim.limits_and_faults(GETTOKEN, None, query.as_deref().unwrap_or("").as_bytes()) {
         Gate::Proceed(fault) => fault,
         Gate::Answer(response) => return response,
     };
@@ -299,7 +300,8 @@ async fn business<R: Handle>(
         };
         return sim.fail(Failure::new(code, detail));
     }
-    let fault = match sim.limits_and_faults(endpoint, token.as_deref()) {
+    let request = bytes.as_deref().unwrap_or_default();
+    let fault = match sim.limits_and_faults(endpoint, token.as_deref(), request) {
         Gate::Proceed(fault) => fault,
         Gate::Answer(response) => return response,
     };
