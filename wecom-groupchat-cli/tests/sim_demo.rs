@@ -67,6 +67,30 @@ fn sim_takes_the_credentials_from_the_environment() {
     assert!(sim.first_line().contains("corp id wwflag"));
 }
 
+/// A secret that looks like a flag is a value all the same: handed on as one word, it is neither read
+/// as a flag nor echoed in an error.
+#[test]
+fn a_secret_starting_with_dashes_starts_a_simulator_and_is_never_printed() {
+    let secret = "--looks-like-a-flag-7c1d";
+    for args in [&["sim"][..], &["-v", "sim"][..]] {
+        let env = [("WECOM_CORP_ID", "wwdash"), ("WECOM_CORP_SECRET", secret)];
+        let mut sim = Running::spawn(args, &env);
+        let line = sim.first_line();
+        assert!(line.contains("corp id wwdash") && !line.contains(secret), "{args:?}: {line}");
+        let base = url(&line);
+        Cli::new()
+            .env("WECOM_BASE_URL", &base)
+            .env("WECOM_CORP_ID", "wwdash")
+            .env("WECOM_CORP_SECRET", secret)
+            .secret(secret)
+            .args(["list", "--limit", "1", "-o", "json"])
+            .run()
+            .ok();
+        let stderr = sim.kill_and_stderr();
+        assert!(!stderr.contains(secret), "{stderr}");
+    }
+}
+
 #[test]
 fn sim_help_and_bad_flags() {
     // However it is reached: the simulator's own flags, not the tool's.

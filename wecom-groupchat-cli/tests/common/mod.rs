@@ -243,6 +243,17 @@ impl Drop for Running {
 }
 
 impl Running {
+    /// Kills the process and returns what it wrote on stderr.
+    pub fn kill_and_stderr(&mut self) -> String {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let mut text = String::new();
+        if let Some(mut stderr) = self.0.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        }
+        text
+    }
+
     /// Starts the binary with these arguments and environment (nothing inherited from `WECOM_*`).
     pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Running {
         let mut cmd = std::process::Command::new(bin());
