@@ -1,9 +1,27 @@
-//! The resolved intermediate model: names are Rust names, type references are resolved, constraints
-//! are checked, and every struct knows whether it travels in requests, responses or both.
+//! The intermediate model the emitters read: a checked spec with every name decided and every reference
+//! resolved to an id. Types point at structs and enums by [`StructId`] and [`EnumId`], annotations and rules
+//! point at fields by [`FieldId`]; looking one up cannot miss, so no emitter looks anything up by name.
 //!
-//! Emitters read only this model, never the raw spec.
+//! Only [`crate::check`] builds it; emitters read it and never the raw spec.
 
 pub use crate::spec::{ErrorRetrySpec as ErrorRetry, HttpMethod, RateLimitSpec as RateLimit, RetrySpec as Retry};
+
+/// A struct of [`Api::structs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StructId(pub usize);
+
+/// An enum of [`Api::enums`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EnumId(pub usize);
+
+/// A field: the struct it belongs to and its position there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FieldId {
+    /// The struct.
+    pub owner: StructId,
+    /// Position in the struct's fields.
+    pub index: usize,
+}
 
 /// The whole API.
 #[derive(Debug, Clone)]
@@ -14,14 +32,10 @@ pub struct Api {
     pub title: String,
     /// Production base URL.
     pub base_url: String,
-    /// Query parameter carrying the access token.
+    /// Query parameter carrying the access token on business calls.
     pub token_query_param: String,
-    /// Token endpoint method.
-    pub token_method: HttpMethod,
-    /// Token endpoint path.
-    pub token_path: String,
-    /// Token endpoint documentation.
-    pub token_doc_url: String,
+    /// The endpoint that issues tokens (`gettoken`).
+    pub token: TokenEndpoint,
     /// Name of the error code field of every response.
     pub envelope_code: String,
     /// Name of the error message field of every response.
@@ -32,7 +46,8 @@ pub struct Api {
     pub day_utc_offset_hours: i64,
     /// Every enum, shared ones first, then per endpoint in endpoint order.
     pub enums: Vec<Enum>,
-    /// Every struct: shared ones first, then per endpoint its request, response and local structs.
+    /// Every struct: shared ones first, then the token endpoint's, then per endpoint its request, response
+    /// and local structs.
     pub structs: Vec<Struct>,
     /// Endpoints, sorted by name.
     pub endpoints: Vec<Endpoint>,
@@ -41,20 +56,81 @@ pub struct Api {
 }
 
 impl Api {
-    /// The struct with this Rust name.
-    pub fn struct_named(&self, name: &str) -> &Struct {
-        self.structs.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no struct {name} in model"))
+    /// A struct by id.
+    pub fn struct_(&self, id: StructId) -> &Struct {
+        &self.structs[id.0]
     }
 
-    /// The enum with this Rust name.
-    pub fn enum_named(&self, name: &str) -> &Enum {
-        self.enums.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("no enum {name} in model"))
+    /// An enum by id.
+    pub fn enum_(&self, id: EnumId) -> &Enum {
+        &self.enums[id.0]
+    }
+
+    /// A field by id.
+    pub fn field(&self, id: FieldId) -> &Field {
+        &self.struct_(id.owner).fields[id.index]
     }
 
     /// The endpoint with this name.
     pub fn endpoint_named(&self, name: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.name == name)
     }
+
+    /// The ids of every struct, in order.
+    pub fn struct_ids(&self) -> impl Iterator<Item = StructId> + '_ {
+        (0..self.structs.len()).map(StructId)
+    }
+
+    /// The Rust name of a type (for messages and docs), e.g. `Vec<FailedChat>`.
+    pub fn type_name(&self, ty: &Type) -> String {
+        match ty {
+            Type::String => "String".into(),
+            Type::Int | Type::Timestamp | Type::Day => "i64".into(),
+            Type::Bool => "bool".into(),
+            Type::Struct(id) => self.struct_(*id).name.clone(),
+            Type::Enum(id) => self.enum_(*id).name.clone(),
+            Type::Array(inner) => format!("Vec<{}>", self.type_name(inner)),
+        }
+    }
+
+    /// How a type is written in the spec (for messages), e.g. `array<FailedChat>`.
+    pub fn spec_type_name(&self, ty: &Type) -> String {
+        match ty {
+            Type::String => "string".into(),
+            Type::Int => "int".into(),
+            Type::Bool => "bool".into(),
+            Type::Timestamp => "timestamp".into(),
+            Type::Day => "day".into(),
+            Type::Struct(id) => self.struct_(*id).name.clone(),
+            Type::Enum(id) => self.enum_(*id).name.clone(),
+            Type::Array(inner) => format!("array<{}>", self.spec_type_name(inner)),
+        }
+    }
+}
+
+/// `gettoken`: its query parameters and its answer, as types.
+#[derive(Debug, Clone)]
+pub struct TokenEndpoint {
+    /// Name (`gettoken`), as counters and faults know it.
+    pub name: String,
+    /// HTTP method.
+    pub method: HttpMethod,
+    /// Path below the base URL.
+    pub path: String,
+    /// Official documentation.
+    pub doc_url: String,
+    /// The query parameters, as a struct.
+    pub query: StructId,
+    /// The answer, as a response struct (with the envelope).
+    pub response: StructId,
+    /// The query parameter holding the corp id, and the one holding the secret.
+    pub corp_id_param: FieldId,
+    /// The query parameter holding the secret.
+    pub secret_param: FieldId,
+    /// The answer's token field.
+    pub token_field: FieldId,
+    /// The answer's lifetime field (seconds).
+    pub expires_in_field: FieldId,
 }
 
 /// Where a type travels.
@@ -69,7 +145,7 @@ pub struct Usage {
 /// Which endpoint, if any, a type belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Owner {
-    /// Declared in `types.yaml`.
+    /// Declared in `types.yaml` or `api.yaml`.
     Shared,
     /// Declared in, or generated for, this endpoint.
     Endpoint(String),
@@ -80,9 +156,9 @@ pub enum Owner {
 pub enum StructRole {
     /// A nested object type.
     Object,
-    /// The request body of an endpoint.
+    /// The request body (or query) of an endpoint.
     Request,
-    /// The response body of an endpoint.
+    /// The response body of an endpoint (it carries the envelope).
     Response,
 }
 
@@ -119,7 +195,7 @@ pub struct Struct {
     pub name: String,
     /// Doc text.
     pub doc: String,
-    /// Fields in wire order.
+    /// Fields in wire order (included ones in place of their `include`).
     pub fields: Vec<Field>,
     /// Rules over several fields.
     pub rules: Vec<Rule>,
@@ -129,13 +205,32 @@ pub struct Struct {
     pub role: StructRole,
     /// Where it travels.
     pub usage: Usage,
+    /// Structs whose fields this one includes, with which of its fields came from each.
+    pub includes: Vec<Include>,
+    /// Whether some struct includes this one: it is then generated as a set of optional fields (every field
+    /// an `Option`), with a `…Field` enum and merge helpers, the glue between its includers.
+    pub included: bool,
 }
 
 impl Struct {
     /// The field with this JSON name.
-    pub fn field(&self, json_name: &str) -> Option<&Field> {
-        self.fields.iter().find(|f| f.json_name == json_name)
+    pub fn field(&self, json_name: &str) -> Option<(usize, &Field)> {
+        self.fields.iter().enumerate().find(|(_, f)| f.json_name == json_name)
     }
+
+    /// Whether the struct keeps fields the spec does not list (it travels in answers).
+    pub fn keeps_unknown_fields(&self) -> bool {
+        self.usage.response && !self.included
+    }
+}
+
+/// The fields a struct took from another.
+#[derive(Debug, Clone)]
+pub struct Include {
+    /// The included struct.
+    pub from: StructId,
+    /// Position in the includer of each field of `from`, in `from`'s order.
+    pub fields: Vec<usize>,
 }
 
 /// A field.
@@ -155,6 +250,8 @@ pub struct Field {
     pub doc: String,
     /// Documented limits.
     pub constraints: Constraints,
+    /// The value is a secret (the corp secret, a token): never shown by `Debug`.
+    pub secret: bool,
 }
 
 /// A resolved type.
@@ -170,31 +267,26 @@ pub enum Type {
     Timestamp,
     /// Unix seconds of a day's 00:00 in the API's day time zone.
     Day,
-    /// A struct by Rust name.
-    Struct(String),
-    /// An enum by Rust name.
-    Enum(String),
+    /// A struct.
+    Struct(StructId),
+    /// An enum.
+    Enum(EnumId),
     /// A JSON array.
     Array(Box<Type>),
 }
 
 impl Type {
-    /// How the type is written in the spec (for messages).
-    pub fn spec_name(&self) -> String {
-        match self {
-            Type::String => "string".into(),
-            Type::Int => "int".into(),
-            Type::Bool => "bool".into(),
-            Type::Timestamp => "timestamp".into(),
-            Type::Day => "day".into(),
-            Type::Struct(n) | Type::Enum(n) => n.clone(),
-            Type::Array(t) => format!("array<{}>", t.spec_name()),
-        }
-    }
-
     /// Integers of any flavour (`int`, `timestamp`, `day`).
     pub fn is_integer(&self) -> bool {
         matches!(self, Type::Int | Type::Timestamp | Type::Day)
+    }
+
+    /// The item type of an array; the type itself otherwise.
+    pub fn item(&self) -> &Type {
+        match self {
+            Type::Array(inner) => inner,
+            other => other,
+        }
     }
 }
 
@@ -209,8 +301,8 @@ pub enum DefaultValue {
     String(String),
     /// An enum variant.
     Enum {
-        /// Enum name.
-        ty: String,
+        /// The enum.
+        ty: EnumId,
         /// Variant name.
         variant: String,
         /// Wire value.
@@ -253,7 +345,7 @@ pub struct Constraints {
     pub min_chars: Option<Limit>,
     /// Most characters.
     pub max_chars: Option<Limit>,
-    /// Server-side truncation length (documentation only).
+    /// Server-side truncation length (documentation, and what the simulator does).
     pub truncated_chars: Option<i64>,
     /// Allowed days before today.
     pub days_ago: Option<DaysAgo>,
@@ -275,33 +367,21 @@ impl Constraints {
     }
 }
 
-/// A rule over several fields.
+/// A rule over several fields of one struct.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rule {
-    /// `[begin, end]` (end defaulting to begin) at most `max_days` days long.
+    /// `[begin, end]` (end defaulting to begin) at most `max_days` days long. Both are `day` fields of the
+    /// struct; `begin` is required.
     DaySpan {
-        /// First-day field (Rust name, JSON name).
-        begin: (String, String),
-        /// Last-day field (Rust name, JSON name); optional on the wire.
-        end: (String, String),
-        /// Whether the last-day field is optional.
-        end_optional: bool,
+        /// First-day field.
+        begin: FieldId,
+        /// Last-day field (its `required` says whether it may be left out).
+        end: FieldId,
         /// Longest span, both ends included.
         max_days: i64,
         /// Server errcode, if documented.
         errcode: Option<i64>,
     },
-}
-
-/// A reference to a field of a request or response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldRef {
-    /// JSON name.
-    pub json_name: String,
-    /// Rust name.
-    pub rust_name: String,
-    /// Whether the field is an `Option`.
-    pub optional: bool,
 }
 
 /// Paging of an endpoint.
@@ -310,28 +390,24 @@ pub enum Paging {
     /// Cursor paging.
     Cursor {
         /// Request cursor field.
-        cursor: FieldRef,
+        cursor: FieldId,
         /// Response next-cursor field.
-        next: FieldRef,
+        next: FieldId,
         /// Response items array.
-        items: FieldRef,
-        /// Rust type of one item.
-        item_type: Type,
+        items: FieldId,
     },
     /// Offset paging.
     Offset {
         /// Request offset field.
-        offset: FieldRef,
+        offset: FieldId,
         /// Response next-offset field.
-        next: FieldRef,
+        next: FieldId,
         /// Response total field.
-        total: FieldRef,
+        total: FieldId,
         /// Response items array.
-        items: FieldRef,
-        /// Rust type of one item.
-        item_type: Type,
-        /// Request page-size field and its documented default.
-        limit: Option<(FieldRef, Option<i64>)>,
+        items: FieldId,
+        /// Request page-size field (its default, if any, is the page size when left out).
+        limit: Option<FieldId>,
     },
 }
 
@@ -339,46 +415,53 @@ pub enum Paging {
 #[derive(Debug, Clone)]
 pub struct Bulk {
     /// Request array that is split.
-    pub split: FieldRef,
+    pub split: FieldId,
     /// Largest batch (the array's `max_items`).
     pub batch_size: i64,
     /// Response array of failures.
-    pub failures: FieldRef,
-    /// Struct of one failure.
-    pub failure_type: String,
+    pub failures: FieldId,
     /// Field of a failure naming the item.
-    pub key: FieldRef,
+    pub key: FieldId,
     /// Field of a failure holding its errcode.
-    pub failure_code: FieldRef,
+    pub failure_code: FieldId,
     /// Field of a failure holding its errmsg.
-    pub failure_message: FieldRef,
+    pub failure_message: FieldId,
 }
 
 /// Splitting of day ranges and owner lists.
 #[derive(Debug, Clone)]
 pub struct Windows {
     /// Request first-day field.
-    pub begin: FieldRef,
+    pub begin: FieldId,
     /// Request last-day field.
-    pub end: FieldRef,
+    pub end: FieldId,
     /// Longest window, in days.
     pub max_days: i64,
     /// Oldest allowed day (days before today).
     pub oldest_days_ago: i64,
     /// Most recent allowed day (days before today).
     pub newest_days_ago: i64,
-    /// Path to the owners array: the struct field, then the array inside it.
-    pub owners_parent: FieldRef,
-    /// Struct of the owners filter.
-    pub owners_struct: String,
+    /// The errcode WeCom answers for a day outside the allowed ones or a span too long.
+    pub days_errcode: Option<i64>,
+    /// The owners filter field of the request (may be optional: all owners in the app's view).
+    pub owners_parent: FieldId,
+    /// The struct of the owners filter.
+    pub owners_filter: StructId,
     /// The owners array inside the filter struct.
-    pub owners: FieldRef,
+    pub owners: FieldId,
     /// Largest owner batch.
     pub owner_batch: i64,
     /// Response items array.
-    pub items: FieldRef,
-    /// Rust type of one item.
-    pub item_type: Type,
+    pub items: FieldId,
+}
+
+/// How the simulator answers an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Simulated {
+    /// By a handler written for it (the simulator does not compile without one).
+    Handler,
+    /// With the endpoint's first documented example answer, once the request is valid.
+    Example,
 }
 
 /// An endpoint.
@@ -408,10 +491,12 @@ pub struct Endpoint {
     pub windows: Option<Windows>,
     /// Rate limit.
     pub rate_limit: RateLimit,
-    /// Request struct name.
-    pub request: String,
-    /// Response struct name.
-    pub response: String,
+    /// Request struct.
+    pub request: StructId,
+    /// Response struct.
+    pub response: StructId,
+    /// How the simulator answers it.
+    pub simulated: Simulated,
     /// Examples.
     pub examples: Vec<Example>,
     /// File the endpoint came from.
@@ -434,10 +519,160 @@ pub struct Example {
 pub struct ErrorCode {
     /// The errcode.
     pub code: i64,
+    /// SHOUTY_SNAKE name of its constant (`API_FREQ_OUT_OF_LIMIT`).
+    pub name: String,
     /// Official Chinese text.
     pub zh: String,
     /// English gloss.
     pub en: String,
     /// What a client should do.
     pub retry: ErrorRetry,
+}
+
+/// A readable outline of the model — every type with its fields and where they travel, every endpoint with
+/// its annotations, by name — for snapshot review of what the checker resolved.
+pub fn summary(api: &Api) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let field = |id: FieldId| {
+        let f = api.field(id);
+        format!("{}.{}", api.struct_(id.owner).name, f.json_name)
+    };
+    let _ = writeln!(
+        out,
+        "token endpoint {} {} {}",
+        api.token.name,
+        match api.token.method {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+        },
+        api.token.path
+    );
+    let _ = writeln!(
+        out,
+        "  roles: corp_id={} secret={} token={} expires_in={}",
+        field(api.token.corp_id_param),
+        field(api.token.secret_param),
+        field(api.token.token_field),
+        field(api.token.expires_in_field)
+    );
+    for e in &api.enums {
+        let values: Vec<String> = e.values.iter().map(|v| format!("{}={}", v.name, v.value)).collect();
+        let _ = writeln!(out, "enum {} [{}] {:?}", e.name, values.join(" "), e.usage);
+    }
+    for s in &api.structs {
+        let mut flags = vec![format!("{:?}", s.role)];
+        if s.included {
+            flags.push("included".into());
+        }
+        let _ = writeln!(out, "struct {} ({}) {:?}", s.name, flags.join(", "), s.usage);
+        for inc in &s.includes {
+            let _ = writeln!(out, "  include {} -> fields {:?}", api.struct_(inc.from).name, inc.fields);
+        }
+        for f in &s.fields {
+            let mut marks = Vec::new();
+            if f.required {
+                marks.push("required".to_string());
+            }
+            if f.secret {
+                marks.push("secret".to_string());
+            }
+            marks.extend(constraint_marks(&f.constraints, ""));
+            let _ = writeln!(out, "  {}: {} {}", f.json_name, api.spec_type_name(&f.ty), marks.join(" "));
+        }
+        for rule in &s.rules {
+            let Rule::DaySpan { begin, end, max_days, errcode } = rule;
+            let _ =
+                writeln!(out, "  rule day_span {}..{} max {max_days} errcode {errcode:?}", field(*begin), field(*end));
+        }
+    }
+    for ep in &api.endpoints {
+        let _ = writeln!(
+            out,
+            "endpoint {} {:?} {} -> {} ({:?}, simulated by {:?})",
+            ep.name,
+            ep.retry,
+            api.struct_(ep.request).name,
+            api.struct_(ep.response).name,
+            ep.rate_limit,
+            ep.simulated
+        );
+        match &ep.paging {
+            Some(Paging::Cursor { cursor, next, items }) => {
+                let _ =
+                    writeln!(out, "  paging cursor {} next {} items {}", field(*cursor), field(*next), field(*items));
+            }
+            Some(Paging::Offset { offset, next, total, items, limit }) => {
+                let _ = writeln!(
+                    out,
+                    "  paging offset {} next {} total {} items {} limit {:?}",
+                    field(*offset),
+                    field(*next),
+                    field(*total),
+                    field(*items),
+                    limit.map(field)
+                );
+            }
+            None => {}
+        }
+        if let Some(b) = &ep.bulk {
+            let _ = writeln!(
+                out,
+                "  bulk split {} by {} failures {} key {}",
+                field(b.split),
+                b.batch_size,
+                field(b.failures),
+                field(b.key)
+            );
+        }
+        if let Some(w) = &ep.windows {
+            let _ = writeln!(
+                out,
+                "  windows {}..{} max {} days {}..{} ago errcode {:?} owners {} in {} by {} items {}",
+                field(w.begin),
+                field(w.end),
+                w.max_days,
+                w.newest_days_ago,
+                w.oldest_days_ago,
+                w.days_errcode,
+                field(w.owners),
+                field(w.owners_parent),
+                w.owner_batch,
+                field(w.items)
+            );
+        }
+        let _ = writeln!(out, "  examples {}", ep.examples.len());
+    }
+    for e in &api.errors {
+        let _ = writeln!(out, "error {} {} {:?}", e.code, e.name, e.retry);
+    }
+    out
+}
+
+/// `max_items=5(41091)`-style marks of a field's limits, for [`summary`].
+fn constraint_marks(c: &Constraints, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut limit = |key: &str, l: Option<Limit>| {
+        if let Some(l) = l {
+            let code = l.errcode.map(|c| format!("({c})")).unwrap_or_default();
+            out.push(format!("{prefix}{key}={}{code}", l.value));
+        }
+    };
+    limit("min_items", c.min_items);
+    limit("max_items", c.max_items);
+    limit("min", c.min);
+    limit("max", c.max);
+    limit("min_chars", c.min_chars);
+    limit("max_chars", c.max_chars);
+    if let Some(t) = c.truncated_chars {
+        out.push(format!("{prefix}truncated_chars={t}"));
+    }
+    if let Some(d) = c.days_ago {
+        let code = d.errcode.map(|c| format!("({c})")).unwrap_or_default();
+        out.push(format!("{prefix}days_ago={}..{}{code}", d.min, d.max));
+    }
+    if let Some(each) = &c.each {
+        out.extend(constraint_marks(each, &format!("{prefix}each.")));
+    }
+    out
 }

@@ -52,12 +52,34 @@ pub struct AuthSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenEndpointSpec {
+    /// Name, as counters and faults know it (`gettoken`).
+    pub name: String,
     /// HTTP method.
     pub method: HttpMethod,
     /// Path below the base URL.
     pub path: String,
     /// Official documentation.
     pub doc_url: String,
+    /// The query parameters.
+    pub query: MessageSpec,
+    /// The answer (besides the envelope).
+    pub response: MessageSpec,
+    /// Which field is which, for the runtime.
+    pub roles: TokenRolesSpec,
+}
+
+/// The fields of `gettoken` the runtime reads or fills, by JSON name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRolesSpec {
+    /// Query parameter holding the corp id.
+    pub corp_id: String,
+    /// Query parameter holding the secret.
+    pub secret: String,
+    /// Answer field holding the token.
+    pub token: String,
+    /// Answer field holding its lifetime in seconds.
+    pub expires_in: String,
 }
 
 /// Names of the two status fields of every response.
@@ -135,11 +157,27 @@ pub struct StructSpec {
     pub name: String,
     /// Doc text.
     pub doc: String,
+    /// Structs whose fields come first, as if written here.
+    #[serde(default)]
+    pub include: Vec<IncludeSpec>,
     /// Fields, in wire order.
+    #[serde(default)]
     pub fields: Vec<FieldSpec>,
     /// Rules that involve more than one field.
     #[serde(default)]
     pub rules: Vec<RuleSpec>,
+}
+
+/// The fields of another struct, taken as they are declared there.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncludeSpec {
+    /// The struct (declared in `types.yaml` or in the same file).
+    #[serde(rename = "struct")]
+    pub from: String,
+    /// Every included field optional here (in answers, where the server may leave any out).
+    #[serde(default)]
+    pub optional: bool,
 }
 
 /// One field of a struct, request or response.
@@ -165,6 +203,9 @@ pub struct FieldSpec {
     /// Documented limits.
     #[serde(default)]
     pub constraints: ConstraintsSpec,
+    /// The value is a secret (a corp secret, a token): never shown by `Debug`.
+    #[serde(default)]
+    pub secret: bool,
 }
 
 /// Documented limits of a field. Every limit can name the errcode WeCom answers when it is broken.
@@ -315,16 +356,30 @@ pub struct EndpointFile {
     /// Request and response examples from the documentation (JSON text).
     #[serde(default)]
     pub examples: Vec<ExampleSpec>,
+    /// How the simulator answers it (default: a handler written for it).
+    #[serde(default)]
+    pub simulator: SimulatorSpec,
+}
+
+/// How the simulator answers an endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimulatorSpec {
+    /// A handler written for the endpoint (the simulator does not compile without it).
+    #[default]
+    Handler,
+    /// The first documented example answer, once the request is valid.
+    Example,
 }
 
 /// Whether an endpoint may be retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RetrySpec {
-    /// Idempotent: retried on transient failures.
-    Read,
-    /// Not idempotent: retried only when the request provably never reached the server.
-    Write,
+    /// Safe to send again: retried on transient failures.
+    Idempotent,
+    /// Not idempotent (a write): retried only when the request provably never reached the server.
+    NonIdempotent,
 }
 
 /// How an endpoint pages its results.
@@ -390,7 +445,11 @@ pub struct MessageSpec {
     /// Extra doc text for the generated type.
     #[serde(default)]
     pub doc: Option<String>,
+    /// Structs whose fields come first, as if written here.
+    #[serde(default)]
+    pub include: Vec<IncludeSpec>,
     /// Fields, in wire order.
+    #[serde(default)]
     pub fields: Vec<FieldSpec>,
     /// Rules over several fields.
     #[serde(default)]
@@ -426,6 +485,8 @@ pub struct ErrorsFile {
 pub struct ErrorCodeSpec {
     /// The errcode.
     pub code: i64,
+    /// SHOUTY_SNAKE name of its constant in `codes` (`API_FREQ_OUT_OF_LIMIT`).
+    pub name: String,
     /// Official Chinese text.
     pub zh: String,
     /// English gloss.
@@ -440,12 +501,12 @@ pub struct ErrorCodeSpec {
 pub enum ErrorRetrySpec {
     /// Transient: back off and retry (reads only).
     Backoff,
-    /// The token is bad: refresh it and replay once.
-    Refresh,
+    /// The token is bad: refresh it and replay.
+    RefreshToken,
     /// Retry only after a wait.
     Later,
     /// Do not retry.
-    None,
+    Never,
 }
 
 /// A parsed file with the path it came from (relative to the spec directory, for messages).

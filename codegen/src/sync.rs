@@ -33,7 +33,8 @@ pub fn compare(files: &[GeneratedFile], dir: &Path) -> io::Result<Vec<Staleness>
     for f in files {
         let path = dir.join(&f.name);
         match fs::read_to_string(&path) {
-            Ok(current) if current == f.contents => {}
+            // A checkout with CRLF line endings (git's autocrlf on Windows) is not stale.
+            Ok(current) if current.replace("\r\n", "\n") == f.contents => {}
             Ok(_) => out.push(Staleness::Differs(path)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => out.push(Staleness::Missing(path)),
             Err(e) => return Err(e),

@@ -8,7 +8,20 @@ title: test API
 base_url: https://example.com
 auth:
   query_param: access_token
-  token_endpoint: { method: GET, path: /gettoken, doc_url: https://example.com/doc }
+  token_endpoint:
+    name: gettoken
+    method: GET
+    path: /gettoken
+    doc_url: https://example.com/doc
+    query:
+      fields:
+        - { name: corpid, type: string, required: true, doc: corp id }
+        - { name: corpsecret, type: string, required: true, secret: true, doc: secret }
+    response:
+      fields:
+        - { name: access_token, type: string, secret: true, doc: token }
+        - { name: expires_in, type: int, doc: lifetime }
+    roles: { corp_id: corpid, secret: corpsecret, token: access_token, expires_in: expires_in }
 envelope: { code: errcode, message: errmsg }
 rate_limit: { per_minute: 100, per_hour: 1000 }
 day_utc_offset_hours: 8
@@ -30,8 +43,8 @@ structs:
 
 const ERRORS: &str = r#"
 errors:
-  - { code: -1, zh: 系统繁忙, en: busy, retry: backoff }
-  - { code: 40014, zh: 不合法的access_token, en: bad token, retry: refresh }
+  - { code: -1, name: SYSTEM_BUSY, zh: 系统繁忙, en: busy, retry: backoff }
+  - { code: 40014, name: INVALID_ACCESS_TOKEN, zh: 不合法的access_token, en: bad token, retry: refresh_token }
 "#;
 
 const GOOD: &str = r#"
@@ -42,7 +55,7 @@ summary: 查找
 summary_en: Find things.
 description: Finds things.
 doc_url: https://example.com/find
-retry: read
+retry: idempotent
 paging: { style: cursor, cursor: cursor, next: next_cursor, items: things }
 request:
   fields:
@@ -181,13 +194,13 @@ fn broken_specs() {
             "duplicate error code",
             errors_of(
                 TYPES,
-                &format!("{ERRORS}  - {{ code: -1, zh: 又, en: again, retry: none }}\n"),
+                &format!("{ERRORS}  - {{ code: -1, name: AGAIN, zh: 又, en: again, retry: never }}\n"),
                 &[("find.yaml", GOOD)],
             ),
         ),
         (
             "unknown retry class",
-            errors_of(TYPES, ERRORS, &[("find.yaml", &GOOD.replace("retry: read", "retry: maybe"))]),
+            errors_of(TYPES, ERRORS, &[("find.yaml", &GOOD.replace("retry: idempotent", "retry: maybe"))]),
         ),
         (
             "unused shared struct",
@@ -205,6 +218,47 @@ fn broken_specs() {
                 &[(
                     "find.yaml",
                     &GOOD.replace("{ name: things,", "{ name: errcode, type: int, doc: code }\n    - { name: things,"),
+                )],
+            ),
+        ),
+        (
+            "error name not SHOUTY_SNAKE",
+            errors_of(TYPES, &ERRORS.replace("name: SYSTEM_BUSY", "name: systemBusy"), &[("find.yaml", GOOD)]),
+        ),
+        (
+            "include of an unknown struct",
+            errors_of(
+                TYPES,
+                ERRORS,
+                &[("find.yaml", &GOOD.replace("request:\n  fields:", "request:\n  include:\n    - struct: Filtr\n  fields:"))],
+            ),
+        ),
+        (
+            "include that repeats a field",
+            errors_of(
+                &TYPES.replace("{ name: ids,", "{ name: limit, type: int, doc: l }\n      - { name: ids,"),
+                ERRORS,
+                &[("find.yaml", &GOOD.replace("request:\n  fields:", "request:\n  include:\n    - struct: Filter\n  fields:"))],
+            ),
+        ),
+        (
+            "token role naming a missing field",
+            {
+                let api = API.replace("expires_in: expires_in }", "expires_in: lifetime }");
+                SpecFiles::from_strs(&api, TYPES, ERRORS, &[("find.yaml", GOOD)])
+                    .and_then(|files| codegen::check::check(&files))
+                    .map(|_| "no errors".to_string())
+                    .unwrap_or_else(|e| e.to_string())
+            },
+        ),
+        (
+            "example answers without an example",
+            errors_of(
+                TYPES,
+                ERRORS,
+                &[(
+                    "find.yaml",
+                    &GOOD.replace("examples:\n  - request: '{\"limit\": 10}'\n    response: '{\"errcode\": 0, \"errmsg\": \"ok\", \"things\": []}'\n", "simulator: example\n"),
                 )],
             ),
         ),

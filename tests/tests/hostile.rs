@@ -199,7 +199,7 @@ async fn endless_empty_pages_end_in_an_error() {
 async fn a_full_offset_page_without_next_offset_or_total_is_an_error() {
     use futures::TryStreamExt;
     let day = wecom_groupchat::time::day_before(wecom_groupchat::time::now_unix(), 1);
-    let request = StatisticRequest::new(day, OwnerFilter::new(["zhangsan"])).limit(2);
+    let request = StatisticRequest::new(day).owner_filter(OwnerFilter::new(["zhangsan"])).limit(2);
     let item = json!({"owner": "zhangsan", "data": {}});
 
     // Full (2 of 2) and silent about what follows: the contract is broken, not the listing done.

@@ -146,7 +146,7 @@ impl Respond for Owners {
 
 fn statistic_request() -> StatisticRequest {
     let yesterday = time::day_before(time::now_unix(), 1);
-    StatisticRequest::new(yesterday, OwnerFilter::new(["zhangsan"]))
+    StatisticRequest::new(yesterday).owner_filter(OwnerFilter::new(["zhangsan"]))
 }
 
 async fn statistic_server(owners: Owners) -> MockServer {

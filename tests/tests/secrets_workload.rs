@@ -103,8 +103,10 @@ async fn a_whole_workload_leaks_no_secret_and_no_token() {
     seen.result(client.get(&GetRequest::new(&chats[0].chat_id)).await).expect("replayed with a new token");
     let owners = OwnerFilter::new(hints.statistic_owners.iter().take(3).cloned());
     let now = now_unix();
-    let by_owner = StatisticRequest::new(day_before(now, 60), owners.clone()).day_end_time(day_before(now, 1));
-    let by_day = StatisticGroupByDayRequest::new(day_before(now, 45), owners).day_end_time(day_before(now, 2));
+    let by_owner =
+        StatisticRequest::new(day_before(now, 60)).owner_filter(owners.clone()).day_end_time(day_before(now, 1));
+    let by_day =
+        StatisticGroupByDayRequest::new(day_before(now, 45)).owner_filter(owners).day_end_time(day_before(now, 2));
     let _ = client.statistic_range(by_owner).map(|r| seen.result(r)).collect::<Vec<_>>().await;
     let _ = client.statistic_group_by_day_range(by_day).map(|r| seen.result(r)).collect::<Vec<_>>().await;
     tokio::time::sleep(Duration::from_millis(1600)).await; // past half the token's life: refreshed early

@@ -27,7 +27,7 @@ fn ranges_split_at_utc8_midnight_into_windows_and_owner_batches() {
     // From 95 days ago at 23:30 UTC+8 to yesterday at 00:10: both floored to their day's 00:00 UTC+8.
     let begin = time::day_before(now, 95) + 23 * 3600 + 1800;
     let end = time::day_before(now, 1) + 600;
-    let request = StatisticGroupByDayRequest::new(begin, OwnerFilter::new(owners(250))).day_end_time(end);
+    let request = StatisticGroupByDayRequest::new(begin).owner_filter(OwnerFilter::new(owners(250))).day_end_time(end);
     let calls = plan(request, now).unwrap();
     assert_eq!(calls.len(), 4 * 3, "4 windows × 3 owner batches");
 
@@ -43,7 +43,8 @@ fn ranges_split_at_utc8_midnight_into_windows_and_owner_batches() {
         assert_eq!(time::day_start(call.day_begin_time), call.day_begin_time, "sent at 00:00 UTC+8");
         call_validates(call, now);
     }
-    let batch_sizes: Vec<usize> = calls[..3].iter().map(|(_, c)| c.owner_filter.userid_list.len()).collect();
+    let batch_sizes: Vec<usize> =
+        calls[..3].iter().map(|(_, c)| c.owner_filter.as_ref().unwrap().userid_list.len()).collect();
     assert_eq!(batch_sizes, [100, 100, 50]);
 }
 
@@ -55,11 +56,11 @@ fn call_validates(call: &StatisticGroupByDayRequest, now: i64) {
 #[test]
 fn ranges_outside_the_kept_days_are_refused() {
     let now = time::parse_day("2026-11-25").unwrap() + 12 * 3600;
-    let req = |b: i64, e: i64| StatisticRequest::new(b, OwnerFilter::new(["a"])).day_end_time(e);
+    let req = |b: i64, e: i64| StatisticRequest::new(b).owner_filter(OwnerFilter::new(["a"])).day_end_time(e);
     let message = |r: StatisticRequest| plan(r, now).unwrap_err().to_string();
     assert_eq!(
         message(req(time::day_before(now, 10), now)),
-        "day_end_time: 2026-11-25 (today, UTC+8), must lie between 2026-05-29 and 2026-11-24 (WeCom keeps 180 days)"
+        "day_end_time: 2026-11-25 (today, UTC+8), must be yesterday or earlier"
     );
     assert!(
         message(req(time::day_before(now, 181), time::day_before(now, 1)))
@@ -68,7 +69,8 @@ fn ranges_outside_the_kept_days_are_refused() {
     assert!(
         message(req(time::day_before(now, 2), time::day_before(now, 3))).contains("must not be before day_begin_time")
     );
-    let no_owners = StatisticRequest::new(time::day_before(now, 2), OwnerFilter::new(Vec::<String>::new()));
+    let no_owners =
+        StatisticRequest::new(time::day_before(now, 2)).owner_filter(OwnerFilter::new(Vec::<String>::new()));
     assert_eq!(plan(no_owners, now).unwrap_err().to_string(), "owner_filter.userid_list: 0 items, at least 1");
     assert_eq!(plan(req(time::day_before(now, 180), time::day_before(now, 1)), now).unwrap().len(), 6);
 }
@@ -93,7 +95,8 @@ async fn by_day_statistics_over_a_long_range_come_back_whole() {
     mount_tokens(&server, TokenSequence::new(&["T"])).await;
     Mock::given(path(BY_DAY)).respond_with(Days).mount(&server).await;
     let now = time::now_unix();
-    let request = StatisticGroupByDayRequest::new(time::day_before(now, 100), OwnerFilter::new(owners(150)))
+    let request = StatisticGroupByDayRequest::new(time::day_before(now, 100))
+        .owner_filter(OwnerFilter::new(owners(150)))
         .day_end_time(time::day_before(now, 1));
     let items: Vec<_> = client(&server).statistic_group_by_day_range(request).try_collect().await.unwrap();
     assert_eq!(items.len(), 100 * 2, "100 days for each of the 2 owner batches");
@@ -128,7 +131,8 @@ async fn by_owner_statistics_page_through_every_window() {
     mount_tokens(&server, TokenSequence::new(&["T"])).await;
     Mock::given(path(BY_OWNER)).respond_with(PagedOwners).mount(&server).await;
     let now = time::now_unix();
-    let request = StatisticRequest::new(time::day_before(now, 45), OwnerFilter::new(owners(5)))
+    let request = StatisticRequest::new(time::day_before(now, 45))
+        .owner_filter(OwnerFilter::new(owners(5)))
         .day_end_time(time::day_before(now, 1))
         .limit(2);
     let items: Vec<_> = client(&server).statistic_range(request).try_collect().await.unwrap();
@@ -143,7 +147,8 @@ async fn an_out_of_range_request_fails_before_any_call() {
     let server = MockServer::start().await;
     mount_tokens(&server, TokenSequence::new(&["T"])).await;
     let today = time::day_start(time::now_unix());
-    let request = StatisticRequest::new(time::day_before(today, 5), OwnerFilter::new(["a"])).day_end_time(today);
+    let request =
+        StatisticRequest::new(time::day_before(today, 5)).owner_filter(OwnerFilter::new(["a"])).day_end_time(today);
     let results: Vec<_> = client(&server).statistic_range(request).collect().await;
     assert_eq!(results.len(), 1);
     assert!(

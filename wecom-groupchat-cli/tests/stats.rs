@@ -105,8 +105,8 @@ fn json_and_table_output() {
 fn dates_are_checked_before_sending() {
     let sim = Sim::start();
     let owner = sim.hints().statistic_owners[0].clone();
-    let today_msg = format!("{} (today, UTC+8), must lie between", days_ago(0));
-    let future_msg = format!("{} (in the future, UTC+8), must lie between", days_ago(-34));
+    let today_msg = format!("{} (today, UTC+8), must be yesterday or earlier", days_ago(0));
+    let future_msg = format!("{} (in the future, UTC+8), must be yesterday or earlier", days_ago(-34));
     let cases: Vec<([String; 2], Vec<&str>)> = vec![
         (["2026-13-01".into(), days_ago(2)], vec!["--from", "2026-13-01", "YYYY-MM-DD"]),
         ([days_ago(5), "yesterday".into()], vec!["--to", "yesterday", "YYYY-MM-DD"]),

@@ -370,11 +370,14 @@ fn sigint_stops_between_batches_and_the_record_says_what_moved() {
     let rows = report_file(&record);
     assert_eq!(rows.len(), chats.len(), "every chat is in the record");
     let outcome = |id: &String| rows[id]["outcome"].as_str().unwrap().to_string();
-    // The batch in flight had its 5 s to answer: it did, so nothing is unknown.
+    // The signal came after the first batch was recorded: the second went out (or not, if the signal came
+    // first); a batch in flight had its 5 s to answer and did, so nothing is unknown, and no batch after
+    // the signal was sent.
+    let sent = sim.calls("transfer") as usize;
+    assert!((1..=2).contains(&sent), "{sent} batches sent");
     let moved: Vec<&String> = chats.iter().filter(|id| outcome(id) == "transferred").collect();
-    assert_eq!(moved.len(), 200, "two batches went, then the run stopped");
-    assert!(chats[200..].iter().all(|id| outcome(id) == "not_sent"), "nothing after the signal was sent");
-    assert_eq!(sim.calls("transfer"), 2);
+    assert_eq!(moved.len(), 100 * sent, "every batch sent was answered and recorded");
+    assert!(chats[100 * sent..].iter().all(|id| outcome(id) == "not_sent"), "nothing after the signal was sent");
     // The record matches the simulator: moved exactly when recorded so.
     for id in &chats {
         let transferring = sim.chat_status(id) == Some(ChatStatus::Transferring);

@@ -312,8 +312,8 @@ async fn business<R: Handle>(
     let result = if method != Method::POST {
         Err(Failure::new(PARAMETER_EMPTY, format!("{method} is not accepted; POST a JSON body")))
     } else {
-        let mut ctx = CallCtx::new(sim.clock.now_ms());
-        handlers::decode::<R>(&bytes, &mut ctx)
+        let ctx = CallCtx::new(sim.clock.now_ms());
+        handlers::decode::<R>(&bytes, &ctx)
             .and_then(|request| request.handle(&mut sim.company(), &ctx))
             .map(|response| answer::json(&response))
     };

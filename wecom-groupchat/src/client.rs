@@ -21,9 +21,6 @@ use crate::secret::Secret;
 use crate::token::{CorpCredentials, MemoryTokenStore, TokenManager, TokenProvider, TokenSource, TokenStore};
 use crate::wire::{self, Envelope, Status};
 
-/// errcode of "API call frequency limit reached".
-const RATE_LIMITED: i64 = 45009;
-
 /// A client of the customer group chat API. Cheap to clone: clones share the connection pool, the token
 /// cache and the rate limiter.
 ///
@@ -586,7 +583,7 @@ fn redirect_error(info: &'static EndpointInfo, response: &reqwest::Response) -> 
 }
 
 fn api_error(endpoint: &'static str, status: Status, attempts: u32) -> Error {
-    if status.errcode == RATE_LIMITED {
+    if status.errcode == crate::codes::API_FREQ_OUT_OF_LIMIT {
         let message = crate::secret::mask_secrets(&status.errmsg).into_owned();
         Error::RateLimited(RateLimitedError { endpoint, code: status.errcode, message })
     } else {

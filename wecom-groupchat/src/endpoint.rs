@@ -135,6 +135,27 @@ pub trait Endpoint: Serialize + DeserializeOwned + Validate + Clone + fmt::Debug
     const INFO: &'static EndpointInfo;
 }
 
+/// One documented example exchange of an endpoint ([`crate::examples::EXAMPLES`]), as compact JSON text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Example {
+    /// The endpoint.
+    pub endpoint: &'static str,
+    /// Where it comes from, when not the original documentation page.
+    pub name: Option<&'static str>,
+    /// The request body.
+    pub request: Option<&'static str>,
+    /// The answer.
+    pub response: Option<&'static str>,
+}
+
+impl Example {
+    /// The first documented answer of an endpoint.
+    pub fn first_response(endpoint: &str) -> Option<&'static str> {
+        crate::examples::EXAMPLES.iter().filter(|e| e.endpoint == endpoint).find_map(|e| e.response)
+    }
+}
+
 /// Code that learns an endpoint's name only at run time gets its types through
 /// [`crate::endpoints::visit`], which calls `visit::<R>()` with the endpoint's request type.
 pub trait EndpointVisitor {

@@ -224,7 +224,8 @@ fn meaning_suffix(code: i64) -> String {
 impl TokenError {
     /// Whether the secret or corp id is wrong (40001, 40013): fix the configuration.
     pub fn is_configuration(&self) -> bool {
-        matches!(self, TokenError::Rejected { code: 40001 | 40013, .. })
+        use crate::codes::{INVALID_CORP_ID, INVALID_SECRET};
+        matches!(self, TokenError::Rejected { code: INVALID_SECRET | INVALID_CORP_ID, .. })
     }
 
     pub(crate) fn is_retryable(&self) -> bool {
@@ -371,22 +372,33 @@ pub fn sanitize_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes;
 
     #[test]
     fn api_error_says_code_message_and_meaning() {
-        let e = Error::Api(ApiError::new("transfer", 90500, "the owner of this chat is not resigned", 1));
+        let e = Error::Api(ApiError::new(
+            "transfer",
+            codes::OWNER_NOT_RESIGNED,
+            "the owner of this chat is not resigned",
+            1,
+        ));
         assert_eq!(
             e.to_string(),
             "transfer: errcode 90500: the owner of this chat is not resigned [群主并未离职 — the owner of this chat has not resigned]"
         );
-        assert_eq!(e.code(), Some(90500));
+        assert_eq!(e.code(), Some(codes::OWNER_NOT_RESIGNED));
         assert!(!e.is_retryable());
-        assert!(Error::Api(ApiError::new("get", -1, "system busy", 4)).is_retryable());
+        assert!(Error::Api(ApiError::new("get", codes::SYSTEM_BUSY, "system busy", 4)).is_retryable());
     }
 
     #[test]
     fn server_text_is_printed_safely() {
-        let e = ApiError::new("get", 40058, "bad \u{1b}[31mred\u{1b}[0m at /x?access_token=SECRETTOKEN", 1);
+        let e = ApiError::new(
+            "get",
+            codes::INVALID_PARAMETER,
+            "bad \u{1b}[31mred\u{1b}[0m at /x?access_token=SECRETTOKEN",
+            1,
+        );
         let shown = e.to_string();
         assert!(!shown.contains('\u{1b}') && shown.contains("\\u{1b}[31mred"), "{shown}");
         assert!(!shown.contains("SECRETTOKEN") && shown.contains("access_token=***"), "{shown}");

@@ -22,6 +22,8 @@ pub enum ErrorRetry {
 pub struct ErrorCodeInfo {
     /// The errcode.
     pub code: i64,
+    /// The name of its constant in [`crate::codes`] (`API_FREQ_OUT_OF_LIMIT`).
+    pub name: &'static str,
     /// Official Chinese text.
     pub zh: &'static str,
     /// English gloss.
@@ -45,8 +47,8 @@ mod tests {
         for row in ERROR_CODES {
             assert_eq!(lookup(row.code), Some(row));
         }
-        assert_eq!(lookup(-1).map(|e| e.retry), Some(ErrorRetry::Backoff));
-        assert_eq!(lookup(42001).map(|e| e.retry), Some(ErrorRetry::RefreshToken));
+        assert_eq!(lookup(crate::codes::SYSTEM_BUSY).map(|e| e.retry), Some(ErrorRetry::Backoff));
+        assert_eq!(lookup(crate::codes::ACCESS_TOKEN_EXPIRED).map(|e| e.retry), Some(ErrorRetry::RefreshToken));
         assert_eq!(lookup(123_456_789), None);
     }
 }

@@ -49,6 +49,7 @@ pub mod ratelimit;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod retry;
+pub mod schema;
 mod secret;
 pub mod time;
 pub mod token;
@@ -61,14 +62,16 @@ pub use error::{
     ApiError, DecodeError, Error, HttpStatusError, Outcome, RateLimitedError, TokenError, TransportError,
     TransportKind, sanitize_text,
 };
-pub use generated::{endpoints, error_codes, types};
+pub use generated::error_codes::codes;
+pub use generated::{endpoints, error_codes, examples, types};
 pub use secret::{Secret, mask_secrets};
 pub use validate::ValidationError;
 
 /// API-wide constants from the spec (base URL, token endpoint, documented rate limits, day offset).
 pub mod api {
+    pub use crate::generated::token_endpoint::PATH as TOKEN_PATH;
     pub use crate::generated::{
         DAY_UTC_OFFSET_SECONDS, DEFAULT_BASE_URL, ENVELOPE_CODE_FIELD, ENVELOPE_MESSAGE_FIELD, RATE_LIMIT_PER_HOUR,
-        RATE_LIMIT_PER_MINUTE, TOKEN_PATH, TOKEN_QUERY_PARAM,
+        RATE_LIMIT_PER_MINUTE, TOKEN_QUERY_PARAM, token_endpoint,
     };
 }

@@ -103,6 +103,7 @@ pub(crate) fn classify(error: &Error, class: RetryClass) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes;
     use crate::error::ApiError;
 
     #[test]
@@ -121,12 +122,12 @@ mod tests {
 
     #[test]
     fn writes_are_not_retried_on_busy_but_reads_are() {
-        let busy = Error::Api(ApiError::new("x", -1, "system busy", 1));
+        let busy = Error::Api(ApiError::new("x", codes::SYSTEM_BUSY, "system busy", 1));
         assert_eq!(classify(&busy, RetryClass::Idempotent), Decision::Retry);
         assert_eq!(classify(&busy, RetryClass::NonIdempotent), Decision::Fail);
-        let expired = Error::Api(ApiError::new("x", 42001, "expired", 1));
+        let expired = Error::Api(ApiError::new("x", codes::ACCESS_TOKEN_EXPIRED, "expired", 1));
         assert_eq!(classify(&expired, RetryClass::NonIdempotent), Decision::RefreshAndReplay);
-        let limited = Error::Api(ApiError::new("x", 45009, "freq", 1));
+        let limited = Error::Api(ApiError::new("x", codes::API_FREQ_OUT_OF_LIMIT, "freq", 1));
         assert_eq!(classify(&limited, RetryClass::Idempotent), Decision::Fail);
     }
 }

@@ -270,7 +270,7 @@ impl CorpCredentials {
         max_body: usize,
     ) -> Self {
         let base_url = base_url.trim_end_matches('/').to_string();
-        let url = format!("{base_url}{}", crate::generated::TOKEN_PATH);
+        let url = format!("{base_url}{}", crate::generated::token_endpoint::PATH);
         CorpCredentials { corp_id, secret, http, base_url, url, retry, max_body }
     }
 

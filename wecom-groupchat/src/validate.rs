@@ -70,8 +70,10 @@ pub enum Rule {
     /// An enum value the documentation does not list.
     KnownValue,
     /// Text with a control character that JSON can carry only as a `\uXXXX` escape, which WeCom refuses
-    /// (40033).
+    /// ([`crate::codes::INVALID_REQUEST_CHARACTERS`]).
     RawUtf8,
+    /// A field the request requires was not given.
+    Required,
 }
 
 /// A request value that breaks a documented limit: names the field, the value and the limit, e.g.
@@ -104,9 +106,14 @@ impl ValidationError {
         ValidationError { field: field.into(), rule, actual: actual.into(), limit: limit.into(), errcode }
     }
 
+    /// A required field that was not given (the server would answer [`crate::codes::PARAMETER_MISSING`]).
+    pub fn missing(field: impl Into<String>) -> Self {
+        ValidationError::new(field, Rule::Required, "not given", "must be given", Some(crate::codes::PARAMETER_MISSING))
+    }
+
     /// The errcode WeCom answers for this mistake: the documented one, else 40058 (invalid parameter).
     pub fn server_errcode(&self) -> i64 {
-        self.errcode.unwrap_or(40058)
+        self.errcode.unwrap_or(crate::codes::INVALID_PARAMETER)
     }
 }
 
@@ -334,9 +341,11 @@ mod tests {
         let now = time::parse_day("2026-11-25").unwrap() + 3600;
         let root = FieldPath::Root;
         let today = time::parse_day("2026-11-25").unwrap();
-        let e = check::days_ago(&root.field("day_begin_time"), today, now, 1, 180, Some(600018)).unwrap_err();
+        let e =
+            check::days_ago(&root.field("day_begin_time"), today, now, 1, 180, Some(crate::codes::INVALID_TIME_RANGE))
+                .unwrap_err();
         assert_eq!(e.to_string(), "day_begin_time: 2026-11-25 (today, UTC+8), must be yesterday or earlier");
-        assert_eq!(e.errcode, Some(600018));
+        assert_eq!(e.errcode, Some(crate::codes::INVALID_TIME_RANGE));
         let old = time::day_before(now, 181);
         let e = check::days_ago(&root.field("day_begin_time"), old, now, 1, 180, None).unwrap_err();
         assert!(e.to_string().contains("181 days ago"), "{e}");

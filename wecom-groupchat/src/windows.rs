@@ -1,6 +1,8 @@
 //! Statistics over any range of days and any number of owners, generic over the spec's `windows`
-//! annotation: the range is split into windows of at most `MAX_DAYS` (days start at 00:00 UTC+8) and
-//! the owners into batches of at most `OWNER_BATCH`; every item comes back with its window.
+//! annotation: the range is split into windows of at most `MAX_DAYS` (days start at the spec's day
+//! boundary) and the owners into batches of at most `OWNER_BATCH`; every item comes back with its window.
+//! The allowed days are checked by the same functions the generated validation calls ([`check`]), with the
+//! spec's limits and errcode.
 
 use futures::{Stream, StreamExt, TryStreamExt, stream};
 
@@ -9,7 +11,7 @@ use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::paging::{self, OffsetPaged};
 use crate::time::{self, DAY};
-use crate::validate::{Rule, ValidationError};
+use crate::validate::{FieldPath, Rule, ValidationError, check};
 
 /// An endpoint over a closed range of days and a list of owners. Implemented by generated code.
 pub trait Windowed: Endpoint {
@@ -27,16 +29,19 @@ pub trait Windowed: Endpoint {
     const NEWEST_DAYS_AGO: i64;
     /// Oldest allowed day, in days before today.
     const OLDEST_DAYS_AGO: i64;
+    /// The errcode WeCom answers for a day it does not accept or a range too long.
+    const DAYS_ERRCODE: Option<i64>;
     /// Most owners in one call.
     const OWNER_BATCH: usize;
     /// First and last day (the last may be unset: one day).
     fn days(&self) -> (i64, Option<i64>);
     /// Sets first and last day.
     fn set_days(&mut self, begin: i64, end: i64);
-    /// Takes the owners out of the request.
-    fn take_owners(&mut self) -> Vec<String>;
-    /// Puts owners into the request.
-    fn set_owners(&mut self, owners: Vec<String>);
+    /// Takes the owners out of the request; `None` when it has no owner filter (every owner in the
+    /// app's view).
+    fn take_owners(&mut self) -> Option<Vec<String>>;
+    /// Puts owners into the request (`None`: no owner filter).
+    fn set_owners(&mut self, owners: Option<Vec<String>>);
     /// The items of a response.
     fn into_items(response: Self::Response) -> Vec<Self::Item>;
 }
@@ -80,49 +85,34 @@ pub fn split_days(begin: i64, end: i64, max_days: i64) -> Vec<Window> {
 }
 
 /// The calls a ranged request becomes, in order (window by window, owner batch by owner batch), checked
-/// against the allowed days as of `now`.
+/// against the allowed days as of `now`. A request without an owner filter is one call per window (every
+/// owner in the app's view).
 ///
 /// # Errors
-/// When the range is reversed or outside the allowed days, or there are no owners.
+/// When a day is outside the allowed ones, the range is reversed, or the owner filter lists no owners.
 pub fn plan<R: Windowed>(mut request: R, now: i64) -> Result<Vec<(Window, R)>, ValidationError> {
     let (begin, end) = request.days();
     let end = end.unwrap_or(begin);
-    let check_day = |field: &str, day: i64| -> Result<(), ValidationError> {
-        let ago = time::days_ago(day, now);
-        if ago < R::NEWEST_DAYS_AGO || ago > R::OLDEST_DAYS_AGO {
-            let newest = time::format_day(time::day_before(now, R::NEWEST_DAYS_AGO));
-            let oldest = time::format_day(time::day_before(now, R::OLDEST_DAYS_AGO));
-            return Err(ValidationError::new(
-                field,
-                Rule::DaysAgo,
-                time::describe_day(day, now),
-                format!("must lie between {oldest} and {newest} (WeCom keeps {} days)", R::OLDEST_DAYS_AGO),
-                Some(600018),
-            ));
+    let root = FieldPath::Root;
+    let (newest, oldest) = (R::NEWEST_DAYS_AGO, R::OLDEST_DAYS_AGO);
+    check::days_ago(&root.field(R::BEGIN_FIELD), begin, now, newest, oldest, R::DAYS_ERRCODE)?;
+    check::days_ago(&root.field(R::END_FIELD), end, now, newest, oldest, R::DAYS_ERRCODE)?;
+    // Any length the allowed days hold: the range is split into windows of `MAX_DAYS` below.
+    let allowed = oldest - newest + 1;
+    check::day_span(&root, (R::BEGIN_FIELD, begin), (R::END_FIELD, Some(end)), allowed, R::DAYS_ERRCODE)?;
+    let batches: Vec<Option<Vec<String>>> = match request.take_owners() {
+        None => vec![None],
+        Some(owners) if owners.is_empty() => {
+            return Err(ValidationError::new(R::OWNERS_FIELD, Rule::MinItems, "0 items", "at least 1", None));
         }
-        Ok(())
+        Some(owners) => owners.chunks(R::OWNER_BATCH.max(1)).map(|batch| Some(batch.to_vec())).collect(),
     };
-    check_day(R::BEGIN_FIELD, begin)?;
-    check_day(R::END_FIELD, end)?;
-    if time::day_start(end) < time::day_start(begin) {
-        return Err(ValidationError::new(
-            R::END_FIELD,
-            Rule::DaySpan,
-            time::format_day(end),
-            format!("must not be before {} {}", R::BEGIN_FIELD, time::format_day(begin)),
-            Some(600018),
-        ));
-    }
-    let owners = request.take_owners();
-    if owners.is_empty() {
-        return Err(ValidationError::new(R::OWNERS_FIELD, Rule::MinItems, "0 items", "at least 1", None));
-    }
     let mut calls = Vec::new();
     for window in split_days(begin, end, R::MAX_DAYS) {
-        for batch in owners.chunks(R::OWNER_BATCH.max(1)) {
+        for batch in &batches {
             let mut call = request.clone();
             call.set_days(window.begin, window.end);
-            call.set_owners(batch.to_vec());
+            call.set_owners(batch.clone());
             calls.push((window, call));
         }
     }

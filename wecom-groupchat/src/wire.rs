@@ -45,37 +45,7 @@ pub trait Envelope {
     fn proves_status(&self) -> bool;
 }
 
-/// Just the envelope of a response, for bodies that do not decode as the endpoint's response type.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Status {
-    /// `errcode`, 0 when absent.
-    #[serde(default)]
-    pub errcode: i64,
-    /// `errmsg`, empty when absent.
-    #[serde(default)]
-    pub errmsg: String,
-}
-
-impl Status {
-    /// A status with this code and message.
-    pub fn new(errcode: i64, errmsg: impl Into<String>) -> Self {
-        Status { errcode, errmsg: errmsg.into() }
-    }
-}
-
-impl Envelope for Status {
-    fn errcode(&self) -> i64 {
-        self.errcode
-    }
-
-    fn errmsg(&self) -> &str {
-        &self.errmsg
-    }
-
-    fn proves_status(&self) -> bool {
-        true
-    }
-}
+pub use crate::generated::Status;
 
 /// An upper bound of the number of JSON values in `json`: every value but the first follows a `[` or a `,`
 /// in an array, or a key that follows a `{` or a `,` in an object, so counting those bytes (inside strings
@@ -162,7 +132,7 @@ pub fn encode_request<T: Serialize>(value: &T) -> Result<Vec<u8>, RequestEncodin
         Rule::RawUtf8,
         format!("holds the control character U+{:04X}", u32::from(c)),
         "must not: JSON can send it only as a \\u escape, which WeCom refuses",
-        Some(40033),
+        Some(crate::codes::INVALID_REQUEST_CHARACTERS),
     )))
 }
 

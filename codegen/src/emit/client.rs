@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::docs;
-use super::types::{ident, rust_type};
+use super::tokens::{ident, rust_type, utc_offset};
 use crate::model::{Api, DefaultValue, Endpoint, Paging, Retry, Struct, Type};
 
 /// `client.rs`.
@@ -29,25 +29,31 @@ pub fn all(api: &Api) -> TokenStream {
 /// The methods of one endpoint.
 pub fn method_tokens(api: &Api, ep: &Endpoint) -> TokenStream {
     let method = ident(&ep.name);
-    let request = ident(&ep.request);
-    let response = ident(&ep.response);
+    let request = ident(&api.struct_(ep.request).name);
+    let response = ident(&api.struct_(ep.response).name);
+    let json = |id| api.field(id).json_name.as_str();
 
     let retry = match ep.retry {
-        Retry::Read => {
-            "Retry class: read. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts) are retried with backoff."
+        Retry::Idempotent => {
+            "Retry class: idempotent. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts, dropped connections, bodies cut short) are retried with backoff."
         }
-        Retry::Write => {
-            "Retry class: write. Not idempotent, so it is retried only when the request provably never reached the server; otherwise a failure says the outcome is unknown."
+        Retry::NonIdempotent => {
+            "Retry class: non-idempotent. It is retried only when the request provably never reached the server; otherwise a failure says the outcome is unknown."
         }
     };
     let paging = match &ep.paging {
-        Some(Paging::Cursor { next, .. }) => format!(
-            "Returns one page; pass `next_cursor` back as `cursor` for the next one, or use `{}_stream` to get every item (`{}` empty or absent ends the listing).",
-            ep.name, next.json_name
+        Some(Paging::Cursor { cursor, next, .. }) => format!(
+            "Returns one page; pass `{}` back as `{}` for the next one, or use `{}_stream` to get every item (`{}` empty or absent ends the listing).",
+            json(*next),
+            json(*cursor),
+            ep.name,
+            json(*next)
         ),
         Some(Paging::Offset { next, total, .. }) => format!(
             "Returns one page; use `{}_stream` to get every item (pages end when `{}` reaches `{}`).",
-            ep.name, next.json_name, total.json_name
+            ep.name,
+            json(*next),
+            json(*total)
         ),
         None => String::new(),
     };
@@ -59,7 +65,7 @@ pub fn method_tokens(api: &Api, ep: &Endpoint) -> TokenStream {
         paging,
     ]);
     let example = docs::doc_attrs(&example_doc(api, ep));
-    let helpers = helper_methods(ep);
+    let helpers = helper_methods(api, ep);
     quote! {
         #doc
         ///
@@ -79,15 +85,16 @@ pub fn method_tokens(api: &Api, ep: &Endpoint) -> TokenStream {
 }
 
 /// The paging, batching and windowing helpers the spec's annotations ask for.
-fn helper_methods(ep: &Endpoint) -> TokenStream {
-    let request = ident(&ep.request);
+fn helper_methods(api: &Api, ep: &Endpoint) -> TokenStream {
+    let request = ident(&api.struct_(ep.request).name);
+    let json = |id| api.field(id).json_name.as_str();
     let mut out = TokenStream::new();
     match &ep.paging {
-        Some(Paging::Cursor { next, item_type, .. }) => {
+        Some(Paging::Cursor { next, items, .. }) => {
             let name = format_ident!("{}_stream", ep.name);
-            let item = rust_type(item_type);
+            let item = rust_type(api, api.field(*items).ty.item());
             let doc = docs::doc_paragraphs(&[
-                format!("Every item of `{}`, page after page, as a stream: follows `{}` until it is empty or absent. Holds one page in memory at a time.", ep.name, next.json_name),
+                format!("Every item of `{}`, page after page, as a stream: follows `{}` until it is empty or absent. Holds one page in memory at a time.", ep.name, json(*next)),
                 "The request's cursor is ignored (the stream starts at the first page). A failed page ends the stream with its error.".to_string(),
             ]);
             out.extend(quote! {
@@ -97,13 +104,15 @@ fn helper_methods(ep: &Endpoint) -> TokenStream {
                 }
             });
         }
-        Some(Paging::Offset { next, total, item_type, .. }) => {
+        Some(Paging::Offset { next, total, items, .. }) => {
             let name = format_ident!("{}_stream", ep.name);
-            let item = rust_type(item_type);
+            let item = rust_type(api, api.field(*items).ty.item());
             let doc = docs::doc_paragraphs(&[
                 format!(
                     "Every item of `{}` from the request's offset on, as a stream: follows `{}` until it reaches `{}` (or a page comes back empty). Holds one page in memory at a time.",
-                    ep.name, next.json_name, total.json_name
+                    ep.name,
+                    json(*next),
+                    json(*total)
                 ),
                 "A failed page ends the stream with its error.".to_string(),
             ]);
@@ -119,8 +128,8 @@ fn helper_methods(ep: &Endpoint) -> TokenStream {
     if let Some(b) = &ep.bulk {
         let name = format_ident!("{}_batched", ep.name);
         let doc = docs::doc_paragraphs(&[
-            format!("`{}` for any number of `{}`: sends batches of at most {} and reports the outcome of every id.", ep.name, b.split.json_name, b.batch_size),
-            format!("Ids listed in `{}` failed (with their errcode and errmsg), even when their own errcode is 0; the other ids of a successful batch succeeded; the ids of a batch that failed after it may have reached the server have an unknown outcome. Duplicate ids are sent once. Batches go one after another.", b.failures.json_name),
+            format!("`{}` for any number of `{}`: sends batches of at most {} and reports the outcome of every id.", ep.name, json(b.split), b.batch_size),
+            format!("Ids listed in `{}` failed (with their errcode and errmsg), even when their own errcode is 0; the other ids of a successful batch succeeded; the ids of a batch that failed after it may have reached the server have an unknown outcome. Duplicate ids are sent once. Batches go one after another.", json(b.failures)),
             "# Errors\n\n[`Error::Validation`] when any batch breaks a documented limit; nothing is sent then. Failures of single batches are in the report, not errors.".to_string(),
         ]);
         out.extend(quote! {
@@ -132,14 +141,25 @@ fn helper_methods(ep: &Endpoint) -> TokenStream {
     }
     if let Some(w) = &ep.windows {
         let name = format_ident!("{}_range", ep.name);
-        let item = rust_type(&w.item_type);
+        let item = rust_type(api, api.field(w.items).ty.item());
+        let zone = utc_offset(api);
+        let owners = if api.field(w.owners_parent).required {
+            format!("`{}.{}` into batches of at most {}", json(w.owners_parent), json(w.owners), w.owner_batch)
+        } else {
+            format!(
+                "`{}.{}` into batches of at most {} (left out: every owner in the app's view, one call per window)",
+                json(w.owners_parent),
+                json(w.owners),
+                w.owner_batch
+            )
+        };
         let runner = if matches!(ep.paging, Some(Paging::Offset { .. })) {
             quote!(crate::windows::offset_paged_items)
         } else {
             quote!(crate::windows::items)
         };
         let doc = docs::doc_paragraphs(&[
-            format!("`{}` over any range of days and any number of owners: splits `[{}, {}]` into windows of at most {} days (days start at 00:00 UTC+8) and `{}.{}` into batches of at most {}, and streams every item with its window.", ep.name, w.begin.json_name, w.end.json_name, w.max_days, w.owners_parent.json_name, w.owners.json_name, w.owner_batch),
+            format!("`{}` over any range of days and any number of owners: splits `[{}, {}]` into windows of at most {} days (days start at 00:00 {zone}) and {owners}, and streams every item with its window.", ep.name, json(w.begin), json(w.end), w.max_days),
             format!("The range must lie between {} and {} days ago; a range outside it is a validation error before any call (WeCom keeps {} days).", w.oldest_days_ago, w.newest_days_ago, w.oldest_days_ago),
             "# Errors\n\nThe stream's first item is [`Error::Validation`] when the range or the owners are not usable; a failed call ends the stream with its error.".to_string(),
         ]);
@@ -162,10 +182,10 @@ fn method_name(ep: &Endpoint) -> &'static str {
 
 /// A doc-test that builds the endpoint's first documented request with `new` and the setters.
 fn example_doc(api: &Api, ep: &Endpoint) -> String {
-    let request = api.struct_named(&ep.request);
+    let request = api.struct_(ep.request);
     let json = ep.examples.iter().find_map(|e| e.request.clone()).unwrap_or(serde_json::Value::Null);
     let skip: Option<&str> = match &ep.paging {
-        Some(Paging::Cursor { cursor, .. }) => Some(&cursor.json_name),
+        Some(Paging::Cursor { cursor, .. }) => Some(&api.field(*cursor).json_name),
         _ => None,
     };
     let mut uses = BTreeSet::new();
@@ -248,16 +268,17 @@ fn value_expr(
         Type::String => format!("{:?}", value.as_str().unwrap_or("")),
         Type::Int | Type::Timestamp | Type::Day => value.as_i64().unwrap_or(0).to_string(),
         Type::Bool => value.as_bool().unwrap_or(false).to_string(),
-        Type::Enum(name) => {
+        Type::Enum(id) => {
+            let e = api.enum_(*id);
+            let name = &e.name;
             uses.insert(name.clone());
-            let e = api.enum_named(name);
-            let v = value.as_i64().unwrap_or_else(|| e.values[0].value);
+            let v = value.as_i64().or_else(|| e.values.first().map(|x| x.value)).unwrap_or(0);
             match e.values.iter().find(|x| x.value == v) {
                 Some(x) => format!("{name}::{}", x.name),
                 None => format!("{name}::from({v})"),
             }
         }
-        Type::Struct(name) => struct_expr(api, api.struct_named(name), value, None, uses, depth),
+        Type::Struct(id) => struct_expr(api, api.struct_(*id), value, None, uses, depth),
         Type::Array(inner) => {
             let items: Vec<String> = value
                 .as_array()

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::model::{Constraints, DefaultValue, Field};
+use crate::model::{Api, Constraints, DefaultValue, Field};
 
 /// One `#[doc]` attribute per line of `text`. Outside ``` fences, leading indentation is dropped so that
 /// rustdoc never takes a line for an indented code block, and bare URLs are wrapped in `<…>` so they
@@ -57,9 +57,9 @@ fn link_urls(line: &str) -> String {
 }
 
 /// The doc text of a field: the spec's text, then its limits and server default.
-pub fn field_doc(field: &Field) -> String {
+pub fn field_doc(api: &Api, field: &Field) -> String {
     let mut parts = vec![field.doc.clone()];
-    let limits = describe_constraints(&field.constraints);
+    let limits = describe_constraints(api, &field.constraints);
     if !limits.is_empty() {
         parts.push(format!("Limits: {}.", limits.join("; ")));
     }
@@ -68,7 +68,7 @@ pub fn field_doc(field: &Field) -> String {
             DefaultValue::Int(v) => v.to_string(),
             DefaultValue::Bool(v) => v.to_string(),
             DefaultValue::String(v) => format!("{v:?}"),
-            DefaultValue::Enum { ty, variant, value } => format!("`{ty}::{variant}` ({value})"),
+            DefaultValue::Enum { ty, variant, value } => format!("`{}::{variant}` ({value})", api.enum_(*ty).name),
         };
         parts.push(format!("Server default when left out: {shown}."));
     }
@@ -76,7 +76,7 @@ pub fn field_doc(field: &Field) -> String {
 }
 
 /// Human sentences for a field's limits, e.g. `1 to 100 items`.
-pub fn describe_constraints(c: &Constraints) -> Vec<String> {
+pub fn describe_constraints(api: &Api, c: &Constraints) -> Vec<String> {
     let mut out = Vec::new();
     let code = |e: Option<i64>| e.map(|e| format!(" (server answers {e})")).unwrap_or_default();
     match (c.min_items, c.max_items) {
@@ -109,12 +109,20 @@ pub fn describe_constraints(c: &Constraints) -> Vec<String> {
             1 => "yesterday".to_string(),
             n => format!("{n} days ago"),
         };
-        out.push(format!("a day from {newest} back to {} days ago (UTC+8){}", d.max, code(d.errcode)));
+        let zone = super::tokens::utc_offset(api);
+        out.push(format!("a day from {newest} back to {} days ago ({zone}){}", d.max, code(d.errcode)));
     }
     if let Some(each) = &c.each {
-        for item in describe_constraints(each) {
+        for item in describe_constraints(api, each) {
             out.push(format!("each item {item}"));
         }
     }
     out
+}
+
+/// The English part of a spec text written `中文 — English` (the whole text when it has no such part).
+pub fn english(text: &str) -> String {
+    let text = text.trim();
+    let english = text.rsplit_once(" — ").map_or(text, |(_, en)| en);
+    english.split_whitespace().collect::<Vec<_>>().join(" ")
 }

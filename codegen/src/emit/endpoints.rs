@@ -1,13 +1,13 @@
-//! The endpoint table and, per endpoint, the trait implementations the runtime builds on:
-//! `Endpoint` (path, retry class, response type), and where the spec says so `CursorPaged`,
+//! The endpoint table, the registry macro, and per endpoint the trait implementations the runtime builds
+//! on: `Endpoint` (path, retry class, response type), and where the spec says so `CursorPaged`,
 //! `OffsetPaged`, `Batched` and `Windowed`.
 
 use heck::ToShoutySnakeCase;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::types::{doc_line, ident, int, rust_type};
-use crate::model::{Api, Endpoint, FieldRef, HttpMethod, Paging, Retry};
+use super::tokens::{doc_line, ident, int, option_int, rust_type};
+use crate::model::{Api, Endpoint, FieldId, HttpMethod, Paging, Retry, Simulated};
 
 /// `endpoints.rs`.
 pub fn all(api: &Api) -> TokenStream {
@@ -15,8 +15,17 @@ pub fn all(api: &Api) -> TokenStream {
     let consts = api.endpoints.iter().map(|ep| const_ident(&ep.name));
     let arms = api.endpoints.iter().map(|ep| {
         let name = &ep.name;
-        let request = ident(&ep.request);
+        let request = ident(&api.struct_(ep.request).name);
         quote! { #name => Some(visitor.visit::<#request>()), }
+    });
+    let registry = api.endpoints.iter().map(|ep| {
+        let name = ident(&ep.name);
+        let request = ident(&api.struct_(ep.request).name);
+        let simulated = match ep.simulated {
+            Simulated::Handler => quote!(handler),
+            Simulated::Example => quote!(example),
+        };
+        quote! { (#name, $crate::types::#request, #simulated) }
     });
     let any_bulk = api.endpoints.iter().any(|ep| ep.bulk.is_some());
     let any_cursor = api.endpoints.iter().any(|ep| matches!(ep.paging, Some(Paging::Cursor { .. })));
@@ -55,6 +64,19 @@ pub fn all(api: &Api) -> TokenStream {
             }
         }
 
+        /// Calls `$callback!` once with every endpoint of the spec, as `(name, RequestType, simulated)`
+        /// entries separated by commas, where `simulated` is `handler` (the simulator has a handler written
+        /// for it) or `example` (it answers with the documented example). Code that must cover every
+        /// endpoint — the simulator's router — expands it, so that a new endpoint without its handler
+        /// does not compile.
+        #[macro_export]
+        #[doc(hidden)]
+        macro_rules! for_each_endpoint {
+            ($callback:ident) => {
+                $callback! { #(#registry),* }
+            };
+        }
+
         #(#per_endpoint)*
     }
 }
@@ -71,26 +93,26 @@ pub fn endpoint_tokens(api: &Api, ep: &Endpoint) -> TokenStream {
     let summary = &ep.summary;
     let summary_en = &ep.summary_en;
     let doc_url = &ep.doc_url;
-    let request = ident(&ep.request);
-    let response = ident(&ep.response);
-    let request_name = &ep.request;
-    let response_name = &ep.response;
+    let request_name = &api.struct_(ep.request).name;
+    let response_name = &api.struct_(ep.response).name;
+    let (request, response) = (ident(request_name), ident(response_name));
     let method = match ep.method {
         HttpMethod::Get => quote!(HttpMethod::Get),
         HttpMethod::Post => quote!(HttpMethod::Post),
     };
     let retry = match ep.retry {
-        Retry::Read => quote!(RetryClass::Idempotent),
-        Retry::Write => quote!(RetryClass::NonIdempotent),
+        Retry::Idempotent => quote!(RetryClass::Idempotent),
+        Retry::NonIdempotent => quote!(RetryClass::NonIdempotent),
     };
+    let json = |id: FieldId| api.field(id).json_name.clone();
     let paging = match &ep.paging {
         None => quote!(Paging::None),
-        Some(Paging::Cursor { cursor, next, items, .. }) => {
-            let (c, n, i) = (&cursor.json_name, &next.json_name, &items.json_name);
+        Some(Paging::Cursor { cursor, next, items }) => {
+            let (c, n, i) = (json(*cursor), json(*next), json(*items));
             quote!(Paging::Cursor { cursor: #c, next: #n, items: #i })
         }
         Some(Paging::Offset { offset, next, total, items, .. }) => {
-            let (o, n, t, i) = (&offset.json_name, &next.json_name, &total.json_name, &items.json_name);
+            let (o, n, t, i) = (json(*offset), json(*next), json(*total), json(*items));
             quote!(Paging::Offset { offset: #o, next: #n, total: #t, items: #i })
         }
     };
@@ -108,22 +130,24 @@ pub fn endpoint_tokens(api: &Api, ep: &Endpoint) -> TokenStream {
     let paging_impl = ep.paging.as_ref().map(|p| paging_impl(api, ep, p));
     let bulk_impl = ep.bulk.as_ref().map(|b| {
         let size = int(b.batch_size);
-        let split = ident(&b.split.rust_name);
-        let split_json = &b.split.json_name;
-        let failures = ident(&b.failures.rust_name);
-        let key = ident(&b.key.rust_name);
-        let code = ident(&b.failure_code.rust_name);
-        let message = ident(&b.failure_message.rust_name);
-        let iter = if b.failures.optional {
-            quote!(response.#failures.iter().flatten())
+        let split = api.field(b.split);
+        let (split_rust, split_json) = (ident(&split.rust_name), &split.json_name);
+        let failures = api.field(b.failures);
+        let failures_rust = ident(&failures.rust_name);
+        let key = ident(&api.field(b.key).rust_name);
+        let code_field = api.field(b.failure_code);
+        let message_field = api.field(b.failure_message);
+        let (code, message) = (ident(&code_field.rust_name), ident(&message_field.rust_name));
+        let iter = if failures.required {
+            quote!(response.#failures_rust.iter())
         } else {
-            quote!(response.#failures.iter())
+            quote!(response.#failures_rust.iter().flatten())
         };
-        let code_value = if b.failure_code.optional { quote!(failure.#code) } else { quote!(Some(failure.#code)) };
-        let message_value = if b.failure_message.optional {
-            quote!(failure.#message.as_deref())
-        } else {
+        let code_value = if code_field.required { quote!(Some(failure.#code)) } else { quote!(failure.#code) };
+        let message_value = if message_field.required {
             quote!(Some(failure.#message.as_str()))
+        } else {
+            quote!(failure.#message.as_deref())
         };
         quote! {
             impl Batched for #request {
@@ -131,11 +155,11 @@ pub fn endpoint_tokens(api: &Api, ep: &Endpoint) -> TokenStream {
                 const ITEMS_FIELD: &'static str = #split_json;
 
                 fn take_items(&mut self) -> Vec<String> {
-                    std::mem::take(&mut self.#split)
+                    std::mem::take(&mut self.#split_rust)
                 }
 
                 fn set_items(&mut self, items: Vec<String>) {
-                    self.#split = items;
+                    self.#split_rust = items;
                 }
 
                 fn failures(response: &#response) -> Vec<ItemFailure<'_>> {
@@ -151,26 +175,44 @@ pub fn endpoint_tokens(api: &Api, ep: &Endpoint) -> TokenStream {
         }
     });
     let windows_impl = ep.windows.as_ref().map(|w| {
-        let begin = ident(&w.begin.rust_name);
-        let end = ident(&w.end.rust_name);
-        let parent = ident(&w.owners_parent.rust_name);
-        let owners = ident(&w.owners.rust_name);
+        let (begin, end) = (api.field(w.begin), api.field(w.end));
+        let (parent, owners) = (api.field(w.owners_parent), api.field(w.owners));
+        let (begin_rust, end_rust) = (ident(&begin.rust_name), ident(&end.rust_name));
+        let (parent_rust, owners_rust) = (ident(&parent.rust_name), ident(&owners.rust_name));
         let max_days = int(w.max_days);
         let newest = int(w.newest_days_ago);
         let oldest = int(w.oldest_days_ago);
+        let days_errcode = option_int(w.days_errcode);
         let batch = int(w.owner_batch);
-        let end_get = if w.end.optional { quote!(self.#end) } else { quote!(Some(self.#end)) };
-        let begin_json = &w.begin.json_name;
-        let end_json = &w.end.json_name;
-        let owners_json = format!("{}.{}", w.owners_parent.json_name, w.owners.json_name);
-        let item = rust_type(&w.item_type);
-        let items_name = ident(&w.items.rust_name);
-        let take = if w.items.optional {
-            quote!(response.#items_name.unwrap_or_default())
+        let end_get = if end.required { quote!(Some(self.#end_rust)) } else { quote!(self.#end_rust) };
+        let end_set = if end.required { quote!(end) } else { quote!(Some(end)) };
+        let (begin_json, end_json) = (&begin.json_name, &end.json_name);
+        let owners_json = format!("{}.{}", parent.json_name, owners.json_name);
+        let items = api.field(w.items);
+        let item = rust_type(api, items.ty.item());
+        let items_rust = ident(&items.rust_name);
+        let take = if items.required {
+            quote!(response.#items_rust)
         } else {
-            quote!(response.#items_name)
+            quote!(response.#items_rust.unwrap_or_default())
         };
-        let end_set = if w.end.optional { quote!(Some(end)) } else { quote!(end) };
+        // Without an owner filter the request covers every owner in the app's view: one batch of "all".
+        let filter = ident(&api.struct_(w.owners_filter).name);
+        let (take_owners, set_owners) = if parent.required {
+            (
+                quote!(Some(std::mem::take(&mut self.#parent_rust.#owners_rust))),
+                quote! {
+                    if let Some(owners) = owners {
+                        self.#parent_rust.#owners_rust = owners;
+                    }
+                },
+            )
+        } else {
+            (
+                quote!(self.#parent_rust.take().map(|filter| filter.#owners_rust)),
+                quote!(self.#parent_rust = owners.map(#filter::new);),
+            )
+        };
         quote! {
             impl Windowed for #request {
                 type Item = #item;
@@ -180,23 +222,24 @@ pub fn endpoint_tokens(api: &Api, ep: &Endpoint) -> TokenStream {
                 const MAX_DAYS: i64 = #max_days;
                 const NEWEST_DAYS_AGO: i64 = #newest;
                 const OLDEST_DAYS_AGO: i64 = #oldest;
+                const DAYS_ERRCODE: Option<i64> = #days_errcode;
                 const OWNER_BATCH: usize = #batch;
 
                 fn days(&self) -> (i64, Option<i64>) {
-                    (self.#begin, #end_get)
+                    (self.#begin_rust, #end_get)
                 }
 
                 fn set_days(&mut self, begin: i64, end: i64) {
-                    self.#begin = begin;
-                    self.#end = #end_set;
+                    self.#begin_rust = begin;
+                    self.#end_rust = #end_set;
                 }
 
-                fn take_owners(&mut self) -> Vec<String> {
-                    std::mem::take(&mut self.#parent.#owners)
+                fn take_owners(&mut self) -> Option<Vec<String>> {
+                    #take_owners
                 }
 
-                fn set_owners(&mut self, owners: Vec<String>) {
-                    self.#parent.#owners = owners;
+                fn set_owners(&mut self, owners: Option<Vec<String>>) {
+                    #set_owners
                 }
 
                 fn into_items(response: #response) -> Vec<#item> {
@@ -234,35 +277,39 @@ pub fn endpoint_tokens(api: &Api, ep: &Endpoint) -> TokenStream {
     }
 }
 
-/// Reads an optional or required response field as an `Option`.
-fn optional_get(field: &FieldRef, access: TokenStream) -> TokenStream {
-    if field.optional { access } else { quote!(Some(#access)) }
+/// Reads a response field as an `Option`, whether it is optional or required.
+fn optional_get(api: &Api, id: FieldId) -> TokenStream {
+    let f = api.field(id);
+    let name = ident(&f.rust_name);
+    if f.required { quote!(Some(response.#name)) } else { quote!(response.#name) }
 }
 
-fn paging_impl(_api: &Api, ep: &Endpoint, paging: &Paging) -> TokenStream {
-    let request = ident(&ep.request);
-    let response = ident(&ep.response);
+/// A response array: its length, and the array itself taken out.
+fn items_access(api: &Api, id: FieldId) -> (TokenStream, TokenStream) {
+    let f = api.field(id);
+    let name = ident(&f.rust_name);
+    if f.required {
+        (quote!(response.#name.len()), quote!(response.#name))
+    } else {
+        (quote!(response.#name.as_ref().map_or(0, Vec::len)), quote!(response.#name.unwrap_or_default()))
+    }
+}
+
+fn paging_impl(api: &Api, ep: &Endpoint, paging: &Paging) -> TokenStream {
+    let request = ident(&api.struct_(ep.request).name);
+    let response = ident(&api.struct_(ep.response).name);
     match paging {
-        Paging::Cursor { cursor, next, items, item_type } => {
-            let cursor = ident(&cursor.rust_name);
-            let next_name = ident(&next.rust_name);
-            let next_get = if next.optional {
-                quote!(response.#next_name.as_deref())
-            } else {
+        Paging::Cursor { cursor, next, items } => {
+            let cursor = ident(&api.field(*cursor).rust_name);
+            let next_field = api.field(*next);
+            let next_name = ident(&next_field.rust_name);
+            let next_get = if next_field.required {
                 quote!(Some(response.#next_name.as_str()))
-            };
-            let items_name = ident(&items.rust_name);
-            let take = if items.optional {
-                quote!(response.#items_name.unwrap_or_default())
             } else {
-                quote!(response.#items_name)
+                quote!(response.#next_name.as_deref())
             };
-            let len = if items.optional {
-                quote!(response.#items_name.as_ref().map_or(0, Vec::len))
-            } else {
-                quote!(response.#items_name.len())
-            };
-            let item = rust_type(item_type);
+            let (len, take) = items_access(api, *items);
+            let item = rust_type(api, api.field(*items).ty.item());
             quote! {
                 impl CursorPaged for #request {
                     type Item = #item;
@@ -285,42 +332,31 @@ fn paging_impl(_api: &Api, ep: &Endpoint, paging: &Paging) -> TokenStream {
                 }
             }
         }
-        Paging::Offset { offset, next, total, items, item_type, limit } => {
-            let offset = ident(&offset.rust_name);
+        Paging::Offset { offset, next, total, items, limit } => {
+            let offset = ident(&api.field(*offset).rust_name);
             let limit_get = match limit {
                 None => quote!(None),
-                Some((field, default)) => {
+                Some(id) => {
+                    let field = api.field(*id);
                     let l = ident(&field.rust_name);
-                    match (field.optional, default) {
-                        (false, _) => quote!(Some(self.#l)),
-                        (true, Some(d)) => {
-                            let d = int(*d);
+                    let default = match field.default {
+                        Some(crate::model::DefaultValue::Int(d)) => Some(d),
+                        _ => None,
+                    };
+                    match (field.required, default) {
+                        (true, _) => quote!(Some(self.#l)),
+                        (false, Some(d)) => {
+                            let d = int(d);
                             quote!(Some(self.#l.unwrap_or(#d)))
                         }
-                        (true, None) => quote!(self.#l),
+                        (false, None) => quote!(self.#l),
                     }
                 }
             };
-            let next_get = optional_get(next, {
-                let n = ident(&next.rust_name);
-                quote!(response.#n)
-            });
-            let total_get = optional_get(total, {
-                let t = ident(&total.rust_name);
-                quote!(response.#t)
-            });
-            let items_name = ident(&items.rust_name);
-            let take = if items.optional {
-                quote!(response.#items_name.unwrap_or_default())
-            } else {
-                quote!(response.#items_name)
-            };
-            let len = if items.optional {
-                quote!(response.#items_name.as_ref().map_or(0, Vec::len))
-            } else {
-                quote!(response.#items_name.len())
-            };
-            let item = rust_type(item_type);
+            let next_get = optional_get(api, *next);
+            let total_get = optional_get(api, *total);
+            let (len, take) = items_access(api, *items);
+            let item = rust_type(api, api.field(*items).ty.item());
             quote! {
                 impl OffsetPaged for #request {
                     type Item = #item;

@@ -7,6 +7,8 @@ mod client;
 mod docs;
 mod endpoints;
 mod error_codes;
+mod examples;
+mod tokens;
 mod types;
 mod validate;
 
@@ -34,8 +36,23 @@ pub fn generate(api: &Api) -> Vec<GeneratedFile> {
         file("types.rs", "Request, response and shared types of every endpoint.", types::all(api)),
         file("endpoints.rs", "The endpoint table and the per-endpoint trait implementations.", endpoints::all(api)),
         file("client.rs", "One `Client` method per endpoint.", client::all(api)),
-        file("error_codes.rs", "The error-code table.", error_codes::all(api)),
+        file("error_codes.rs", "The error-code table, and a named constant per code.", error_codes::all(api)),
+        file("examples.rs", "The documented request and answer examples of every endpoint.", examples::all(api)),
     ]
+}
+
+/// Emits the items no endpoint owns — the shared enums and structs (and the token endpoint's), the
+/// error-code constants — as one formatted unit, for snapshot review.
+pub fn generate_shared(api: &Api) -> String {
+    let mut tokens = TokenStream::new();
+    for e in api.enums.iter().filter(|e| e.owner == Owner::Shared) {
+        tokens.extend(types::enum_tokens(api, e));
+    }
+    for id in api.struct_ids().filter(|id| api.struct_(*id).owner == Owner::Shared) {
+        tokens.extend(types::struct_tokens(api, id));
+    }
+    tokens.extend(error_codes::all(api));
+    format_tokens(tokens)
 }
 
 /// Emits everything generated for one endpoint — its request and response types, its own structs and
@@ -46,10 +63,10 @@ pub fn generate_endpoint(api: &Api, name: &str) -> Option<String> {
     let owner = Owner::Endpoint(ep.name.clone());
     let mut tokens = TokenStream::new();
     for e in api.enums.iter().filter(|e| e.owner == owner) {
-        tokens.extend(types::enum_tokens(e));
+        tokens.extend(types::enum_tokens(api, e));
     }
-    for s in api.structs.iter().filter(|s| s.owner == owner) {
-        tokens.extend(types::struct_tokens(api, s));
+    for id in api.struct_ids().filter(|id| api.struct_(*id).owner == owner) {
+        tokens.extend(types::struct_tokens(api, id));
     }
     tokens.extend(endpoints::endpoint_tokens(api, ep));
     let method = client::method_tokens(api, ep);
@@ -82,26 +99,28 @@ pub fn format_tokens(tokens: TokenStream) -> String {
 fn mod_tokens(api: &Api) -> TokenStream {
     let title = docs::doc_attrs(&api.title);
     let base_url = &api.base_url;
-    let token_path = &api.token_path;
     let token_param = &api.token_query_param;
-    let token_doc = types::doc_line(&format!("Official documentation of the token endpoint: <{}>", api.token_doc_url));
     let code = &api.envelope_code;
     let message = &api.envelope_message;
-    let per_minute = types::int(api.rate_limit.per_minute);
-    let per_hour = types::int(api.rate_limit.per_hour);
-    let offset = types::int(api.day_utc_offset_hours * 3600);
+    let per_minute = tokens::int(api.rate_limit.per_minute);
+    let per_hour = tokens::int(api.rate_limit.per_hour);
+    let offset = tokens::int(api.day_utc_offset_hours * 3600);
+    let zone = tokens::utc_offset(api);
+    let offset_doc = tokens::doc_line(&format!(
+        "Offset from UTC, in seconds, of the day boundaries of `day` fields ({zone}, no daylight saving)."
+    ));
+    let status = status_tokens(api);
+    let token = token_endpoint_tokens(api);
     quote! {
         #title
         pub mod client;
         pub mod endpoints;
         pub mod error_codes;
+        pub mod examples;
         pub mod types;
 
         /// Production base URL.
         pub const DEFAULT_BASE_URL: &str = #base_url;
-        /// Path of the endpoint that issues access tokens.
-        #token_doc
-        pub const TOKEN_PATH: &str = #token_path;
         /// Query parameter carrying the access token on every business call.
         pub const TOKEN_QUERY_PARAM: &str = #token_param;
         /// Response field holding the error code (0 on success; may be absent on success).
@@ -112,8 +131,137 @@ fn mod_tokens(api: &Api) -> TokenStream {
         pub const RATE_LIMIT_PER_MINUTE: u32 = #per_minute;
         /// Documented per-corp call limit of one endpoint, per hour.
         pub const RATE_LIMIT_PER_HOUR: u32 = #per_hour;
-        /// Offset from UTC, in seconds, of the day boundaries of `day` fields (UTC+8, no daylight saving).
+        #offset_doc
         pub const DAY_UTC_OFFSET_SECONDS: i64 = #offset;
+
+        #status
+        #token
+    }
+}
+
+/// `Status`: just the envelope of an answer, under the spec's field names.
+fn status_tokens(api: &Api) -> TokenStream {
+    let (code, message) = (tokens::ident(&api.envelope_code), tokens::ident(&api.envelope_message));
+    let (code_name, message_name) = (&api.envelope_code, &api.envelope_message);
+    let doc = tokens::doc_line(&format!(
+        "The envelope every answer carries (`{code_name}`, `{message_name}`), for bodies that do not decode as the endpoint's response: an error answer lacks the fields a success has."
+    ));
+    quote! {
+        #doc
+        #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+        pub struct Status {
+            /// The error code; 0 when absent.
+            #[serde(default)]
+            pub #code: i64,
+            /// The error message; empty when absent.
+            #[serde(default)]
+            pub #message: String,
+        }
+
+        impl Status {
+            /// A status with this code and message.
+            pub fn new(code: i64, message: impl Into<String>) -> Self {
+                Status { #code: code, #message: message.into() }
+            }
+        }
+
+        impl crate::wire::Envelope for Status {
+            fn errcode(&self) -> i64 {
+                self.#code
+            }
+
+            fn errmsg(&self) -> &str {
+                &self.#message
+            }
+
+            fn proves_status(&self) -> bool {
+                true
+            }
+        }
+    }
+}
+
+/// `token_endpoint`: `gettoken` as the runtime and the simulator use it, its fields read by their roles.
+fn token_endpoint_tokens(api: &Api) -> TokenStream {
+    let t = &api.token;
+    let (name, path) = (&t.name, &t.path);
+    let doc_url = tokens::doc_line(&format!("Official documentation: <{}>", t.doc_url));
+    let query = tokens::ident(&api.struct_(t.query).name);
+    let response = tokens::ident(&api.struct_(t.response).name);
+    let corp_id = tokens::ident(&api.field(t.corp_id_param).rust_name);
+    let secret = tokens::ident(&api.field(t.secret_param).rust_name);
+    let required = |id| api.field(id).required;
+    let read = |id: crate::model::FieldId| {
+        let f = tokens::ident(&api.field(id).rust_name);
+        if required(id) { quote!(Some(&response.#f)) } else { quote!(response.#f.as_ref()) }
+    };
+    let token = read(t.token_field);
+    let expires_in = {
+        let f = tokens::ident(&api.field(t.expires_in_field).rust_name);
+        if required(t.expires_in_field) { quote!(Some(response.#f)) } else { quote!(response.#f) }
+    };
+    let token_field = tokens::ident(&api.field(t.token_field).rust_name);
+    let expires_field = tokens::ident(&api.field(t.expires_in_field).rust_name);
+    let set_token = if required(t.token_field) { quote!(token) } else { quote!(Some(token)) };
+    let set_expires = if required(t.expires_in_field) { quote!(expires_in) } else { quote!(Some(expires_in)) };
+    // The checker made the query's required fields the corp id and the secret.
+    let query_struct = api.struct_(t.query);
+    let new_args = query_struct
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.required)
+        .map(|(index, _)| if index == t.secret_param.index { quote!(secret) } else { quote!(corp_id) });
+    let method = match t.method {
+        crate::model::HttpMethod::Get => "GET",
+        crate::model::HttpMethod::Post => "POST",
+    };
+    quote! {
+        /// The endpoint that issues access tokens, as the client and the simulator use it.
+        pub mod token_endpoint {
+            use super::types::{#query, #response};
+
+            /// Its name, as counters and faults know it.
+            pub const NAME: &str = #name;
+            /// Its HTTP method.
+            pub const METHOD: &str = #method;
+            /// Its path below the base URL.
+            #doc_url
+            pub const PATH: &str = #path;
+
+            /// The query of a corp id and a secret.
+            pub fn query(corp_id: &str, secret: &str) -> #query {
+                #query::new(#(#new_args),*)
+            }
+
+            /// The corp id a query carries.
+            pub fn corp_id(query: &#query) -> &str {
+                &query.#corp_id
+            }
+
+            /// The secret a query carries.
+            pub fn secret(query: &#query) -> &str {
+                &query.#secret
+            }
+
+            /// The token an answer carries.
+            pub fn token(response: &#response) -> Option<&String> {
+                #token
+            }
+
+            /// The lifetime, in seconds, an answer gives its token.
+            pub fn expires_in(response: &#response) -> Option<i64> {
+                #expires_in
+            }
+
+            /// An answer issuing `token` for `expires_in` seconds.
+            pub fn issued(token: String, expires_in: i64) -> #response {
+                let mut response = #response::new();
+                response.#token_field = #set_token;
+                response.#expires_field = #set_expires;
+                response
+            }
+        }
     }
 }
 

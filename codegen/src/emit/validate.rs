@@ -6,8 +6,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::types::{ident, int};
-use crate::model::{Constraints, Limit, Rule, Struct, Type};
+use super::tokens::{ident, int, option_int};
+use crate::model::{Api, Constraints, Limit, Rule, StructId, Type};
 
 /// A value being checked: a place of type `T` (`self.limit`) or a reference `&T` (`value`, `item`).
 #[derive(Clone)]
@@ -39,7 +39,8 @@ impl Value {
 }
 
 /// `impl Validate for <struct>`.
-pub fn validate_impl(s: &Struct) -> TokenStream {
+pub fn validate_impl(api: &Api, id: StructId) -> TokenStream {
+    let s = api.struct_(id);
     let name = ident(&s.name);
     let mut steps = Vec::new();
     for f in &s.fields {
@@ -60,7 +61,7 @@ pub fn validate_impl(s: &Struct) -> TokenStream {
         }
     }
     for rule in &s.rules {
-        steps.push(rule_check(rule));
+        steps.push(rule_check(api, rule));
     }
     let uses_now = s.fields.iter().any(|f| mentions_now(&f.ty, &f.constraints)) || !s.rules.is_empty();
     let (path_param, now_param) = match (steps.is_empty(), uses_now) {
@@ -79,7 +80,8 @@ pub fn validate_impl(s: &Struct) -> TokenStream {
 }
 
 /// Whether validating the struct calls any `check` function.
-pub fn has_checks(s: &Struct) -> bool {
+pub fn has_checks(api: &Api, id: StructId) -> bool {
+    let s = api.struct_(id);
     s.fields.iter().any(|f| !value_checks(&quote!(at), &Value::Place(quote!(v)), &f.ty, &f.constraints).is_empty())
         || !s.rules.is_empty()
 }
@@ -94,20 +96,10 @@ fn mentions_now(ty: &Type, c: &Constraints) -> bool {
         }
 }
 
-fn code(limit: Option<i64>) -> TokenStream {
-    match limit {
-        Some(c) => {
-            let c = int(c);
-            quote!(Some(#c))
-        }
-        None => quote!(None),
-    }
-}
-
 fn limit_call(func: &str, at: &TokenStream, value: TokenStream, limit: Limit) -> TokenStream {
     let func = ident(func);
     let v = int(limit.value);
-    let errcode = code(limit.errcode);
+    let errcode = option_int(limit.errcode);
     quote! { check::#func(&#at, #value, #v, #errcode)?; }
 }
 
@@ -131,7 +123,7 @@ fn value_checks(at: &TokenStream, value: &Value, ty: &Type, c: &Constraints) -> 
             }
             if let Some(d) = c.days_ago {
                 let (min, max) = (int(d.min), int(d.max));
-                let errcode = code(d.errcode);
+                let errcode = option_int(d.errcode);
                 let v = value.copied();
                 out.push(quote! { check::days_ago(&#at, #v, now, #min, #max, #errcode)?; });
             }
@@ -168,13 +160,14 @@ fn value_checks(at: &TokenStream, value: &Value, ty: &Type, c: &Constraints) -> 
     out
 }
 
-fn rule_check(rule: &Rule) -> TokenStream {
+fn rule_check(api: &Api, rule: &Rule) -> TokenStream {
     match rule {
-        Rule::DaySpan { begin, end, end_optional, max_days, errcode } => {
-            let (begin_rust, begin_json) = (ident(&begin.0), &begin.1);
-            let (end_rust, end_json) = (ident(&end.0), &end.1);
-            let end_value = if *end_optional { quote!(self.#end_rust) } else { quote!(Some(self.#end_rust)) };
-            let errcode = code(*errcode);
+        Rule::DaySpan { begin, end, max_days, errcode } => {
+            let (begin, end) = (api.field(*begin), api.field(*end));
+            let (begin_rust, begin_json) = (ident(&begin.rust_name), &begin.json_name);
+            let (end_rust, end_json) = (ident(&end.rust_name), &end.json_name);
+            let end_value = if end.required { quote!(Some(self.#end_rust)) } else { quote!(self.#end_rust) };
+            let errcode = option_int(*errcode);
             let max_days = int(*max_days);
             quote! {
                 check::day_span(path, (#begin_json, self.#begin_rust), (#end_json, #end_value), #max_days, #errcode)?;

@@ -120,7 +120,8 @@ pub async fn run() -> Outcome {
     let owners: Vec<String> = hints.statistic_owners.iter().take(20).cloned().collect();
     let now = now_unix();
     let (from, to) = (day_before(now, 7), day_before(now, 1));
-    let request = StatisticRequest::new(from, OwnerFilter::new(owners.clone()))
+    let request = StatisticRequest::new(from)
+        .owner_filter(OwnerFilter::new(owners.clone()))
         .day_end_time(to)
         .order_by(StatisticOrderBy::ChatTotal)
         .limit(5);
@@ -135,7 +136,9 @@ pub async fn run() -> Outcome {
     statistics_table("owner", owner_rows)?;
     line("by day, summed over the same owners:")?;
     let by_day = client
-        .statistic_group_by_day(&StatisticGroupByDayRequest::new(from, OwnerFilter::new(owners)).day_end_time(to))
+        .statistic_group_by_day(
+            &StatisticGroupByDayRequest::new(from).owner_filter(OwnerFilter::new(owners)).day_end_time(to),
+        )
         .await?;
     let day_rows =
         by_day.items.iter().flatten().map(|item| (json!(item.stat_time.map(time::format_day)), item.data.clone()));
@@ -274,7 +277,7 @@ pub async fn run() -> Outcome {
         other => line(&format!("unexpected: {other:?}"))?,
     }
     let today = time::day_start(now);
-    match client.statistic(&StatisticRequest::new(today, OwnerFilter::new(["x"]))).await {
+    match client.statistic(&StatisticRequest::new(today).owner_filter(OwnerFilter::new(["x"]))).await {
         Err(e @ Error::Validation { .. }) => line(&format!("refused: {e}"))?,
         other => line(&format!("unexpected: {other:?}"))?,
     }

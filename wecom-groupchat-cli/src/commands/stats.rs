@@ -84,7 +84,7 @@ pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
         let mut header = vec!["from", "to", "owner"];
         header.extend(FIGURES);
         let mut rows = Rows::new(&header);
-        let request = StatisticRequest::new(begin, owners).day_end_time(end).limit(1000);
+        let request = StatisticRequest::new(begin).owner_filter(owners).day_end_time(end).limit(1000);
         check_calls(&request, now)?;
         let client = commands::client(global)?;
         let mut items = std::pin::pin!(client.statistic_range(request));
@@ -104,7 +104,7 @@ pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
 
     // By day: one row per day, summed over the owner batches the range was split into.
     let mut days: BTreeMap<i64, [Option<i64>; 8]> = BTreeMap::new();
-    let request = StatisticGroupByDayRequest::new(begin, owners).day_end_time(end);
+    let request = StatisticGroupByDayRequest::new(begin).owner_filter(owners).day_end_time(end);
     check_calls(&request, now)?;
     let client = commands::client(global)?;
     let mut items = std::pin::pin!(client.statistic_group_by_day_range(request));

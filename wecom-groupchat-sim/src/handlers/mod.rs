@@ -31,13 +31,11 @@ pub(crate) const VISIBLE_LIMIT: usize = 1000;
 pub(crate) struct CallCtx {
     /// Time of the call on the simulator clock, Unix milliseconds.
     pub(crate) now_ms: i64,
-    /// The request left out `owner_filter` (statistics: all owners in the visible range).
-    pub(crate) all_owners: bool,
 }
 
 impl CallCtx {
     pub(crate) fn new(now_ms: i64) -> Self {
-        CallCtx { now_ms, all_owners: false }
+        CallCtx { now_ms }
     }
 
     /// Time of the call, Unix seconds.
@@ -48,9 +46,6 @@ impl CallCtx {
 
 /// A request type the simulator answers.
 pub(crate) trait Handle: Endpoint {
-    /// Adjusts the JSON before typed decoding (where the docs accept a field the spec requires).
-    fn prepare(_body: &mut Value, _ctx: &mut CallCtx) {}
-
     /// Answers the request.
     fn handle(self, company: &mut Company, ctx: &CallCtx) -> Result<Self::Response, Failure>;
 }
@@ -59,11 +54,11 @@ pub(crate) trait Handle: Endpoint {
 /// empty body or missing required field → 40063; not JSON, not an object, wrong type or a broken
 /// limit → 40058 (or the limit's documented errcode, e.g. 41091, 600018); `\uXXXX` escapes → 40033.
 /// Unknown fields are ignored.
-pub(crate) fn decode<R: Handle>(body: &[u8], ctx: &mut CallCtx) -> Result<R, Failure> {
+pub(crate) fn decode<R: Handle>(body: &[u8], ctx: &CallCtx) -> Result<R, Failure> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Failure::new(PARAMETER_EMPTY, "empty body; send a JSON object"));
     }
-    let mut value: Value = serde_json::from_slice(body)
+    let value: Value = serde_json::from_slice(body)
         .map_err(|e| Failure::new(INVALID_PARAMETER, format!("body is not valid JSON: {e}")))?;
     if !value.is_object() {
         return Err(Failure::new(INVALID_PARAMETER, "body must be a JSON object"));
@@ -71,7 +66,6 @@ pub(crate) fn decode<R: Handle>(body: &[u8], ctx: &mut CallCtx) -> Result<R, Fai
     if has_unicode_escape(body) {
         return Err(Failure::new(ILLEGAL_CHARACTERS, "\\uXXXX escapes are not accepted; send raw UTF-8"));
     }
-    R::prepare(&mut value, ctx);
     let request: R = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
@@ -115,7 +109,7 @@ mod tests {
     }
 
     fn code<R: Handle>(body: &str) -> i64 {
-        decode::<R>(body.as_bytes(), &mut ctx()).map(|_| 0).unwrap_or_else(|f| f.errcode)
+        decode::<R>(body.as_bytes(), &ctx()).map(|_| 0).unwrap_or_else(|f| f.errcode)
     }
 
     #[test]

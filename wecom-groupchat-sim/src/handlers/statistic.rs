@@ -10,7 +10,6 @@
 //! `migrate_trainee_chat_cnt`) are summed over the days; the "as of that day" figures (`chat_total`,
 //! `chat_has_msg`, `member_total`, `member_has_msg`, `msg_total`) are those of the last day.
 
-use serde_json::{Value, json};
 use wecom_groupchat::time::{self, DAY};
 use wecom_groupchat::types::{
     OrderAsc, OwnerFilter, StatisticData, StatisticDayItem, StatisticGroupByDayRequest, StatisticGroupByDayResponse,
@@ -21,19 +20,10 @@ use super::{CallCtx, Handle, TOO_MANY, VISIBLE_LIMIT};
 use crate::answer::Failure;
 use crate::company::Company;
 
-/// A missing `owner_filter` means "every owner"; the spec requires the field, so a stand-in is decoded.
-fn prepare_owner_filter(body: &mut Value, ctx: &mut CallCtx) {
-    if let Some(obj) = body.as_object_mut()
-        && obj.get("owner_filter").is_none_or(Value::is_null)
-    {
-        ctx.all_owners = true;
-        obj.insert("owner_filter".into(), json!({ "userid_list": [] }));
-    }
-}
-
-/// The owners covered, in the order given (without duplicates or staff lacking statistics).
-fn owners(c: &Company, filter: &OwnerFilter, ctx: &CallCtx) -> Result<Vec<u32>, Failure> {
-    if ctx.all_owners {
+/// The owners covered, in the order given (without duplicates or staff lacking statistics); without an
+/// owner filter, every owner in the app's visible range.
+fn owners(c: &Company, filter: &Option<OwnerFilter>) -> Result<Vec<u32>, Failure> {
+    let Some(filter) = filter else {
         if c.visible_staff > VISIBLE_LIMIT {
             return Err(Failure::new(
                 TOO_MANY,
@@ -46,7 +36,7 @@ fn owners(c: &Company, filter: &OwnerFilter, ctx: &CallCtx) -> Result<Vec<u32>, 
         let mut all: Vec<u32> = (0..c.staff.len() as u32).filter(|o| c.stats.has_owner(*o)).collect();
         all.sort_by(|a, b| c.userid(*a).cmp(c.userid(*b)));
         return Ok(all);
-    }
+    };
     let mut out = Vec::new();
     for userid in &filter.userid_list {
         if let Some(id) = c.staff_id(userid)
@@ -124,13 +114,9 @@ fn summed(c: &Company, owners: &[u32], day: i64) -> StatisticData {
 }
 
 impl Handle for StatisticRequest {
-    fn prepare(body: &mut Value, ctx: &mut CallCtx) {
-        prepare_owner_filter(body, ctx);
-    }
-
-    fn handle(self, c: &mut Company, ctx: &CallCtx) -> Result<StatisticResponse, Failure> {
+    fn handle(self, c: &mut Company, _ctx: &CallCtx) -> Result<StatisticResponse, Failure> {
         let days = days(self.day_begin_time, self.day_end_time);
-        let mut items: Vec<(String, StatisticData)> = owners(c, &self.owner_filter, ctx)?
+        let mut items: Vec<(String, StatisticData)> = owners(c, &self.owner_filter)?
             .into_iter()
             .map(|o| (c.userid(o).to_string(), over_range(c, o, &days)))
             .collect();
@@ -165,12 +151,8 @@ impl Handle for StatisticRequest {
 }
 
 impl Handle for StatisticGroupByDayRequest {
-    fn prepare(body: &mut Value, ctx: &mut CallCtx) {
-        prepare_owner_filter(body, ctx);
-    }
-
-    fn handle(self, c: &mut Company, ctx: &CallCtx) -> Result<StatisticGroupByDayResponse, Failure> {
-        let owners = owners(c, &self.owner_filter, ctx)?;
+    fn handle(self, c: &mut Company, _ctx: &CallCtx) -> Result<StatisticGroupByDayResponse, Failure> {
+        let owners = owners(c, &self.owner_filter)?;
         let items: Vec<StatisticDayItem> = days(self.day_begin_time, self.day_end_time)
             .into_iter()
             .map(|day| StatisticDayItem::new().stat_time(day).data(summed(c, &owners, day)))

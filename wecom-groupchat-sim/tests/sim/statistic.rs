@@ -25,7 +25,8 @@ async fn every_owner_has_statistics_for_every_day_of_the_last_180() {
         let mut days = Vec::new();
         for window in 0..6 {
             let begin = oldest + window * 30 * DAY;
-            let request = StatisticGroupByDayRequest::new(begin, OwnerFilter::new([owner.as_str()]))
+            let request = StatisticGroupByDayRequest::new(begin)
+                .owner_filter(OwnerFilter::new([owner.as_str()]))
                 .day_end_time(begin + 29 * DAY);
             let items = client.statistic_group_by_day(&request).await.unwrap().items.unwrap();
             assert_eq!(items.len(), 30);
@@ -89,7 +90,7 @@ async fn statistic_orders_and_pages_by_owner() {
     let owners = sim.hints().statistic_owners;
     let owners: Vec<String> = owners.into_iter().take(20).collect();
     let begin = yesterday() - 6 * DAY;
-    let base = StatisticRequest::new(begin, OwnerFilter::new(&owners)).day_end_time(yesterday());
+    let base = StatisticRequest::new(begin).owner_filter(OwnerFilter::new(&owners)).day_end_time(yesterday());
 
     for (order, field) in [
         (StatisticOrderBy::NewChatCount, "new_chat_cnt"),
@@ -145,13 +146,16 @@ async fn by_owner_figures_agree_with_by_day_figures() {
     let begin = yesterday() - 4 * DAY;
     let filter = OwnerFilter::new([owner.as_str()]);
     let days = client
-        .statistic_group_by_day(&StatisticGroupByDayRequest::new(begin, filter.clone()).day_end_time(yesterday()))
+        .statistic_group_by_day(
+            &StatisticGroupByDayRequest::new(begin).owner_filter(filter.clone()).day_end_time(yesterday()),
+        )
         .await
         .unwrap()
         .items
         .unwrap();
     assert_eq!(days.len(), 5);
-    let total = client.statistic(&StatisticRequest::new(begin, filter).day_end_time(yesterday())).await.unwrap();
+    let total =
+        client.statistic(&StatisticRequest::new(begin).owner_filter(filter).day_end_time(yesterday())).await.unwrap();
     assert_eq!(total.total, Some(1));
     let item = &total.items.unwrap()[0];
     assert_eq!(item.owner.as_ref(), Some(&owner));
@@ -190,7 +194,7 @@ async fn explicit_statistics_from_a_data_file_are_served() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/company.yaml");
     let sim = start_with(config().data(wecom_groupchat_sim::DataSource::File(path.into()))).await;
     let client = client(&sim);
-    let request = StatisticGroupByDayRequest::new(yesterday(), OwnerFilter::new(["ZhangSan"]));
+    let request = StatisticGroupByDayRequest::new(yesterday()).owner_filter(OwnerFilter::new(["ZhangSan"]));
     let items = client.statistic_group_by_day(&request).await.unwrap().items.unwrap();
     let data = items[0].data.as_ref().unwrap();
     assert_eq!((data.new_chat_cnt, data.chat_total, data.msg_total), (Some(2), Some(2), Some(17)));
@@ -257,7 +261,7 @@ async fn extreme_offsets_and_limits_answer_errcodes() {
 
 /// Figures per day of the owners together, from `first` to `last`.
 async fn by_day_of(client: &Client, owners: &[String], first: i64, last: i64) -> Vec<StatisticData> {
-    let request = StatisticGroupByDayRequest::new(first, OwnerFilter::new(owners)).day_end_time(last);
+    let request = StatisticGroupByDayRequest::new(first).owner_filter(OwnerFilter::new(owners)).day_end_time(last);
     let items = client.statistic_group_by_day(&request).await.unwrap().items.unwrap();
     assert_eq!(items.len() as i64, (last - first) / DAY + 1);
     items.into_iter().map(|i| i.data.unwrap()).collect()
@@ -335,7 +339,7 @@ async fn statistics_follow_a_transfer_from_its_day_on() {
     }
 
     // By owner, the new yesterday agrees.
-    let request = StatisticRequest::new(yesterday, OwnerFilter::new([old.userid.as_str(), new.as_str()]));
+    let request = StatisticRequest::new(yesterday).owner_filter(OwnerFilter::new([old.userid.as_str(), new.as_str()]));
     let items = client.statistic(&request).await.unwrap().items.unwrap();
     let chat_total = |userid: &str| {
         let item = items.iter().find(|i| i.owner.as_deref() == Some(userid)).unwrap();

@@ -20,7 +20,7 @@ impl Client {
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/add_join_way` · official documentation: <https://developer.work.weixin.qq.com/document/path/92229#配置客户群进群方式>
     ///
-    /// The request is validated first (no call is made when a documented limit is broken). Retry class: write. Not idempotent, so it is retried only when the request provably never reached the server; otherwise a failure says the outcome is unknown.
+    /// The request is validated first (no call is made when a documented limit is broken). Retry class: non-idempotent. It is retried only when the request provably never reached the server; otherwise a failure says the outcome is unknown.
     ///
     /// # Errors
     ///
@@ -57,7 +57,7 @@ impl Client {
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/del_join_way` · official documentation: <https://developer.work.weixin.qq.com/document/path/92229#删除客户群进群方式配置>
     ///
-    /// The request is validated first (no call is made when a documented limit is broken). Retry class: write. Not idempotent, so it is retried only when the request provably never reached the server; otherwise a failure says the outcome is unknown.
+    /// The request is validated first (no call is made when a documented limit is broken). Retry class: non-idempotent. It is retried only when the request provably never reached the server; otherwise a failure says the outcome is unknown.
     ///
     /// # Errors
     ///
@@ -92,7 +92,7 @@ impl Client {
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/get` · official documentation: <https://developer.work.weixin.qq.com/document/path/92122>
     ///
-    /// The request is validated first (no call is made when a documented limit is broken). Retry class: read. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts) are retried with backoff.
+    /// The request is validated first (no call is made when a documented limit is broken). Retry class: idempotent. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts, dropped connections, bodies cut short) are retried with backoff.
     ///
     /// # Errors
     ///
@@ -124,7 +124,7 @@ impl Client {
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/get_join_way` · official documentation: <https://developer.work.weixin.qq.com/document/path/92229#获取客户群进群方式配置>
     ///
-    /// The request is validated first (no call is made when a documented limit is broken). Retry class: read. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts) are retried with backoff.
+    /// The request is validated first (no call is made when a documented limit is broken). Retry class: idempotent. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts, dropped connections, bodies cut short) are retried with backoff.
     ///
     /// # Errors
     ///
@@ -163,7 +163,7 @@ impl Client {
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/list` · official documentation: <https://developer.work.weixin.qq.com/document/path/92120>
     ///
-    /// The request is validated first (no call is made when a documented limit is broken). Retry class: read. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts) are retried with backoff.
+    /// The request is validated first (no call is made when a documented limit is broken). Retry class: idempotent. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts, dropped connections, bodies cut short) are retried with backoff.
     ///
     /// Returns one page; pass `next_cursor` back as `cursor` for the next one, or use `list_stream` to get every item (`next_cursor` empty or absent ends the listing).
     ///
@@ -213,7 +213,7 @@ impl Client {
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/onjob_transfer` · official documentation: <https://developer.work.weixin.qq.com/document/path/95703>
     ///
-    /// The request is validated first (no call is made when a documented limit is broken). Retry class: write. Not idempotent, so it is retried only when the request provably never reached the server; otherwise a failure says the outcome is unknown.
+    /// The request is validated first (no call is made when a documented limit is broken). Retry class: non-idempotent. It is retried only when the request provably never reached the server; otherwise a failure says the outcome is unknown.
     ///
     /// # Errors
     ///
@@ -263,7 +263,7 @@ impl Client {
     ///
     /// `POST /cgi-bin/externalcontact/opengid_to_chatid` · official documentation: <https://developer.work.weixin.qq.com/document/path/94822>
     ///
-    /// The request is validated first (no call is made when a documented limit is broken). Retry class: read. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts) are retried with backoff.
+    /// The request is validated first (no call is made when a documented limit is broken). Retry class: idempotent. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts, dropped connections, bodies cut short) are retried with backoff.
     ///
     /// # Errors
     ///
@@ -301,7 +301,7 @@ impl Client {
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/statistic` · official documentation: <https://developer.work.weixin.qq.com/document/path/92133#按群主聚合的方式>
     ///
-    /// The request is validated first (no call is made when a documented limit is broken). Retry class: read. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts) are retried with backoff.
+    /// The request is validated first (no call is made when a documented limit is broken). Retry class: idempotent. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts, dropped connections, bodies cut short) are retried with backoff.
     ///
     /// Returns one page; use `statistic_stream` to get every item (pages end when `next_offset` reaches `total`).
     ///
@@ -315,8 +315,9 @@ impl Client {
     /// # async fn example(client: &wecom_groupchat::Client) -> Result<(), wecom_groupchat::Error> {
     /// use wecom_groupchat::types::{OwnerFilter, StatisticOrderBy, StatisticRequest};
     ///
-    /// let request = StatisticRequest::new(1600272000, OwnerFilter::new(["zhangsan"]))
+    /// let request = StatisticRequest::new(1600272000)
     ///     .day_end_time(1600444800)
+    ///     .owner_filter(OwnerFilter::new(["zhangsan"]))
     ///     .order_by(StatisticOrderBy::ChatTotal)
     ///     .limit(1000);
     /// let response = client.statistic(&request).await?;
@@ -341,7 +342,7 @@ impl Client {
         crate::paging::offset_items(self.clone(), request)
     }
 
-    /// `statistic` over any range of days and any number of owners: splits `[day_begin_time, day_end_time]` into windows of at most 30 days (days start at 00:00 UTC+8) and `owner_filter.userid_list` into batches of at most 100, and streams every item with its window.
+    /// `statistic` over any range of days and any number of owners: splits `[day_begin_time, day_end_time]` into windows of at most 30 days (days start at 00:00 UTC+8) and `owner_filter.userid_list` into batches of at most 100 (left out: every owner in the app's view, one call per window), and streams every item with its window.
     ///
     /// The range must lie between 180 and 1 days ago; a range outside it is a validation error before any call (WeCom keeps 180 days).
     ///
@@ -369,7 +370,7 @@ impl Client {
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/statistic_group_by_day` · official documentation: <https://developer.work.weixin.qq.com/document/path/92133#按自然日聚合的方式>
     ///
-    /// The request is validated first (no call is made when a documented limit is broken). Retry class: read. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts) are retried with backoff.
+    /// The request is validated first (no call is made when a documented limit is broken). Retry class: idempotent. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts, dropped connections, bodies cut short) are retried with backoff.
     ///
     /// # Errors
     ///
@@ -381,8 +382,9 @@ impl Client {
     /// # async fn example(client: &wecom_groupchat::Client) -> Result<(), wecom_groupchat::Error> {
     /// use wecom_groupchat::types::{OwnerFilter, StatisticGroupByDayRequest};
     ///
-    /// let request = StatisticGroupByDayRequest::new(1600272000, OwnerFilter::new(["zhangsan"]))
-    ///     .day_end_time(1600358400);
+    /// let request = StatisticGroupByDayRequest::new(1600272000)
+    ///     .day_end_time(1600358400)
+    ///     .owner_filter(OwnerFilter::new(["zhangsan"]));
     /// let response = client.statistic_group_by_day(&request).await?;
     /// println!("{response:?}");
     /// # Ok(())
@@ -395,7 +397,7 @@ impl Client {
         self.call(request).await
     }
 
-    /// `statistic_group_by_day` over any range of days and any number of owners: splits `[day_begin_time, day_end_time]` into windows of at most 30 days (days start at 00:00 UTC+8) and `owner_filter.userid_list` into batches of at most 100, and streams every item with its window.
+    /// `statistic_group_by_day` over any range of days and any number of owners: splits `[day_begin_time, day_end_time]` into windows of at most 30 days (days start at 00:00 UTC+8) and `owner_filter.userid_list` into batches of at most 100 (left out: every owner in the app's view, one call per window), and streams every item with its window.
     ///
     /// The range must lie between 180 and 1 days ago; a range outside it is a validation error before any call (WeCom keeps 180 days).
     ///
@@ -426,7 +428,7 @@ impl Client {
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/transfer` · official documentation: <https://developer.work.weixin.qq.com/document/path/92127>
     ///
-    /// The request is validated first (no call is made when a documented limit is broken). Retry class: write. Not idempotent, so it is retried only when the request provably never reached the server; otherwise a failure says the outcome is unknown.
+    /// The request is validated first (no call is made when a documented limit is broken). Retry class: non-idempotent. It is retried only when the request provably never reached the server; otherwise a failure says the outcome is unknown.
     ///
     /// # Errors
     ///
@@ -474,7 +476,7 @@ impl Client {
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/update_join_way` · official documentation: <https://developer.work.weixin.qq.com/document/path/92229#更新客户群进群方式配置>
     ///
-    /// The request is validated first (no call is made when a documented limit is broken). Retry class: write. Not idempotent, so it is retried only when the request provably never reached the server; otherwise a failure says the outcome is unknown.
+    /// The request is validated first (no call is made when a documented limit is broken). Retry class: non-idempotent. It is retried only when the request provably never reached the server; otherwise a failure says the outcome is unknown.
     ///
     /// # Errors
     ///

@@ -51,6 +51,28 @@ pub fn visit<V: EndpointVisitor>(name: &str, visitor: V) -> Option<V::Output> {
     }
 }
 
+/// Calls `$callback!` once with every endpoint of the spec, as `(name, RequestType, simulated)`
+/// entries separated by commas, where `simulated` is `handler` (the simulator has a handler written
+/// for it) or `example` (it answers with the documented example). Code that must cover every
+/// endpoint — the simulator's router — expands it, so that a new endpoint without its handler
+/// does not compile.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_endpoint {
+    ($callback:ident) => {
+        $callback ! { (add_join_way, $crate::types::AddJoinWayRequest, handler),
+        (del_join_way, $crate::types::DelJoinWayRequest, handler), (get,
+        $crate::types::GetRequest, handler), (get_join_way,
+        $crate::types::GetJoinWayRequest, handler), (list, $crate::types::ListRequest,
+        handler), (onjob_transfer, $crate::types::OnjobTransferRequest, handler),
+        (opengid_to_chatid, $crate::types::OpengidToChatidRequest, handler), (statistic,
+        $crate::types::StatisticRequest, handler), (statistic_group_by_day,
+        $crate::types::StatisticGroupByDayRequest, handler), (transfer,
+        $crate::types::TransferRequest, handler), (update_join_way,
+        $crate::types::UpdateJoinWayRequest, handler) }
+    };
+}
+
 /// `add_join_way`: 配置客户群进群方式 — Create a "join group chat" configuration (QR code or mini-program button).
 pub const ADD_JOIN_WAY: EndpointInfo = EndpointInfo {
     name: "add_join_way",
@@ -354,6 +376,8 @@ impl Windowed for StatisticRequest {
 
     const OLDEST_DAYS_AGO: i64 = 180;
 
+    const DAYS_ERRCODE: Option<i64> = Some(600018);
+
     const OWNER_BATCH: usize = 100;
 
     fn days(&self) -> (i64, Option<i64>) {
@@ -365,12 +389,12 @@ impl Windowed for StatisticRequest {
         self.day_end_time = Some(end);
     }
 
-    fn take_owners(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.owner_filter.userid_list)
+    fn take_owners(&mut self) -> Option<Vec<String>> {
+        self.owner_filter.take().map(|filter| filter.userid_list)
     }
 
-    fn set_owners(&mut self, owners: Vec<String>) {
-        self.owner_filter.userid_list = owners;
+    fn set_owners(&mut self, owners: Option<Vec<String>>) {
+        self.owner_filter = owners.map(OwnerFilter::new);
     }
 
     fn into_items(response: StatisticResponse) -> Vec<StatisticOwnerItem> {
@@ -418,6 +442,8 @@ impl Windowed for StatisticGroupByDayRequest {
 
     const OLDEST_DAYS_AGO: i64 = 180;
 
+    const DAYS_ERRCODE: Option<i64> = Some(600018);
+
     const OWNER_BATCH: usize = 100;
 
     fn days(&self) -> (i64, Option<i64>) {
@@ -429,12 +455,12 @@ impl Windowed for StatisticGroupByDayRequest {
         self.day_end_time = Some(end);
     }
 
-    fn take_owners(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.owner_filter.userid_list)
+    fn take_owners(&mut self) -> Option<Vec<String>> {
+        self.owner_filter.take().map(|filter| filter.userid_list)
     }
 
-    fn set_owners(&mut self, owners: Vec<String>) {
-        self.owner_filter.userid_list = owners;
+    fn set_owners(&mut self, owners: Option<Vec<String>>) {
+        self.owner_filter = owners.map(OwnerFilter::new);
     }
 
     fn into_items(response: StatisticGroupByDayResponse) -> Vec<StatisticDayItem> {

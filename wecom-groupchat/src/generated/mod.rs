@@ -10,14 +10,12 @@ pub mod endpoints;
 
 pub mod error_codes;
 
+pub mod examples;
+
 pub mod types;
 
 /// Production base URL.
 pub const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
-
-/// Path of the endpoint that issues access tokens.
-/// Official documentation of the token endpoint: <https://developer.work.weixin.qq.com/document/path/91039>
-pub const TOKEN_PATH: &str = "/cgi-bin/gettoken";
 
 /// Query parameter carrying the access token on every business call.
 pub const TOKEN_QUERY_PARAM: &str = "access_token";
@@ -36,3 +34,86 @@ pub const RATE_LIMIT_PER_HOUR: u32 = 150000;
 
 /// Offset from UTC, in seconds, of the day boundaries of `day` fields (UTC+8, no daylight saving).
 pub const DAY_UTC_OFFSET_SECONDS: i64 = 28800;
+
+/// The envelope every answer carries (`errcode`, `errmsg`), for bodies that do not decode as the endpoint's response: an error answer lacks the fields a success has.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Status {
+    /// The error code; 0 when absent.
+    #[serde(default)]
+    pub errcode: i64,
+    /// The error message; empty when absent.
+    #[serde(default)]
+    pub errmsg: String,
+}
+
+impl Status {
+    /// A status with this code and message.
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Status {
+            errcode: code,
+            errmsg: message.into(),
+        }
+    }
+}
+
+impl crate::wire::Envelope for Status {
+    fn errcode(&self) -> i64 {
+        self.errcode
+    }
+
+    fn errmsg(&self) -> &str {
+        &self.errmsg
+    }
+
+    fn proves_status(&self) -> bool {
+        true
+    }
+}
+
+/// The endpoint that issues access tokens, as the client and the simulator use it.
+pub mod token_endpoint {
+    use super::types::{GettokenQuery, GettokenResponse};
+
+    /// Its name, as counters and faults know it.
+    pub const NAME: &str = "gettoken";
+
+    /// Its HTTP method.
+    pub const METHOD: &str = "GET";
+
+    /// Its path below the base URL.
+    /// Official documentation: <https://developer.work.weixin.qq.com/document/path/91039>
+    pub const PATH: &str = "/cgi-bin/gettoken";
+
+    /// The query of a corp id and a secret.
+    pub fn query(corp_id: &str, secret: &str) -> GettokenQuery {
+        GettokenQuery::new(corp_id, secret)
+    }
+
+    /// The corp id a query carries.
+    pub fn corp_id(query: &GettokenQuery) -> &str {
+        &query.corp_id
+    }
+
+    /// The secret a query carries.
+    pub fn secret(query: &GettokenQuery) -> &str {
+        &query.corp_secret
+    }
+
+    /// The token an answer carries.
+    pub fn token(response: &GettokenResponse) -> Option<&String> {
+        response.access_token.as_ref()
+    }
+
+    /// The lifetime, in seconds, an answer gives its token.
+    pub fn expires_in(response: &GettokenResponse) -> Option<i64> {
+        response.expires_in
+    }
+
+    /// An answer issuing `token` for `expires_in` seconds.
+    pub fn issued(token: String, expires_in: i64) -> GettokenResponse {
+        let mut response = GettokenResponse::new();
+        response.access_token = Some(token);
+        response.expires_in = Some(expires_in);
+        response
+    }
+}

@@ -434,6 +434,12 @@ pub struct OwnerFilter {
 }
 
 impl OwnerFilter {
+    /// `userid_list`: most items.
+    pub const USERID_LIST_MAX_ITEMS: usize = 100;
+
+    /// `userid_list[]`: fewest characters.
+    pub const USERID_LIST_EACH_MIN_CHARS: usize = 1;
+
     /// Creates a value from its required fields (`userid_list`); optional fields start unset.
     pub fn new(userid_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
@@ -627,6 +633,447 @@ impl SpecDrift for StatisticData {
     }
 }
 
+/// 「加入群聊」的配置 — the settings of a join way. `add_join_way` and `update_join_way` take them and the
+/// `get_join_way` answer holds them: a field added here is a field of all three (and of the command line's
+/// join-way flags).
+///
+/// Every field is optional here: a value holds the fields set, for building, merging or clearing the types that include them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct JoinWayConfig {
+    /// 场景。1 - 群的小程序插件; 2 - 群的二维码插件 — where the join way is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scene: Option<JoinWayScene>,
+    /// 联系方式的备注信息,用于助记,超过30个字符将被截断 — memo; the server cuts it to 30 characters.
+    ///
+    /// Limits: the server cuts it to 30 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// 当群满了后,是否自动新建群。0-否;1-是。默认为1 — create a new chat when the chats are full; the server defaults to 1.
+    ///
+    /// Server default when left out: `AutoCreateRoom::Yes` (1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_create_room: Option<AutoCreateRoom>,
+    /// 自动建群的群名前缀,当auto_create_room为1时有效。最长40个utf8字符 — name prefix of auto-created chats (with `auto_create_room = 1`), at most 40 characters.
+    ///
+    /// Limits: at most 40 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_base_name: Option<String>,
+    /// 自动建群的群起始序号,当auto_create_room为1时有效。例如 room_base_name = "销售客服群", room_base_id = 10,
+    /// 那么自动创建的第一个群,群名为"销售客服群10";第二个群为"销售客服群11",依次类推
+    /// — first sequence number of auto-created chats: prefix "销售客服群" and 10 give "销售客服群10", "销售客服群11", ….
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_base_id: Option<i64>,
+    /// 使用该配置的客户群ID列表,支持5个 — chats that use this config, 1 to 5.
+    ///
+    /// Limits: 1 to 5 items (server answers 41091); each item not empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_id_list: Option<Vec<String>>,
+    /// 企业自定义的state参数,用于区分不同的入群渠道。不超过30个UTF-8字符。如果有设置此参数,在调用获取客户群详情接口时会返回每个群成员对应的该参数值
+    /// — a channel tag of your own, at most 30 characters; `get` returns it on each member who joined this way.
+    ///
+    /// Limits: at most 30 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// 是否标记客户添加来源为该应用创建的「加入群聊」(新增字段) — mark customers' source as this app's join way (newer field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark_source: Option<bool>,
+}
+
+/// A field of [`JoinWayConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JoinWayConfigField {
+    /// `scene`
+    Scene,
+    /// `remark`
+    Remark,
+    /// `auto_create_room`
+    AutoCreateRoom,
+    /// `room_base_name`
+    RoomBaseName,
+    /// `room_base_id`
+    RoomBaseId,
+    /// `chat_id_list`
+    ChatIdList,
+    /// `state`
+    State,
+    /// `mark_source`
+    MarkSource,
+}
+
+impl JoinWayConfigField {
+    /// Every field, in wire order.
+    pub const ALL: [JoinWayConfigField; 8] = [
+        JoinWayConfigField::Scene,
+        JoinWayConfigField::Remark,
+        JoinWayConfigField::AutoCreateRoom,
+        JoinWayConfigField::RoomBaseName,
+        JoinWayConfigField::RoomBaseId,
+        JoinWayConfigField::ChatIdList,
+        JoinWayConfigField::State,
+        JoinWayConfigField::MarkSource,
+    ];
+
+    /// The JSON name.
+    pub fn json_name(self) -> &'static str {
+        match self {
+            JoinWayConfigField::Scene => "scene",
+            JoinWayConfigField::Remark => "remark",
+            JoinWayConfigField::AutoCreateRoom => "auto_create_room",
+            JoinWayConfigField::RoomBaseName => "room_base_name",
+            JoinWayConfigField::RoomBaseId => "room_base_id",
+            JoinWayConfigField::ChatIdList => "chat_id_list",
+            JoinWayConfigField::State => "state",
+            JoinWayConfigField::MarkSource => "mark_source",
+        }
+    }
+
+    /// The field with this JSON name.
+    pub fn from_json_name(name: &str) -> Option<Self> {
+        match name {
+            "scene" => Some(JoinWayConfigField::Scene),
+            "remark" => Some(JoinWayConfigField::Remark),
+            "auto_create_room" => Some(JoinWayConfigField::AutoCreateRoom),
+            "room_base_name" => Some(JoinWayConfigField::RoomBaseName),
+            "room_base_id" => Some(JoinWayConfigField::RoomBaseId),
+            "chat_id_list" => Some(JoinWayConfigField::ChatIdList),
+            "state" => Some(JoinWayConfigField::State),
+            "mark_source" => Some(JoinWayConfigField::MarkSource),
+            _ => None,
+        }
+    }
+
+    /// Whether requests that include these fields require this one.
+    pub fn required(self) -> bool {
+        match self {
+            JoinWayConfigField::Scene => true,
+            JoinWayConfigField::Remark => false,
+            JoinWayConfigField::AutoCreateRoom => false,
+            JoinWayConfigField::RoomBaseName => false,
+            JoinWayConfigField::RoomBaseId => false,
+            JoinWayConfigField::ChatIdList => true,
+            JoinWayConfigField::State => false,
+            JoinWayConfigField::MarkSource => false,
+        }
+    }
+
+    /// What the spec says about the field: doc, kind of value, limits.
+    pub fn info(self) -> &'static crate::schema::FieldInfo {
+        match self {
+            JoinWayConfigField::Scene => {
+                &crate::schema::FieldInfo {
+                    json_name: "scene",
+                    doc: "where the join way is used.",
+                    limits: "",
+                    kind: crate::schema::FieldKind::Enum(
+                        <JoinWayScene as WireEnum>::KNOWN,
+                    ),
+                    required: true,
+                    default: None,
+                }
+            }
+            JoinWayConfigField::Remark => {
+                &crate::schema::FieldInfo {
+                    json_name: "remark",
+                    doc: "memo; the server cuts it to 30 characters.",
+                    limits: "the server cuts it to 30 characters",
+                    kind: crate::schema::FieldKind::String,
+                    required: false,
+                    default: None,
+                }
+            }
+            JoinWayConfigField::AutoCreateRoom => {
+                &crate::schema::FieldInfo {
+                    json_name: "auto_create_room",
+                    doc: "create a new chat when the chats are full; the server defaults to 1.",
+                    limits: "",
+                    kind: crate::schema::FieldKind::Enum(
+                        <AutoCreateRoom as WireEnum>::KNOWN,
+                    ),
+                    required: false,
+                    default: Some("1"),
+                }
+            }
+            JoinWayConfigField::RoomBaseName => {
+                &crate::schema::FieldInfo {
+                    json_name: "room_base_name",
+                    doc: "name prefix of auto-created chats (with `auto_create_room = 1`), at most 40 characters.",
+                    limits: "at most 40 characters",
+                    kind: crate::schema::FieldKind::String,
+                    required: false,
+                    default: None,
+                }
+            }
+            JoinWayConfigField::RoomBaseId => {
+                &crate::schema::FieldInfo {
+                    json_name: "room_base_id",
+                    doc: "自动建群的群起始序号,当auto_create_room为1时有效。例如 room_base_name = \"销售客服群\", room_base_id = 10, 那么自动创建的第一个群,群名为\"销售客服群10\";第二个群为\"销售客服群11\",依次类推 — first sequence number of auto-created chats: prefix \"销售客服群\" and 10 give \"销售客服群10\", \"销售客服群11\", ….",
+                    limits: "",
+                    kind: crate::schema::FieldKind::Int,
+                    required: false,
+                    default: None,
+                }
+            }
+            JoinWayConfigField::ChatIdList => {
+                &crate::schema::FieldInfo {
+                    json_name: "chat_id_list",
+                    doc: "chats that use this config, 1 to 5.",
+                    limits: "1 to 5 items (server answers 41091); each item not empty",
+                    kind: crate::schema::FieldKind::StringList,
+                    required: true,
+                    default: None,
+                }
+            }
+            JoinWayConfigField::State => {
+                &crate::schema::FieldInfo {
+                    json_name: "state",
+                    doc: "企业自定义的state参数,用于区分不同的入群渠道。不超过30个UTF-8字符。如果有设置此参数,在调用获取客户群详情接口时会返回每个群成员对应的该参数值 — a channel tag of your own, at most 30 characters; `get` returns it on each member who joined this way.",
+                    limits: "at most 30 characters",
+                    kind: crate::schema::FieldKind::String,
+                    required: false,
+                    default: None,
+                }
+            }
+            JoinWayConfigField::MarkSource => {
+                &crate::schema::FieldInfo {
+                    json_name: "mark_source",
+                    doc: "mark customers' source as this app's join way (newer field).",
+                    limits: "",
+                    kind: crate::schema::FieldKind::Bool,
+                    required: false,
+                    default: None,
+                }
+            }
+        }
+    }
+}
+
+impl JoinWayConfig {
+    /// `remark`: the server keeps this many characters and cuts the rest.
+    pub const REMARK_TRUNCATED_CHARS: usize = 30;
+
+    /// `room_base_name`: most characters.
+    pub const ROOM_BASE_NAME_MAX_CHARS: usize = 40;
+
+    /// `chat_id_list`: fewest items.
+    pub const CHAT_ID_LIST_MIN_ITEMS: usize = 1;
+
+    /// `chat_id_list`: most items.
+    pub const CHAT_ID_LIST_MAX_ITEMS: usize = 5;
+
+    /// `chat_id_list[]`: fewest characters.
+    pub const CHAT_ID_LIST_EACH_MIN_CHARS: usize = 1;
+
+    /// `state`: most characters.
+    pub const STATE_MAX_CHARS: usize = 30;
+
+    /// Sets every field `other` sets (it wins), keeping the others.
+    pub fn merge(&mut self, other: JoinWayConfig) {
+        if other.scene.is_some() {
+            self.scene = other.scene;
+        }
+        if other.remark.is_some() {
+            self.remark = other.remark;
+        }
+        if other.auto_create_room.is_some() {
+            self.auto_create_room = other.auto_create_room;
+        }
+        if other.room_base_name.is_some() {
+            self.room_base_name = other.room_base_name;
+        }
+        if other.room_base_id.is_some() {
+            self.room_base_id = other.room_base_id;
+        }
+        if other.chat_id_list.is_some() {
+            self.chat_id_list = other.chat_id_list;
+        }
+        if other.state.is_some() {
+            self.state = other.state;
+        }
+        if other.mark_source.is_some() {
+            self.mark_source = other.mark_source;
+        }
+    }
+
+    /// Unsets one field.
+    pub fn clear(&mut self, field: JoinWayConfigField) {
+        match field {
+            JoinWayConfigField::Scene => self.scene = None,
+            JoinWayConfigField::Remark => self.remark = None,
+            JoinWayConfigField::AutoCreateRoom => self.auto_create_room = None,
+            JoinWayConfigField::RoomBaseName => self.room_base_name = None,
+            JoinWayConfigField::RoomBaseId => self.room_base_id = None,
+            JoinWayConfigField::ChatIdList => self.chat_id_list = None,
+            JoinWayConfigField::State => self.state = None,
+            JoinWayConfigField::MarkSource => self.mark_source = None,
+        }
+    }
+
+    /// Whether one field is set.
+    pub fn is_set(&self, field: JoinWayConfigField) -> bool {
+        match field {
+            JoinWayConfigField::Scene => self.scene.is_some(),
+            JoinWayConfigField::Remark => self.remark.is_some(),
+            JoinWayConfigField::AutoCreateRoom => self.auto_create_room.is_some(),
+            JoinWayConfigField::RoomBaseName => self.room_base_name.is_some(),
+            JoinWayConfigField::RoomBaseId => self.room_base_id.is_some(),
+            JoinWayConfigField::ChatIdList => self.chat_id_list.is_some(),
+            JoinWayConfigField::State => self.state.is_some(),
+            JoinWayConfigField::MarkSource => self.mark_source.is_some(),
+        }
+    }
+
+    /// `auto_create_room` as the server will read it: the value set, or the documented default.
+    pub fn auto_create_room_or_default(&self) -> AutoCreateRoom {
+        self.auto_create_room.unwrap_or(AutoCreateRoom::Yes)
+    }
+}
+
+/// Query parameters of `gettoken`, the endpoint that issues access tokens.
+///
+/// Build it with `new` (the required fields) and the setters (the optional ones); unset optional fields are left out of the JSON, so the server applies its own defaults.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GettokenQuery {
+    /// 企业ID — the corp id.
+    ///
+    /// Limits: not empty.
+    #[serde(rename = "corpid")]
+    pub corp_id: String,
+    /// 应用的凭证密钥;必须是启用状态的应用 — the secret of an enabled app (never logged).
+    ///
+    /// Limits: not empty.
+    #[serde(rename = "corpsecret")]
+    pub corp_secret: String,
+}
+
+impl GettokenQuery {
+    /// `corpid`: fewest characters.
+    pub const CORPID_MIN_CHARS: usize = 1;
+
+    /// `corpsecret`: fewest characters.
+    pub const CORPSECRET_MIN_CHARS: usize = 1;
+
+    /// Creates a value from its required fields (`corpid`, `corpsecret`); optional fields start unset.
+    pub fn new(corp_id: impl Into<String>, corp_secret: impl Into<String>) -> Self {
+        Self {
+            corp_id: corp_id.into(),
+            corp_secret: corp_secret.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for GettokenQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GettokenQuery")
+            .field("corp_id", &self.corp_id)
+            .field("corp_secret", &"***")
+            .finish()
+    }
+}
+
+impl Validate for GettokenQuery {
+    fn validate_in(
+        &self,
+        path: &FieldPath<'_>,
+        _now: i64,
+    ) -> Result<(), ValidationError> {
+        check::min_chars(&path.field("corpid"), &self.corp_id, 1, None)?;
+        check::min_chars(&path.field("corpsecret"), &self.corp_secret, 1, None)?;
+        Ok(())
+    }
+}
+
+/// Answer of `gettoken`, the endpoint that issues access tokens.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GettokenResponse {
+    /// 返回码 — error code: `Some(0)` or `None` (some successes leave it out) in a response the client
+    /// hands back, since non-zero codes become errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// 对返回码的文本描述内容 — error message, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errmsg: Option<String>,
+    /// 获取到的凭证,最长为512字节 — the token, up to 512 bytes; works for the app it was issued to only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    /// 凭证的有效时间(秒),通常为7200 — its lifetime in seconds, normally 7200; read it, do not assume it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
+    /// Fields the spec does not know, kept as the server sent them (and sent back on re-encoding).
+    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl GettokenResponse {
+    /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
+    pub fn new() -> Self {
+        Self {
+            errcode: Some(0),
+            errmsg: Some("ok".to_string()),
+            access_token: None,
+            expires_in: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    /// Sets `access_token`.
+    #[must_use]
+    pub fn access_token(mut self, value: impl Into<String>) -> Self {
+        self.access_token = Some(value.into());
+        self
+    }
+
+    /// Sets `expires_in`.
+    #[must_use]
+    pub fn expires_in(mut self, value: i64) -> Self {
+        self.expires_in = Some(value);
+        self
+    }
+}
+
+impl Default for GettokenResponse {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for GettokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GettokenResponse")
+            .field("errcode", &self.errcode)
+            .field("errmsg", &self.errmsg)
+            .field("access_token", &self.access_token.as_ref().map(|_| "***"))
+            .field("expires_in", &self.expires_in)
+            .field("extra", &self.extra)
+            .finish()
+    }
+}
+
+impl Envelope for GettokenResponse {
+    fn errcode(&self) -> i64 {
+        self.errcode.unwrap_or(0)
+    }
+
+    fn errmsg(&self) -> &str {
+        self.errmsg.as_deref().unwrap_or("")
+    }
+
+    fn proves_status(&self) -> bool {
+        self.errcode.is_some() || self.errmsg.is_some()
+    }
+}
+
+impl SpecDrift for GettokenResponse {
+    fn drift_into(&self, path: &FieldPath<'_>, out: &mut Vec<Drift>) {
+        for key in self.extra.keys() {
+            out.push(Drift::UnknownField(path.field(key).to_string()));
+        }
+    }
+}
+
 /// Request body of `add_join_way`: 配置客户群进群方式
 ///
 /// Build it with `new` (the required fields) and the setters (the optional ones); unset optional fields are left out of the JSON, so the server applies its own defaults.
@@ -671,6 +1118,24 @@ pub struct AddJoinWayRequest {
 }
 
 impl AddJoinWayRequest {
+    /// `remark`: the server keeps this many characters and cuts the rest.
+    pub const REMARK_TRUNCATED_CHARS: usize = 30;
+
+    /// `room_base_name`: most characters.
+    pub const ROOM_BASE_NAME_MAX_CHARS: usize = 40;
+
+    /// `chat_id_list`: fewest items.
+    pub const CHAT_ID_LIST_MIN_ITEMS: usize = 1;
+
+    /// `chat_id_list`: most items.
+    pub const CHAT_ID_LIST_MAX_ITEMS: usize = 5;
+
+    /// `chat_id_list[]`: fewest characters.
+    pub const CHAT_ID_LIST_EACH_MIN_CHARS: usize = 1;
+
+    /// `state`: most characters.
+    pub const STATE_MAX_CHARS: usize = 30;
+
     /// Creates a value from its required fields (`scene`, `chat_id_list`); optional fields start unset.
     pub fn new(
         scene: JoinWayScene,
@@ -733,6 +1198,66 @@ impl AddJoinWayRequest {
     /// `auto_create_room` as the server will read it: the value set, or the documented default.
     pub fn auto_create_room_or_default(&self) -> AutoCreateRoom {
         self.auto_create_room.unwrap_or(AutoCreateRoom::Yes)
+    }
+
+    /// The fields this type shares with [`JoinWayConfig`], as one.
+    pub fn join_way_config(&self) -> JoinWayConfig {
+        JoinWayConfig {
+            scene: Some(self.scene),
+            remark: self.remark.clone(),
+            auto_create_room: self.auto_create_room,
+            room_base_name: self.room_base_name.clone(),
+            room_base_id: self.room_base_id,
+            chat_id_list: Some(self.chat_id_list.clone()),
+            state: self.state.clone(),
+            mark_source: self.mark_source,
+        }
+    }
+
+    /// Sets every field `fields` holds (those it leaves unset keep their values here): the [`JoinWayConfig`] fields.
+    pub fn set_join_way_config(&mut self, fields: JoinWayConfig) {
+        if let Some(value) = fields.scene {
+            self.scene = value;
+        }
+        if let Some(value) = fields.remark {
+            self.remark = Some(value);
+        }
+        if let Some(value) = fields.auto_create_room {
+            self.auto_create_room = Some(value);
+        }
+        if let Some(value) = fields.room_base_name {
+            self.room_base_name = Some(value);
+        }
+        if let Some(value) = fields.room_base_id {
+            self.room_base_id = Some(value);
+        }
+        if let Some(value) = fields.chat_id_list {
+            self.chat_id_list = value;
+        }
+        if let Some(value) = fields.state {
+            self.state = Some(value);
+        }
+        if let Some(value) = fields.mark_source {
+            self.mark_source = Some(value);
+        }
+    }
+
+    /// Builds one from the [`JoinWayConfig`] fields and its own required ones; a field this type requires that `fields` leaves unset is a [`ValidationError`] naming it.
+    ///
+    /// # Errors
+    /// When `fields` lacks a field this type requires.
+    pub fn from_join_way_config(
+        mut fields: JoinWayConfig,
+    ) -> Result<Self, ValidationError> {
+        let Some(scene) = fields.scene.take() else {
+            return Err(ValidationError::missing("scene"));
+        };
+        let Some(chat_id_list) = fields.chat_id_list.take() else {
+            return Err(ValidationError::missing("chat_id_list"));
+        };
+        let mut value = Self::new(scene, chat_id_list);
+        value.set_join_way_config(fields);
+        Ok(value)
     }
 }
 
@@ -831,6 +1356,9 @@ pub struct DelJoinWayRequest {
 }
 
 impl DelJoinWayRequest {
+    /// `config_id`: fewest characters.
+    pub const CONFIG_ID_MIN_CHARS: usize = 1;
+
     /// Creates a value from its required fields (`config_id`); optional fields start unset.
     pub fn new(config_id: impl Into<String>) -> Self {
         Self {
@@ -923,6 +1451,9 @@ pub struct GetRequest {
 }
 
 impl GetRequest {
+    /// `chat_id`: fewest characters.
+    pub const CHAT_ID_MIN_CHARS: usize = 1;
+
     /// Creates a value from its required fields (`chat_id`); optional fields start unset.
     pub fn new(chat_id: impl Into<String>) -> Self {
         Self {
@@ -1371,6 +1902,9 @@ pub struct GetJoinWayRequest {
 }
 
 impl GetJoinWayRequest {
+    /// `config_id`: fewest characters.
+    pub const CONFIG_ID_MIN_CHARS: usize = 1;
+
     /// Creates a value from its required fields (`config_id`); optional fields start unset.
     pub fn new(config_id: impl Into<String>) -> Self {
         Self {
@@ -1453,31 +1987,44 @@ pub struct JoinWay {
     #[serde(rename = "type")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join_way_type: Option<i64>,
-    /// 场景。1 - 群的小程序插件; 2 - 群的二维码插件 — where the join way is used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scene: Option<JoinWayScene>,
-    /// 联系方式的备注信息,用于助记,超过30个字符将被截断 — memo, at most 30 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remark: Option<String>,
-    /// 当群满了后,是否自动新建群。0-否;1-是。默认为1 — create a new chat when the chats are full.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auto_create_room: Option<AutoCreateRoom>,
-    /// 自动建群的群名前缀,当auto_create_room为1时有效 — name prefix of auto-created chats.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub room_base_name: Option<String>,
-    /// 自动建群的群起始序号,当auto_create_room为1时有效 — first sequence number of auto-created chats.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub room_base_id: Option<i64>,
-    /// 使用该配置的客户群ID列表 — chats that use this config.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chat_id_list: Option<Vec<String>>,
     /// 联系二维码的URL,仅在配置为群二维码时返回 — URL of the QR code; only for QR-code configs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
-    /// 企业自定义的state参数,用于区分不同的入群渠道 — the channel tag given when the config was made.
+    /// 场景。1 - 群的小程序插件; 2 - 群的二维码插件 — where the join way is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scene: Option<JoinWayScene>,
+    /// 联系方式的备注信息,用于助记,超过30个字符将被截断 — memo; the server cuts it to 30 characters.
+    ///
+    /// Limits: the server cuts it to 30 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// 当群满了后,是否自动新建群。0-否;1-是。默认为1 — create a new chat when the chats are full; the server defaults to 1.
+    ///
+    /// Server default when left out: `AutoCreateRoom::Yes` (1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_create_room: Option<AutoCreateRoom>,
+    /// 自动建群的群名前缀,当auto_create_room为1时有效。最长40个utf8字符 — name prefix of auto-created chats (with `auto_create_room = 1`), at most 40 characters.
+    ///
+    /// Limits: at most 40 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_base_name: Option<String>,
+    /// 自动建群的群起始序号,当auto_create_room为1时有效。例如 room_base_name = "销售客服群", room_base_id = 10,
+    /// 那么自动创建的第一个群,群名为"销售客服群10";第二个群为"销售客服群11",依次类推
+    /// — first sequence number of auto-created chats: prefix "销售客服群" and 10 give "销售客服群10", "销售客服群11", ….
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_base_id: Option<i64>,
+    /// 使用该配置的客户群ID列表,支持5个 — chats that use this config, 1 to 5.
+    ///
+    /// Limits: 1 to 5 items (server answers 41091); each item not empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_id_list: Option<Vec<String>>,
+    /// 企业自定义的state参数,用于区分不同的入群渠道。不超过30个UTF-8字符。如果有设置此参数,在调用获取客户群详情接口时会返回每个群成员对应的该参数值
+    /// — a channel tag of your own, at most 30 characters; `get` returns it on each member who joined this way.
+    ///
+    /// Limits: at most 30 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
-    /// 是否标记客户添加来源为该应用创建的「加入群聊」 — whether customers' source is marked as this app's join way.
+    /// 是否标记客户添加来源为该应用创建的「加入群聊」(新增字段) — mark customers' source as this app's join way (newer field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
     /// Fields the spec does not know, kept as the server sent them (and sent back on re-encoding).
@@ -1486,18 +2033,36 @@ pub struct JoinWay {
 }
 
 impl JoinWay {
+    /// `remark`: the server keeps this many characters and cuts the rest.
+    pub const REMARK_TRUNCATED_CHARS: usize = 30;
+
+    /// `room_base_name`: most characters.
+    pub const ROOM_BASE_NAME_MAX_CHARS: usize = 40;
+
+    /// `chat_id_list`: fewest items.
+    pub const CHAT_ID_LIST_MIN_ITEMS: usize = 1;
+
+    /// `chat_id_list`: most items.
+    pub const CHAT_ID_LIST_MAX_ITEMS: usize = 5;
+
+    /// `chat_id_list[]`: fewest characters.
+    pub const CHAT_ID_LIST_EACH_MIN_CHARS: usize = 1;
+
+    /// `state`: most characters.
+    pub const STATE_MAX_CHARS: usize = 30;
+
     /// Creates a value from its required fields (`config_id`); optional fields start unset.
     pub fn new(config_id: impl Into<String>) -> Self {
         Self {
             config_id: config_id.into(),
             join_way_type: None,
+            qr_code: None,
             scene: None,
             remark: None,
             auto_create_room: None,
             room_base_name: None,
             room_base_id: None,
             chat_id_list: None,
-            qr_code: None,
             state: None,
             mark_source: None,
             extra: serde_json::Map::new(),
@@ -1508,6 +2073,13 @@ impl JoinWay {
     #[must_use]
     pub fn join_way_type(mut self, value: i64) -> Self {
         self.join_way_type = Some(value);
+        self
+    }
+
+    /// Sets `qr_code`.
+    #[must_use]
+    pub fn qr_code(mut self, value: impl Into<String>) -> Self {
+        self.qr_code = Some(value.into());
         self
     }
 
@@ -1556,13 +2128,6 @@ impl JoinWay {
         self
     }
 
-    /// Sets `qr_code`.
-    #[must_use]
-    pub fn qr_code(mut self, value: impl Into<String>) -> Self {
-        self.qr_code = Some(value.into());
-        self
-    }
-
     /// Sets `state`.
     #[must_use]
     pub fn state(mut self, value: impl Into<String>) -> Self {
@@ -1575,6 +2140,53 @@ impl JoinWay {
     pub fn mark_source(mut self, value: bool) -> Self {
         self.mark_source = Some(value);
         self
+    }
+
+    /// `auto_create_room` as the server will read it: the value set, or the documented default.
+    pub fn auto_create_room_or_default(&self) -> AutoCreateRoom {
+        self.auto_create_room.unwrap_or(AutoCreateRoom::Yes)
+    }
+
+    /// The fields this type shares with [`JoinWayConfig`], as one.
+    pub fn join_way_config(&self) -> JoinWayConfig {
+        JoinWayConfig {
+            scene: self.scene,
+            remark: self.remark.clone(),
+            auto_create_room: self.auto_create_room,
+            room_base_name: self.room_base_name.clone(),
+            room_base_id: self.room_base_id,
+            chat_id_list: self.chat_id_list.clone(),
+            state: self.state.clone(),
+            mark_source: self.mark_source,
+        }
+    }
+
+    /// Sets every field `fields` holds (those it leaves unset keep their values here): the [`JoinWayConfig`] fields.
+    pub fn set_join_way_config(&mut self, fields: JoinWayConfig) {
+        if let Some(value) = fields.scene {
+            self.scene = Some(value);
+        }
+        if let Some(value) = fields.remark {
+            self.remark = Some(value);
+        }
+        if let Some(value) = fields.auto_create_room {
+            self.auto_create_room = Some(value);
+        }
+        if let Some(value) = fields.room_base_name {
+            self.room_base_name = Some(value);
+        }
+        if let Some(value) = fields.room_base_id {
+            self.room_base_id = Some(value);
+        }
+        if let Some(value) = fields.chat_id_list {
+            self.chat_id_list = Some(value);
+        }
+        if let Some(value) = fields.state {
+            self.state = Some(value);
+        }
+        if let Some(value) = fields.mark_source {
+            self.mark_source = Some(value);
+        }
     }
 }
 
@@ -1617,6 +2229,12 @@ pub struct ListRequest {
 }
 
 impl ListRequest {
+    /// `limit`: smallest value.
+    pub const LIMIT_MIN: i64 = 1;
+
+    /// `limit`: largest value.
+    pub const LIMIT_MAX: i64 = 1000;
+
     /// Creates a value from its required fields (`limit`); optional fields start unset.
     pub fn new(limit: i64) -> Self {
         Self {
@@ -1701,6 +2319,9 @@ pub struct ListResponse {
 }
 
 impl ListResponse {
+    /// `group_chat_list`: most items.
+    pub const GROUP_CHAT_LIST_MAX_ITEMS: usize = 1000;
+
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
@@ -1821,6 +2442,18 @@ pub struct OnjobTransferRequest {
 }
 
 impl OnjobTransferRequest {
+    /// `chat_id_list`: fewest items.
+    pub const CHAT_ID_LIST_MIN_ITEMS: usize = 1;
+
+    /// `chat_id_list`: most items.
+    pub const CHAT_ID_LIST_MAX_ITEMS: usize = 100;
+
+    /// `chat_id_list[]`: fewest characters.
+    pub const CHAT_ID_LIST_EACH_MIN_CHARS: usize = 1;
+
+    /// `new_owner`: fewest characters.
+    pub const NEW_OWNER_MIN_CHARS: usize = 1;
+
     /// Creates a value from its required fields (`chat_id_list`, `new_owner`); optional fields start unset.
     pub fn new(
         chat_id_list: impl IntoIterator<Item = impl Into<String>>,
@@ -1880,6 +2513,9 @@ pub struct OnjobTransferResponse {
 }
 
 impl OnjobTransferResponse {
+    /// `failed_chat_list`: most items.
+    pub const FAILED_CHAT_LIST_MAX_ITEMS: usize = 100;
+
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
@@ -1945,6 +2581,9 @@ pub struct OpengidToChatidRequest {
 }
 
 impl OpengidToChatidRequest {
+    /// `opengid`: fewest characters.
+    pub const OPENGID_MIN_CHARS: usize = 1;
+
     /// Creates a value from its required fields (`opengid`); optional fields start unset.
     pub fn new(opengid: impl Into<String>) -> Self {
         Self { opengid: opengid.into() }
@@ -2030,8 +2669,11 @@ pub struct StatisticRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day_end_time: Option<i64>,
     /// 群主过滤。如果不填,表示获取应用可见范围内全部群主的数据(但是不建议这么用,如果可见范围人数超过1000人,为了防止数据包过大,会报错 81017)
-    /// — owners to report on, at most 100 per call.
-    pub owner_filter: OwnerFilter,
+    /// — owners to report on, at most 100 per call. WeCom's table marks it required, its text says what leaving it
+    /// out does: every owner in the app's visible range (81017 when that is more than 1,000 people). Both are
+    /// accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_filter: Option<OwnerFilter>,
     /// 排序方式。1 - 新增群的数量; 2 - 群总数; 3 - 新增群人数; 4 - 群总人数。默认为1 — sort key; the server defaults to 1.
     ///
     /// Server default when left out: `StatisticOrderBy::NewChatCount` (1).
@@ -2059,12 +2701,36 @@ pub struct StatisticRequest {
 }
 
 impl StatisticRequest {
-    /// Creates a value from its required fields (`day_begin_time`, `owner_filter`); optional fields start unset.
-    pub fn new(day_begin_time: i64, owner_filter: OwnerFilter) -> Self {
+    /// `day_begin_time`: most recent allowed day, in days before today.
+    pub const DAY_BEGIN_TIME_DAYS_AGO_MIN: i64 = 1;
+
+    /// `day_begin_time`: oldest allowed day, in days before today.
+    pub const DAY_BEGIN_TIME_DAYS_AGO_MAX: i64 = 180;
+
+    /// `day_end_time`: most recent allowed day, in days before today.
+    pub const DAY_END_TIME_DAYS_AGO_MIN: i64 = 1;
+
+    /// `day_end_time`: oldest allowed day, in days before today.
+    pub const DAY_END_TIME_DAYS_AGO_MAX: i64 = 180;
+
+    /// `offset`: smallest value.
+    pub const OFFSET_MIN: i64 = 0;
+
+    /// `limit`: smallest value.
+    pub const LIMIT_MIN: i64 = 1;
+
+    /// `limit`: largest value.
+    pub const LIMIT_MAX: i64 = 1000;
+
+    /// Longest range of days from `day_begin_time`, both ends included.
+    pub const DAY_BEGIN_TIME_SPAN_MAX_DAYS: i64 = 30;
+
+    /// Creates a value from its required fields (`day_begin_time`); optional fields start unset.
+    pub fn new(day_begin_time: i64) -> Self {
         Self {
             day_begin_time,
             day_end_time: None,
-            owner_filter,
+            owner_filter: None,
             order_by: None,
             order_asc: None,
             offset: None,
@@ -2076,6 +2742,13 @@ impl StatisticRequest {
     #[must_use]
     pub fn day_end_time(mut self, value: i64) -> Self {
         self.day_end_time = Some(value);
+        self
+    }
+
+    /// Sets `owner_filter`.
+    #[must_use]
+    pub fn owner_filter(mut self, value: OwnerFilter) -> Self {
+        self.owner_filter = Some(value);
         self
     }
 
@@ -2152,7 +2825,9 @@ impl Validate for StatisticRequest {
                 Some(600018),
             )?;
         }
-        self.owner_filter.validate_in(&path.field("owner_filter"), now)?;
+        if let Some(value) = &self.owner_filter {
+            value.validate_in(&path.field("owner_filter"), now)?;
+        }
         if let Some(value) = &self.order_by {
             check::known_value(&path.field("order_by"), *value)?;
         }
@@ -2209,6 +2884,9 @@ pub struct StatisticResponse {
 }
 
 impl StatisticResponse {
+    /// `items`: most items.
+    pub const ITEMS_MAX_ITEMS: usize = 1000;
+
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
@@ -2347,17 +3025,35 @@ pub struct StatisticGroupByDayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day_end_time: Option<i64>,
     /// 群主过滤。如果不填,表示获取应用可见范围内全部群主的数据(但是不建议这么用,如果可见范围人数超过1000人,为了防止数据包过大,会报错 81017)
-    /// — owners to report on, at most 100 per call.
-    pub owner_filter: OwnerFilter,
+    /// — owners to report on, at most 100 per call. WeCom's table marks it required, its text says what leaving it
+    /// out does: every owner in the app's visible range (81017 when that is more than 1,000 people). Both are
+    /// accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_filter: Option<OwnerFilter>,
 }
 
 impl StatisticGroupByDayRequest {
-    /// Creates a value from its required fields (`day_begin_time`, `owner_filter`); optional fields start unset.
-    pub fn new(day_begin_time: i64, owner_filter: OwnerFilter) -> Self {
+    /// `day_begin_time`: most recent allowed day, in days before today.
+    pub const DAY_BEGIN_TIME_DAYS_AGO_MIN: i64 = 1;
+
+    /// `day_begin_time`: oldest allowed day, in days before today.
+    pub const DAY_BEGIN_TIME_DAYS_AGO_MAX: i64 = 180;
+
+    /// `day_end_time`: most recent allowed day, in days before today.
+    pub const DAY_END_TIME_DAYS_AGO_MIN: i64 = 1;
+
+    /// `day_end_time`: oldest allowed day, in days before today.
+    pub const DAY_END_TIME_DAYS_AGO_MAX: i64 = 180;
+
+    /// Longest range of days from `day_begin_time`, both ends included.
+    pub const DAY_BEGIN_TIME_SPAN_MAX_DAYS: i64 = 30;
+
+    /// Creates a value from its required fields (`day_begin_time`); optional fields start unset.
+    pub fn new(day_begin_time: i64) -> Self {
         Self {
             day_begin_time,
             day_end_time: None,
-            owner_filter,
+            owner_filter: None,
         }
     }
 
@@ -2365,6 +3061,13 @@ impl StatisticGroupByDayRequest {
     #[must_use]
     pub fn day_end_time(mut self, value: i64) -> Self {
         self.day_end_time = Some(value);
+        self
+    }
+
+    /// Sets `owner_filter`.
+    #[must_use]
+    pub fn owner_filter(mut self, value: OwnerFilter) -> Self {
+        self.owner_filter = Some(value);
         self
     }
 }
@@ -2393,7 +3096,9 @@ impl Validate for StatisticGroupByDayRequest {
                 Some(600018),
             )?;
         }
-        self.owner_filter.validate_in(&path.field("owner_filter"), now)?;
+        if let Some(value) = &self.owner_filter {
+            value.validate_in(&path.field("owner_filter"), now)?;
+        }
         check::day_span(
             path,
             ("day_begin_time", self.day_begin_time),
@@ -2548,6 +3253,18 @@ pub struct TransferRequest {
 }
 
 impl TransferRequest {
+    /// `chat_id_list`: fewest items.
+    pub const CHAT_ID_LIST_MIN_ITEMS: usize = 1;
+
+    /// `chat_id_list`: most items.
+    pub const CHAT_ID_LIST_MAX_ITEMS: usize = 100;
+
+    /// `chat_id_list[]`: fewest characters.
+    pub const CHAT_ID_LIST_EACH_MIN_CHARS: usize = 1;
+
+    /// `new_owner`: fewest characters.
+    pub const NEW_OWNER_MIN_CHARS: usize = 1;
+
     /// Creates a value from its required fields (`chat_id_list`, `new_owner`); optional fields start unset.
     pub fn new(
         chat_id_list: impl IntoIterator<Item = impl Into<String>>,
@@ -2607,6 +3324,9 @@ pub struct TransferResponse {
 }
 
 impl TransferResponse {
+    /// `failed_chat_list`: most items.
+    pub const FAILED_CHAT_LIST_MAX_ITEMS: usize = 100;
+
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
@@ -2707,6 +3427,27 @@ pub struct UpdateJoinWayRequest {
 }
 
 impl UpdateJoinWayRequest {
+    /// `config_id`: fewest characters.
+    pub const CONFIG_ID_MIN_CHARS: usize = 1;
+
+    /// `remark`: the server keeps this many characters and cuts the rest.
+    pub const REMARK_TRUNCATED_CHARS: usize = 30;
+
+    /// `room_base_name`: most characters.
+    pub const ROOM_BASE_NAME_MAX_CHARS: usize = 40;
+
+    /// `chat_id_list`: fewest items.
+    pub const CHAT_ID_LIST_MIN_ITEMS: usize = 1;
+
+    /// `chat_id_list`: most items.
+    pub const CHAT_ID_LIST_MAX_ITEMS: usize = 5;
+
+    /// `chat_id_list[]`: fewest characters.
+    pub const CHAT_ID_LIST_EACH_MIN_CHARS: usize = 1;
+
+    /// `state`: most characters.
+    pub const STATE_MAX_CHARS: usize = 30;
+
     /// Creates a value from its required fields (`config_id`, `scene`, `chat_id_list`); optional fields start unset.
     pub fn new(
         config_id: impl Into<String>,
@@ -2771,6 +3512,67 @@ impl UpdateJoinWayRequest {
     /// `auto_create_room` as the server will read it: the value set, or the documented default.
     pub fn auto_create_room_or_default(&self) -> AutoCreateRoom {
         self.auto_create_room.unwrap_or(AutoCreateRoom::Yes)
+    }
+
+    /// The fields this type shares with [`JoinWayConfig`], as one.
+    pub fn join_way_config(&self) -> JoinWayConfig {
+        JoinWayConfig {
+            scene: Some(self.scene),
+            remark: self.remark.clone(),
+            auto_create_room: self.auto_create_room,
+            room_base_name: self.room_base_name.clone(),
+            room_base_id: self.room_base_id,
+            chat_id_list: Some(self.chat_id_list.clone()),
+            state: self.state.clone(),
+            mark_source: self.mark_source,
+        }
+    }
+
+    /// Sets every field `fields` holds (those it leaves unset keep their values here): the [`JoinWayConfig`] fields.
+    pub fn set_join_way_config(&mut self, fields: JoinWayConfig) {
+        if let Some(value) = fields.scene {
+            self.scene = value;
+        }
+        if let Some(value) = fields.remark {
+            self.remark = Some(value);
+        }
+        if let Some(value) = fields.auto_create_room {
+            self.auto_create_room = Some(value);
+        }
+        if let Some(value) = fields.room_base_name {
+            self.room_base_name = Some(value);
+        }
+        if let Some(value) = fields.room_base_id {
+            self.room_base_id = Some(value);
+        }
+        if let Some(value) = fields.chat_id_list {
+            self.chat_id_list = value;
+        }
+        if let Some(value) = fields.state {
+            self.state = Some(value);
+        }
+        if let Some(value) = fields.mark_source {
+            self.mark_source = Some(value);
+        }
+    }
+
+    /// Builds one from the [`JoinWayConfig`] fields and its own required ones; a field this type requires that `fields` leaves unset is a [`ValidationError`] naming it.
+    ///
+    /// # Errors
+    /// When `fields` lacks a field this type requires.
+    pub fn from_join_way_config(
+        config_id: impl Into<String>,
+        mut fields: JoinWayConfig,
+    ) -> Result<Self, ValidationError> {
+        let Some(scene) = fields.scene.take() else {
+            return Err(ValidationError::missing("scene"));
+        };
+        let Some(chat_id_list) = fields.chat_id_list.take() else {
+            return Err(ValidationError::missing("chat_id_list"));
+        };
+        let mut value = Self::new(config_id, scene, chat_id_list);
+        value.set_join_way_config(fields);
+        Ok(value)
     }
 }
 
