@@ -44,6 +44,8 @@ pub struct Api {
     pub rate_limit: RateLimit,
     /// UTC offset of `day` boundaries, in hours.
     pub day_utc_offset_hours: i64,
+    /// Documented numbers of the whole API that belong to no field.
+    pub facts: Vec<Fact>,
     /// Every enum, shared ones first, then per endpoint in endpoint order.
     pub enums: Vec<Enum>,
     /// Every struct: shared ones first, then the token endpoint's, then per endpoint its request, response
@@ -497,6 +499,8 @@ pub struct Endpoint {
     pub response: StructId,
     /// How the simulator answers it.
     pub simulated: Simulated,
+    /// Documented numbers of the endpoint that belong to no field.
+    pub facts: Vec<Fact>,
     /// Examples.
     pub examples: Vec<Example>,
     /// File the endpoint came from.
@@ -514,6 +518,17 @@ pub struct Example {
     pub response: Option<serde_json::Value>,
 }
 
+/// A documented number that belongs to no field (a quota, a threshold).
+#[derive(Debug, Clone)]
+pub struct Fact {
+    /// SHOUTY_SNAKE name of its constant.
+    pub name: String,
+    /// The number.
+    pub value: i64,
+    /// What it is.
+    pub doc: String,
+}
+
 /// An error code.
 #[derive(Debug, Clone)]
 pub struct ErrorCode {
@@ -525,6 +540,8 @@ pub struct ErrorCode {
     pub zh: String,
     /// English gloss.
     pub en: String,
+    /// The `errmsg` the server sends, where the docs show one.
+    pub errmsg: Option<String>,
     /// What a client should do.
     pub retry: ErrorRetry,
 }

@@ -36,6 +36,21 @@ pub struct ApiFile {
     pub rate_limit: RateLimitSpec,
     /// UTC offset, in hours, of the day boundaries used by `day` fields.
     pub day_utc_offset_hours: i64,
+    /// Documented numbers that belong to no field (a quota, a threshold).
+    #[serde(default)]
+    pub facts: Vec<FactSpec>,
+}
+
+/// A documented number that belongs to no field: a quota, a threshold.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactSpec {
+    /// snake_case name; its constant is the SHOUTY_SNAKE form.
+    pub name: String,
+    /// The number.
+    pub value: i64,
+    /// What it is (official Chinese text, then an English gloss).
+    pub doc: String,
 }
 
 /// Access-token settings.
@@ -359,6 +374,9 @@ pub struct EndpointFile {
     /// How the simulator answers it (default: a handler written for it).
     #[serde(default)]
     pub simulator: SimulatorSpec,
+    /// Documented numbers of the endpoint that belong to no field (a quota).
+    #[serde(default)]
+    pub facts: Vec<FactSpec>,
 }
 
 /// How the simulator answers an endpoint.
@@ -491,6 +509,9 @@ pub struct ErrorCodeSpec {
     pub zh: String,
     /// English gloss.
     pub en: String,
+    /// The `errmsg` the server sends, where the docs show one (a sample answer).
+    #[serde(default)]
+    pub errmsg: Option<String>,
     /// What a client should do.
     pub retry: ErrorRetrySpec,
 }

@@ -16,7 +16,7 @@ use wecom_groupchat_sim::{DataSource, Scale, SimConfig};
 use crate::host::SimHost;
 
 /// Page size of the listing.
-pub const PAGE: i64 = 1000;
+pub const PAGE: i64 = wecom_groupchat::types::ListRequest::LIMIT_MAX;
 
 /// How the child goes through the chats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

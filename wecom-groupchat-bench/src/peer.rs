@@ -19,7 +19,7 @@ use crate::stats::Summary;
 /// Members of the chat `get` fetches.
 pub const MEMBERS: usize = 500;
 /// Page size of `list --all`.
-pub const PAGE: i64 = 1000;
+pub const PAGE: i64 = wecom_groupchat::types::ListRequest::LIMIT_MAX;
 /// The pinned versions the peer's virtualenv installs, relative to the workspace root.
 pub const REQUIREMENTS: &str = "wecom-groupchat-bench/peer/requirements.txt";
 /// The wechatpy release pinned in [`REQUIREMENTS`] (a test keeps the two equal).

@@ -380,7 +380,7 @@ impl Report {
             let met = s.share_of_limit >= SYNC_TARGET && s.errors == 0 && s.fetched == s.listed;
             let _ = writeln!(
                 w,
-                "| 3 | full sync | {} chats: list all, then `get` each ({} in flight); server limit {} calls / {} s per endpoint, {} ms latency; client limiter set to the same | wall {:.1} s; {} `get` = **{:.1} % of the limit**; 45009 answered by the server: {}; errors surfaced: {} | ≥ {:.0} %, 0 surfaced | {} |",
+                "| 3 | full sync | {} chats: list all, then `get` each ({} in flight); server limit {} calls / {} s per endpoint, {} ms latency; client limiter set to the same | wall {:.1} s; {} `get` = **{:.1} % of the limit**; {} answered by the server: {}; errors surfaced: {} | ≥ {:.0} %, 0 surfaced | {} |",
                 group_digits(s.plan.groups as u64),
                 s.plan.concurrency,
                 group_digits(u64::from(s.plan.calls)),
@@ -389,6 +389,7 @@ impl Report {
                 s.wall.as_secs_f64(),
                 per_s(s.get_rate),
                 s.share_of_limit * 100.0,
+                wecom_groupchat::codes::API_FREQ_OUT_OF_LIMIT,
                 s.rate_limited_answers,
                 s.errors,
                 SYNC_TARGET * 100.0,
@@ -544,10 +545,11 @@ impl Report {
             );
             let _ =
                 writeln!(w, "| calls the server received (retries included, gettoken excluded) | {} |", s.server_calls);
-            let _ = writeln!(w, "| 45009 answers by the server | {} |", s.rate_limited_answers);
+            let limited = wecom_groupchat::codes::API_FREQ_OUT_OF_LIMIT;
+            let _ = writeln!(w, "| {limited} answers by the server | {} |", s.rate_limited_answers);
             let _ = writeln!(
                 w,
-                "| errors surfaced to the caller (of which 45009) | {} ({}) |",
+                "| errors surfaced to the caller (of which {limited}) | {} ({}) |",
                 s.errors, s.rate_limited_errors
             );
             if let Some(e) = &s.first_error {
@@ -667,7 +669,9 @@ fn render_peer_rows(w: &mut String, p: &PeerResult) {
 
 fn render_method(w: &mut String) {
     let _ = writeln!(w, "\n## How it is measured\n");
-    let _ = writeln!(w, "{}", METHOD.trim());
+    // The method names the rate-limit errcode by its number, read from the spec.
+    let limited = wecom_groupchat::codes::API_FREQ_OUT_OF_LIMIT.to_string();
+    let _ = writeln!(w, "{}", METHOD.trim().replace("{limited}", &limited));
 }
 
 const METHOD: &str = r#"
@@ -700,7 +704,7 @@ percentiles of every call (no interpolation, no outlier removal).
    through 1,000 different 3-member chats; `list` asks for the first page of 1,000. Ours and the floor
    run at the same concurrency in alternating 0.5 s slices (3 s each in all), after a warm-up. On a 2-core machine the simulator and the clients share the
    cores, so these are figures of the pair, not of the client alone.
-3. **Full sync.** The simulator answers 45009 beyond N calls per fixed window per endpoint (the window
+3. **Full sync.** The simulator answers {limited} beyond N calls per fixed window per endpoint (the window
    starts at the first call after the previous one ended) and adds latency to every call: 2,000 calls per
    6 s is the example's 2,000 calls/min compressed 10× in time. The client's
    `RateLimits::uniform([Window { calls: N, period }])` is set to the same. The token is fetched before

@@ -20,7 +20,7 @@ use crate::host::{self, SimHost};
 /// Calls in flight measured.
 pub const CONCURRENCY: [usize; 4] = [1, 8, 64, 256];
 /// Size of a `list` page.
-pub const LIST_PAGE: i64 = 1000;
+pub const LIST_PAGE: i64 = wecom_groupchat::types::ListRequest::LIMIT_MAX;
 /// Distinct chats the `get` calls cycle through.
 const GET_CHATS: usize = 1000;
 

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::builder::TypedValueParser;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
+use wecom_groupchat::types::ListRequest;
 
 /// Command-line tool for the WeCom (企业微信) customer group chat (客户群) API.
 ///
@@ -150,7 +150,7 @@ pub enum Command {
     /// JSON: the `group_chat` object WeCom returns; table: the group's fields, then one row per member; CSV: one
     /// record per member.
     Get(GetArgs),
-    /// Hand customer groups to a new owner, in batches of at most 100, with a report for every chat.
+    /// Hand customer groups to a new owner, in batches as large as WeCom takes, with a report for every chat.
     ///
     /// The report accounts for every chat id: transferred, failed (with errcode and errmsg), unknown (the
     /// call may or may not have taken effect), not_sent, or duplicate (given twice, sent once). It is
@@ -158,6 +158,7 @@ pub enum Command {
     /// chats moved. On SIGINT/SIGTERM no further batch is sent; a batch in flight gets 5 s to answer (a
     /// second signal stops at once), else its chats are recorded unknown. On a terminal, asks before
     /// sending unless --yes. Exits 4 when any chat was not transferred, 130 on SIGINT, 143 on SIGTERM.
+    #[command(about = spec_text::transfer_about())]
     #[command(after_help = "Examples:\n  \
         wecom-groupchat transfer --new-owner lisi --resigned-owner zhangsan --report handover.csv\n  \
         wecom-groupchat transfer --new-owner lisi --from-file chats.txt --dry-run\n  \
@@ -168,10 +169,7 @@ pub enum Command {
     #[command(subcommand)]
     JoinWay(JoinWayCommand),
     /// Group statistics over any range of days and any number of owners.
-    ///
-    /// The range is split into windows of at most 30 days and the owners into batches of at most 100;
-    /// days are UTC+8 and WeCom keeps them from yesterday back to 180 days ago.
-    #[command(subcommand)]
+    #[command(subcommand, long_about = spec_text::stats_long_about())]
     Stats(StatsCommand),
     /// Export every group with full details to a JSON-lines file (resumable).
     ///
@@ -232,13 +230,10 @@ pub struct ListArgs {
     /// Only chats in this follow-up status.
     #[arg(long, value_enum, default_value_t = Status::All)]
     pub status: Status,
-    /// Only chats owned by these staff, at most 100: repeat the flag, or list them after it
-    /// (`--owner a b` or `--owner a,b`).
-    #[arg(long = "owner", value_name = "USERID", num_args = 1.., value_delimiter = ',')]
+    #[arg(long = "owner", value_name = "USERID", num_args = 1.., value_delimiter = ',', help = spec_text::owners_help())]
     pub owners: Vec<String>,
-    /// Page size, 1 to 1000 (with --all: chats per call).
     // A negative number is a value, so that `--limit -1` gets the limit's message, not "unexpected argument".
-    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = ListRequest::LIMIT_MAX, allow_negative_numbers = true, help = spec_text::limit_help())]
     pub limit: i64,
     /// Start from this cursor (from a previous page's next_cursor).
     #[arg(long, conflicts_with = "all")]
@@ -273,8 +268,7 @@ pub struct TransferArgs {
     /// Transfer every chat of this resigned member that awaits transfer (found with `list`).
     #[arg(long, value_name = "USERID", conflicts_with = "onjob")]
     pub resigned_owner: Option<String>,
-    /// The owners are still employed: use onjob_transfer (each chat at most twice in 90 days).
-    #[arg(long)]
+    #[arg(long, help = spec_text::onjob_help())]
     pub onjob: bool,
     /// With --onjob: transfer every chat of this still-employed member (found with `list`).
     #[arg(long, value_name = "USERID", requires = "onjob", conflicts_with = "resigned_owner")]
@@ -293,10 +287,10 @@ pub struct TransferArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum JoinWayCommand {
-    /// Create a join way (--scene and --chat-id required); prints its config id.
+    /// Create a join way (the fields the spec requires, e.g. --scene and --chat-id); prints its config id.
     #[command(after_help = "Example:\n  \
         wecom-groupchat join-way add --scene qr-code --chat-id CHAT_ID --remark spring --state ch_spring -o table")]
-    Add(JoinWayFields),
+    Add(JoinWayFlags),
     /// Show a join way.
     Get(ConfigIdArg),
     /// Replace a join way (WeCom overwrites every field: give the full config, or --merge).
@@ -320,90 +314,27 @@ pub struct ConfigIdArg {
     pub config_id: String,
 }
 
-/// Where a join way is used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Scene {
-    /// Mini-program plug-in button (1).
-    MiniProgram,
-    /// QR code (2).
-    QrCode,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct JoinWayFields {
-    /// Where it is used (required by add, and by update without --merge).
-    #[arg(long, value_enum)]
-    pub scene: Option<Scene>,
-    /// Chats that use it (repeat; 1 to 5; required by add, and by update without --merge).
-    #[arg(long = "chat-id", value_name = "CHAT_ID")]
-    pub chat_ids: Vec<String>,
-    /// Memo (WeCom keeps the first 30 characters).
-    #[arg(long)]
-    pub remark: Option<String>,
-    /// Create a new chat when the chats are full (true/1 or false/0; WeCom's default: true).
-    #[arg(long, value_name = "BOOL", value_parser = boolean())]
-    pub auto_create_room: Option<bool>,
-    /// Name prefix of auto-created chats (at most 40 characters).
-    #[arg(long)]
-    pub room_base_name: Option<String>,
-    /// First sequence number of auto-created chats.
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub room_base_id: Option<i64>,
-    /// Channel tag returned on members who join this way (at most 30 characters).
-    #[arg(long)]
-    pub state: Option<String>,
-    /// Mark customers' source as this app's join way (true/1 or false/0).
-    #[arg(long, value_name = "BOOL", value_parser = boolean())]
-    pub mark_source: Option<bool>,
-}
+pub use crate::join_way_flags::JoinWayFlags;
 
 #[derive(Debug, Args)]
 pub struct UpdateJoinWayArgs {
     /// Config id.
     pub config_id: String,
     #[command(flatten)]
-    pub fields: JoinWayFields,
+    pub fields: JoinWayFlags,
     /// Start from the current config and change only the fields given.
     #[arg(long)]
     pub merge: bool,
     /// With --merge: remove these optional fields from the config (repeat, or separate with commas).
-    #[arg(long, value_enum, value_name = "FIELD", requires = "merge", value_delimiter = ',')]
-    pub clear: Vec<OptionalField>,
-}
-
-/// The optional fields of a join way, which `update --merge --clear` can remove.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OptionalField {
-    Remark,
-    AutoCreateRoom,
-    RoomBaseName,
-    RoomBaseId,
-    State,
-    MarkSource,
-}
-
-impl OptionalField {
-    /// The flag that sets the field.
-    pub fn flag(self) -> &'static str {
-        match self {
-            OptionalField::Remark => "--remark",
-            OptionalField::AutoCreateRoom => "--auto-create-room",
-            OptionalField::RoomBaseName => "--room-base-name",
-            OptionalField::RoomBaseId => "--room-base-id",
-            OptionalField::State => "--state",
-            OptionalField::MarkSource => "--mark-source",
-        }
-    }
-}
-
-/// `true`/`false` as WeCom's JSON has them, or `1`/`0` as its docs write them.
-fn boolean() -> impl TypedValueParser<Value = bool> {
-    clap::builder::PossibleValuesParser::new(["true", "false", "1", "0"]).map(|v| v == "true" || v == "1")
+    #[arg(long, value_name = "FIELD", requires = "merge", value_delimiter = ',',
+          value_parser = crate::join_way_flags::clearable())]
+    pub clear: Vec<wecom_groupchat::types::JoinWayConfigField>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum StatsCommand {
-    /// Figures per owner: one row per owner and window of at most 30 days.
+    /// Figures per owner: one row per owner and window of days.
+    #[command(about = spec_text::by_owner_about())]
     #[command(after_help = "Example:\n  \
         wecom-groupchat stats by-owner --from 2026-01-01 --to 2026-03-31 --owner zhangsan --owner lisi -o csv")]
     ByOwner(StatsArgs),
@@ -415,11 +346,9 @@ pub enum StatsCommand {
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// First day, YYYY-MM-DD (UTC+8); at most 180 days ago.
-    #[arg(long)]
+    #[arg(long, help = spec_text::from_help())]
     pub from: String,
-    /// Last day, YYYY-MM-DD (UTC+8), included; at latest yesterday.
-    #[arg(long)]
+    #[arg(long, help = spec_text::to_help())]
     pub to: String,
     /// Owners to report on, any number: repeat the flag, or list them after it (`--owner a b` or
     /// `--owner a,b`).
@@ -436,9 +365,7 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
     #[arg(allow_negative_numbers = true)]
     pub concurrency: u32,
-    /// Only chats owned by these staff, at most 100: repeat the flag, or list them after it
-    /// (`--owner a b` or `--owner a,b`).
-    #[arg(long = "owner", value_name = "USERID", num_args = 1.., value_delimiter = ',')]
+    #[arg(long = "owner", value_name = "USERID", num_args = 1.., value_delimiter = ',', help = spec_text::owners_help())]
     pub owners: Vec<String>,
     /// Only chats in this follow-up status.
     #[arg(long, value_enum, default_value_t = Status::All)]
@@ -450,4 +377,75 @@ pub struct ExportArgs {
     /// at once than --concurrency when that many would not fit (64 to 65536).
     #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(64..=65536))]
     pub max_memory: u32,
+}
+
+/// Help texts that quote the spec's numbers, read from the generated constants so that they never
+/// disagree with what the client checks.
+mod spec_text {
+    use wecom_groupchat::api::DAY_ZONE;
+    use wecom_groupchat::types::{ListRequest, OnjobTransferRequest, OwnerFilter, StatisticRequest, TransferRequest};
+
+    pub fn transfer_about() -> String {
+        let batch = TransferRequest::CHAT_ID_LIST_MAX_ITEMS;
+        format!("Hand customer groups to a new owner, in batches of at most {batch}, with a report for every chat")
+    }
+
+    pub fn stats_long_about() -> String {
+        format!(
+            "Group statistics over any range of days and any number of owners.\n\nThe range is split into \
+             windows of at most {} days and the owners into batches of at most {}; days are {DAY_ZONE} and WeCom \
+             keeps them from {} back to {} days ago.",
+            StatisticRequest::DAY_BEGIN_TIME_SPAN_MAX_DAYS,
+            OwnerFilter::USERID_LIST_MAX_ITEMS,
+            days_ago(StatisticRequest::DAY_BEGIN_TIME_DAYS_AGO_MIN),
+            StatisticRequest::DAY_BEGIN_TIME_DAYS_AGO_MAX,
+        )
+    }
+
+    pub fn by_owner_about() -> String {
+        let days = StatisticRequest::DAY_BEGIN_TIME_SPAN_MAX_DAYS;
+        format!("Figures per owner: one row per owner and window of at most {days} days")
+    }
+
+    pub fn owners_help() -> String {
+        format!(
+            "Only chats owned by these staff, at most {}: repeat the flag, or list them after it (`--owner a b` \
+             or `--owner a,b`)",
+            OwnerFilter::USERID_LIST_MAX_ITEMS
+        )
+    }
+
+    pub fn limit_help() -> String {
+        format!("Page size, {} to {} (with --all: chats per call)", ListRequest::LIMIT_MIN, ListRequest::LIMIT_MAX)
+    }
+
+    pub fn onjob_help() -> String {
+        format!(
+            "The owners are still employed: use onjob_transfer (each chat at most {} times in {} days)",
+            OnjobTransferRequest::TRANSFERS_PER_CHAT,
+            OnjobTransferRequest::TRANSFERS_WINDOW_DAYS
+        )
+    }
+
+    pub fn from_help() -> String {
+        format!(
+            "First day, YYYY-MM-DD ({DAY_ZONE}); at most {} days ago",
+            StatisticRequest::DAY_BEGIN_TIME_DAYS_AGO_MAX
+        )
+    }
+
+    pub fn to_help() -> String {
+        format!(
+            "Last day, YYYY-MM-DD ({DAY_ZONE}), included; at latest {}",
+            days_ago(StatisticRequest::DAY_END_TIME_DAYS_AGO_MIN)
+        )
+    }
+
+    fn days_ago(n: i64) -> String {
+        match n {
+            0 => "today".into(),
+            1 => "yesterday".into(),
+            n => format!("{n} days ago"),
+        }
+    }
 }

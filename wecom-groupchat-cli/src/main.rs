@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod failure;
+mod join_way_flags;
 mod output;
 
 use std::process::ExitCode;

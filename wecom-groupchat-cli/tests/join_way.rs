@@ -244,19 +244,20 @@ fn get_shows_every_field_of_the_spec() {
     let scene_name = if scene == 1 { "MiniProgram" } else { "QrCode" };
     assert_eq!(row("scene"), ["scene".to_string(), scene.to_string(), scene_name.to_string()]);
     assert_eq!(row("config_id"), ["config_id", id.as_str(), ""]);
+    // The spec's order: the join way's own fields, then the config it shares with add and update.
     let fields: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(
         fields,
         [
             "config_id",
             "type",
+            "qr_code",
             "scene",
             "remark",
             "auto_create_room",
             "room_base_name",
             "room_base_id",
             "chat_id_list",
-            "qr_code",
             "state",
             "mark_source"
         ]

@@ -39,13 +39,11 @@ pub(crate) fn errmsg(errcode: i64, detail: &str) -> String {
     }
 }
 
-/// The errmsg of a per-chat failure: the official English sample text where the docs give one.
+/// The errmsg of a per-chat failure: the server's own text where the docs show one, else the official
+/// Chinese text.
 pub(crate) fn chat_errmsg(errcode: i64) -> String {
-    match errcode {
-        90500 => "the owner of this chat is not resigned".to_string(),
-        90501 => "chat is not external group chat".to_string(),
-        _ => error_code::lookup(errcode).map(|e| e.zh.to_string()).unwrap_or_else(|| "error".to_string()),
-    }
+    let info = error_code::lookup(errcode);
+    info.and_then(|e| e.errmsg.or(Some(e.zh))).unwrap_or("error").to_string()
 }
 
 /// Encodes a body as raw UTF-8 JSON.
@@ -60,15 +58,16 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wecom_groupchat::codes;
 
     #[test]
     fn errmsgs_carry_text_hint_and_link() {
-        let m = errmsg(40058, "limit: 0, at least 1");
+        let m = errmsg(codes::INVALID_PARAMETER, "limit: 0, at least 1");
         assert!(m.starts_with("不合法的参数, hint: [limit: 0, at least 1]"), "{m}");
-        assert!(m.ends_with("?e=40058"));
-        assert_eq!(chat_errmsg(90500), "the owner of this chat is not resigned");
-        let body = Failure::new(41001, "").body();
+        assert!(m.ends_with(&format!("?e={}", codes::INVALID_PARAMETER)));
+        assert_eq!(chat_errmsg(codes::OWNER_NOT_RESIGNED), "the owner of this chat is not resigned");
+        let body = Failure::new(codes::ACCESS_TOKEN_MISSING, "").body();
         let status: Status = serde_json::from_slice(&body).unwrap();
-        assert_eq!(status.errcode, 41001);
+        assert_eq!(status.errcode, codes::ACCESS_TOKEN_MISSING);
     }
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use wecom_groupchat::Secret;
+use wecom_groupchat::{Secret, codes};
 
 use crate::config::{DEFAULT_CORP_ID, DEFAULT_CORP_SECRET, DEFAULT_SEED, DataSource, Scale, SimConfig};
 use crate::error::SimError;
@@ -53,17 +53,15 @@ pub struct SimArgs {
     /// How long a transfer stays "transferring" before it is "transferred", in milliseconds.
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub transfer_settle_ms: u64,
-    /// Size of the app's visible range (listing without owner filter answers 81017 above 1000).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help = help::visible_staff())]
     pub visible_staff: Option<usize>,
     /// Latency added to every call, in milliseconds.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
-    /// Fraction of calls answering -1 (system busy).
-    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    #[arg(long, default_value_t = 0.0, value_name = "F", help = help::answering(codes::SYSTEM_BUSY, "system busy"))]
     pub busy_fraction: f64,
-    /// Fraction of calls answering 45033 (concurrency limit).
-    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    #[arg(long, default_value_t = 0.0, value_name = "F",
+          help = help::answering(codes::API_CONCURRENCY_OUT_OF_LIMIT, "concurrency limit"))]
     pub concurrency_fraction: f64,
     /// Fraction of calls answering HTTP 502 with an HTML body.
     #[arg(long, default_value_t = 0.0, value_name = "F")]
@@ -83,14 +81,12 @@ pub struct SimArgs {
     /// Fraction of calls handled (writes take effect) whose answer is then lost: the connection closes.
     #[arg(long, default_value_t = 0.0, value_name = "F")]
     pub lost_answer_fraction: f64,
-    /// Fraction of business calls whose token expires on the spot (42001).
-    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    #[arg(long, default_value_t = 0.0, value_name = "F", help = help::expire_token())]
     pub expire_token_fraction: f64,
     /// Endpoints the fractions apply to (comma-separated, `gettoken` included); default all.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub fault_endpoints: Vec<String>,
-    /// Call-frequency limit of every endpoint, e.g. 2000/60s or 200/6s (45009 beyond it).
-    #[arg(long, value_name = "CALLS/WINDOW", value_parser = RateLimitRule::parse)]
+    #[arg(long, value_name = "CALLS/WINDOW", value_parser = RateLimitRule::parse, help = help::rate_limit())]
     pub rate_limit: Option<RateLimitRule>,
     /// Call-frequency limit of one endpoint, e.g. list=200/6s (repeatable).
     #[arg(long, value_name = "NAME=CALLS/WINDOW", value_parser = parse_endpoint_limit)]
@@ -307,5 +303,33 @@ mod tests {
     fn the_clock_offset_may_be_negative() {
         assert_eq!(config(&["--clock-offset-secs=-86400"]).unwrap().clock_offset, -86_400);
         assert_eq!(config(&[]).unwrap().clock_offset, 0);
+    }
+}
+
+/// Help texts that quote the spec's errcodes and numbers, read from the generated code.
+mod help {
+    use wecom_groupchat::codes;
+
+    pub fn visible_staff() -> String {
+        format!(
+            "Size of the app's visible range (listing without owner filter answers {} above {})",
+            codes::TOO_MANY_ITEMS_REQUESTED,
+            wecom_groupchat::api::VISIBLE_STAFF_WITHOUT_OWNER_FILTER
+        )
+    }
+
+    pub fn answering(code: i64, what: &str) -> String {
+        format!("Fraction of calls answering {code} ({what})")
+    }
+
+    pub fn expire_token() -> String {
+        format!("Fraction of business calls whose token expires on the spot ({})", codes::ACCESS_TOKEN_EXPIRED)
+    }
+
+    pub fn rate_limit() -> String {
+        format!(
+            "Call-frequency limit of every endpoint, e.g. 2000/60s or 200/6s ({} beyond it)",
+            codes::API_FREQ_OUT_OF_LIMIT
+        )
     }
 }

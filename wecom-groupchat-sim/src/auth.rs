@@ -11,21 +11,12 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use wecom_groupchat::codes::{ACCESS_TOKEN_EXPIRED, ACCESS_TOKEN_MISSING, INVALID_ACCESS_TOKEN};
+
 use crate::clock::millis;
 use crate::lock;
 
-/// errcode: invalid corp id.
-pub const INVALID_CORP_ID: i64 = 40013;
-/// errcode: invalid secret.
-pub const INVALID_SECRET: i64 = 40001;
-/// errcode: missing access_token.
-pub const MISSING_TOKEN: i64 = 41001;
-/// errcode: invalid access_token.
-pub const INVALID_TOKEN: i64 = 40014;
-/// errcode: access_token expired.
-pub const EXPIRED_TOKEN: i64 = 42001;
-
-/// Expired tokens are forgotten (then answered 40014, unknown) this long after they expired, in ms.
+/// Expired tokens are forgotten (then answered as unknown) this long after they expired, in ms.
 const FORGET_AFTER_MS: i64 = 24 * 3600 * 1000;
 /// The table is swept of forgotten tokens when it grows past this size.
 const SWEEP_AT: usize = 4096;
@@ -86,11 +77,11 @@ impl Tokens {
     pub(crate) fn check(&self, token: Option<&str>, now_ms: i64) -> Result<(), i64> {
         let token = match token {
             Some(t) if !t.is_empty() => t,
-            _ => return Err(MISSING_TOKEN),
+            _ => return Err(ACCESS_TOKEN_MISSING),
         };
         match lock::mutex(&self.issued).get(token) {
-            None => Err(INVALID_TOKEN),
-            Some(expires) if now_ms >= *expires => Err(EXPIRED_TOKEN),
+            None => Err(INVALID_ACCESS_TOKEN),
+            Some(expires) if now_ms >= *expires => Err(ACCESS_TOKEN_EXPIRED),
             Some(_) => Ok(()),
         }
     }
@@ -134,14 +125,14 @@ mod tests {
         assert_eq!(ttl, 60);
         assert_ne!(a, b);
         assert_eq!(tokens.check(Some(&a), T), Ok(()));
-        assert_eq!(tokens.check(None, T), Err(MISSING_TOKEN));
-        assert_eq!(tokens.check(Some(""), T), Err(MISSING_TOKEN));
-        assert_eq!(tokens.check(Some("nope"), T), Err(INVALID_TOKEN));
+        assert_eq!(tokens.check(None, T), Err(ACCESS_TOKEN_MISSING));
+        assert_eq!(tokens.check(Some(""), T), Err(ACCESS_TOKEN_MISSING));
+        assert_eq!(tokens.check(Some("nope"), T), Err(INVALID_ACCESS_TOKEN));
         tokens.expire(&a, T);
-        assert_eq!(tokens.check(Some(&a), T), Err(EXPIRED_TOKEN));
+        assert_eq!(tokens.check(Some(&a), T), Err(ACCESS_TOKEN_EXPIRED));
         assert_eq!(tokens.check(Some(&b), T), Ok(()));
         assert_eq!(tokens.invalidate_all(T), 1);
-        assert_eq!(tokens.check(Some(&b), T), Err(EXPIRED_TOKEN));
+        assert_eq!(tokens.check(Some(&b), T), Err(ACCESS_TOKEN_EXPIRED));
         assert_eq!(tokens.live(T), 0);
     }
 
@@ -150,7 +141,7 @@ mod tests {
         let tokens = Tokens::new(Duration::from_secs(60), 1);
         let (a, _) = tokens.issue(T);
         assert_eq!(tokens.check(Some(&a), T + 59_999), Ok(()));
-        assert_eq!(tokens.check(Some(&a), T + 60_000), Err(EXPIRED_TOKEN));
+        assert_eq!(tokens.check(Some(&a), T + 60_000), Err(ACCESS_TOKEN_EXPIRED));
         assert_eq!(tokens.live(T + 60_000), 0);
     }
 
@@ -161,7 +152,11 @@ mod tests {
         assert_eq!(ttl, u64::MAX);
         assert_eq!(tokens.check(Some(&t), T), Ok(()));
         let (late, _) = tokens.issue(i64::MAX);
-        assert_eq!(tokens.check(Some(&late), i64::MAX), Err(EXPIRED_TOKEN), "saturated: expires at the end of time");
+        assert_eq!(
+            tokens.check(Some(&late), i64::MAX),
+            Err(ACCESS_TOKEN_EXPIRED),
+            "saturated: expires at the end of time"
+        );
         tokens.issue(i64::MIN);
     }
 

@@ -85,7 +85,7 @@ impl Counters {
         if errcode == 0 {
             return;
         }
-        if errcode == 45009 {
+        if errcode == wecom_groupchat::codes::API_FREQ_OUT_OF_LIMIT {
             self.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
         *lock::mutex(&self.errcodes).entry(errcode).or_default() += 1;
@@ -132,7 +132,7 @@ mod tests {
         c.call("list");
         c.call(GETTOKEN);
         c.call("no-such-endpoint");
-        c.answered(45009);
+        c.answered(wecom_groupchat::codes::API_FREQ_OUT_OF_LIMIT);
         c.answered(0);
         c.fault("busy");
         let s = c.snapshot(1);
@@ -142,7 +142,7 @@ mod tests {
         assert_eq!(s.gettoken_calls, 1);
         assert_eq!(s.total_calls, 3);
         assert_eq!(s.rate_limited, 1);
-        assert_eq!(s.answers_with(45009), 1);
+        assert_eq!(s.answers_with(wecom_groupchat::codes::API_FREQ_OUT_OF_LIMIT), 1);
         assert_eq!(s.faults["busy"], 1);
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(serde_json::from_str::<Stats>(&json).unwrap(), s);

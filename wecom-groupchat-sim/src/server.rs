@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
+use wecom_groupchat::codes;
 use wecom_groupchat::endpoint::Endpoint;
 use wecom_groupchat::types::{
     AddJoinWayRequest, DelJoinWayRequest, GetJoinWayRequest, GetRequest, ListRequest, OnjobTransferRequest,
@@ -29,7 +30,7 @@ use wecom_groupchat::types::{
 };
 
 use crate::answer::{self, Failure};
-use crate::auth::{self, Tokens};
+use crate::auth::Tokens;
 use crate::clock::Clock;
 use crate::company::Company;
 use crate::counters::{Counters, GETTOKEN};
@@ -39,12 +40,6 @@ use crate::lock;
 
 /// Largest request body read; larger ones answer 40058.
 const MAX_REQUEST_BYTES: usize = 2 << 20;
-/// errcode: system busy.
-const BUSY: i64 = -1;
-/// errcode: call-frequency limit.
-const RATE_LIMITED: i64 = 45009;
-/// errcode: concurrency limit.
-const CONCURRENCY: i64 = 45033;
 
 /// The body of an injected HTTP 502, as a gateway sends it.
 const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
@@ -174,15 +169,21 @@ impl Shared {
     /// `request` is what identifies the request for fraction faults: its body (the query for `gettoken`).
     fn limits_and_faults(&self, endpoint: &str, token: Option<&str>, request: &[u8]) -> Gate {
         if self.faults.over_rate_limit(endpoint, self.clock.now_ms()) {
-            return Gate::Answer(self.fail(Failure::new(RATE_LIMITED, format!("api freq out of limit: {endpoint}"))));
+            return Gate::Answer(
+                self.fail(Failure::new(codes::API_FREQ_OUT_OF_LIMIT, format!("api freq out of limit: {endpoint}"))),
+            );
         }
         let Some(fault) = self.faults.decide(endpoint, token.is_some(), request) else { return Gate::Proceed(None) };
         self.counters.fault(fault.as_str());
         tracing::debug!(endpoint, fault = fault.as_str(), "injecting fault");
         let response = match fault {
-            FaultKind::Busy => self.fail(Failure::new(BUSY, "system busy (injected)")),
-            FaultKind::Concurrency => self.fail(Failure::new(CONCURRENCY, "concurrency limit (injected)")),
-            FaultKind::RateLimited => self.fail(Failure::new(RATE_LIMITED, "api freq out of limit (injected)")),
+            FaultKind::Busy => self.fail(Failure::new(codes::SYSTEM_BUSY, "system busy (injected)")),
+            FaultKind::Concurrency => {
+                self.fail(Failure::new(codes::API_CONCURRENCY_OUT_OF_LIMIT, "concurrency limit (injected)"))
+            }
+            FaultKind::RateLimited => {
+                self.fail(Failure::new(codes::API_FREQ_OUT_OF_LIMIT, "api freq out of limit (injected)"))
+            }
             FaultKind::BadGateway => {
                 let mut response = (StatusCode::BAD_GATEWAY, BAD_GATEWAY_HTML).into_response();
                 response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
@@ -193,7 +194,7 @@ impl Shared {
                 if let Some(token) = token {
                     self.tokens.expire(token, self.clock.now_ms());
                 }
-                self.fail(Failure::new(auth::EXPIRED_TOKEN, "access_token expired"))
+                self.fail(Failure::new(codes::ACCESS_TOKEN_EXPIRED, "access_token expired"))
             }
             FaultKind::Truncated | FaultKind::Oversized | FaultKind::LostAnswer => return Gate::Proceed(Some(fault)),
         };
@@ -260,11 +261,11 @@ async fn gettoken(
     let secret = query_param(query.as_deref(), "corpsecret");
     if corp_id.as_deref() != Some(sim.corp_id.as_str()) {
         tracing::info!(corp_id = corp_id.as_deref().unwrap_or(""), "gettoken: unknown corp id");
-        return sim.fail(Failure::new(auth::INVALID_CORP_ID, "corpid is missing or unknown"));
+        return sim.fail(Failure::new(codes::INVALID_CORP_ID, "corpid is missing or unknown"));
     }
     if secret.as_deref() != Some(sim.corp_secret.as_str()) {
         tracing::info!(corp_id = %sim.corp_id, "gettoken: wrong secret");
-        return sim.fail(Failure::new(auth::INVALID_SECRET, "corpsecret is missing or wrong"));
+        return sim.fail(Failure::new(codes::INVALID_SECRET, "corpsecret is missing or wrong"));
     }
     let fault = match sim.limits_and_faults(GETTOKEN, None, query.as_deref().unwrap_or("").as_bytes()) {
         Gate::Proceed(fault) => fault,
@@ -294,8 +295,8 @@ async fn business<R: Handle>(
     let token = query_param(query.as_deref(), wecom_groupchat::api::TOKEN_QUERY_PARAM);
     if let Err(code) = sim.tokens.check(token.as_deref(), sim.clock.now_ms()) {
         let detail = match code {
-            auth::MISSING_TOKEN => "access_token missing from the query string",
-            auth::EXPIRED_TOKEN => "access_token expired",
+            codes::ACCESS_TOKEN_MISSING => "access_token missing from the query string",
+            codes::ACCESS_TOKEN_EXPIRED => "access_token expired",
             _ => "access_token invalid",
         };
         return sim.fail(Failure::new(code, detail));

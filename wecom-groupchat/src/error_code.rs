@@ -28,6 +28,8 @@ pub struct ErrorCodeInfo {
     pub zh: &'static str,
     /// English gloss.
     pub en: &'static str,
+    /// The `errmsg` the server sends, where the docs show one.
+    pub errmsg: Option<&'static str>,
     /// What to do.
     pub retry: ErrorRetry,
 }

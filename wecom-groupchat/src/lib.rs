@@ -71,7 +71,8 @@ pub use validate::ValidationError;
 pub mod api {
     pub use crate::generated::token_endpoint::PATH as TOKEN_PATH;
     pub use crate::generated::{
-        DAY_UTC_OFFSET_SECONDS, DEFAULT_BASE_URL, ENVELOPE_CODE_FIELD, ENVELOPE_MESSAGE_FIELD, RATE_LIMIT_PER_HOUR,
-        RATE_LIMIT_PER_MINUTE, TOKEN_QUERY_PARAM, token_endpoint,
+        DAY_UTC_OFFSET_SECONDS, DAY_ZONE, DEFAULT_BASE_URL, ENVELOPE_CODE_FIELD, ENVELOPE_MESSAGE_FIELD,
+        RATE_LIMIT_PER_HOUR, RATE_LIMIT_PER_MINUTE, TOKEN_QUERY_PARAM, VISIBLE_STAFF_WITHOUT_OWNER_FILTER,
+        token_endpoint,
     };
 }

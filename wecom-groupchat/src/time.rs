@@ -1,8 +1,9 @@
-//! Days as WeCom counts them: Unix seconds of 00:00 in UTC+8 ([`DAY_UTC_OFFSET_SECONDS`]), no daylight saving.
+//! Days as WeCom counts them: Unix seconds of 00:00 in the spec's day zone ([`DAY_ZONE`], [`DAY_UTC_OFFSET_SECONDS`]),
+//! no daylight saving.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use crate::generated::DAY_UTC_OFFSET_SECONDS;
+pub use crate::generated::{DAY_UTC_OFFSET_SECONDS, DAY_ZONE};
 
 /// Seconds in a day.
 pub const DAY: i64 = 86_400;
@@ -34,10 +35,10 @@ pub fn day_before(now: i64, n: i64) -> i64 {
 pub fn describe_day(ts: i64, now: i64) -> String {
     let day = format_day(ts);
     match days_ago(ts, now) {
-        0 => format!("{day} (today, UTC+8)"),
-        1 => format!("{day} (yesterday, UTC+8)"),
-        n if n < 0 => format!("{day} (in the future, UTC+8)"),
-        n => format!("{day} ({n} days ago, UTC+8)"),
+        0 => format!("{day} (today, {DAY_ZONE})"),
+        1 => format!("{day} (yesterday, {DAY_ZONE})"),
+        n if n < 0 => format!("{day} (in the future, {DAY_ZONE})"),
+        n => format!("{day} ({n} days ago, {DAY_ZONE})"),
     }
 }
 

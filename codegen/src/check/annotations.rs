@@ -221,6 +221,7 @@ fn check_endpoint(cx: &mut Checker, files: &SpecFiles, decl: &EndpointDecl, stru
         request: req,
         response: resp,
         simulated,
+        facts: super::api::check_facts(cx, file, "facts", &e.facts),
         examples,
         file: file.clone(),
     }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use heck::ToShoutySnakeCase;
 
 use super::Checker;
-use crate::model::{ErrorCode, RateLimit};
-use crate::spec::{ApiFile, ErrorsFile, Located};
+use crate::model::{ErrorCode, Fact, RateLimit};
+use crate::spec::{ApiFile, ErrorsFile, FactSpec, Located};
 
 /// What `api.yaml` says, checked.
 pub(super) struct Meta {
@@ -18,6 +18,28 @@ pub(super) struct Meta {
     pub(super) envelope_message: String,
     pub(super) rate_limit: RateLimit,
     pub(super) day_utc_offset_hours: i64,
+    pub(super) facts: Vec<Fact>,
+}
+
+/// Documented numbers: names snake_case and unique, docs present.
+pub(super) fn check_facts(cx: &mut Checker, file: &str, at: &str, facts: &[FactSpec]) -> Vec<Fact> {
+    let mut seen = HashMap::new();
+    facts
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            if !super::is_snake_case(&f.name) {
+                cx.err(file, format!("{at}[{i}].name"), format!("`{}` is not a snake_case name", f.name));
+            }
+            if let Some(prev) = seen.insert(f.name.clone(), i) {
+                cx.err(file, format!("{at}[{i}].name"), format!("duplicate fact `{}` (also {at}[{prev}])", f.name));
+            }
+            if f.doc.trim().is_empty() {
+                cx.err(file, format!("{at}[{i}].doc"), "every fact needs doc text");
+            }
+            Fact { name: f.name.to_shouty_snake_case(), value: f.value, doc: f.doc.trim().to_string() }
+        })
+        .collect()
 }
 
 pub(super) fn check_api(cx: &mut Checker, file: &Located<ApiFile>) -> Meta {
@@ -57,6 +79,7 @@ pub(super) fn check_api(cx: &mut Checker, file: &Located<ApiFile>) -> Meta {
         envelope_message: a.envelope.message.clone(),
         rate_limit: a.rate_limit,
         day_utc_offset_hours: a.day_utc_offset_hours,
+        facts: check_facts(cx, f, "facts", &a.facts),
     }
 }
 
@@ -89,7 +112,14 @@ pub(super) fn check_errors(cx: &mut Checker, file: &Located<ErrorsFile>) -> Vec<
         if e.zh.trim().is_empty() || e.en.trim().is_empty() {
             cx.err(&file.file, format!("errors[{i}]"), "`zh` and `en` must not be empty");
         }
-        out.push(ErrorCode { code: e.code, name: e.name.clone(), zh: e.zh.clone(), en: e.en.clone(), retry: e.retry });
+        out.push(ErrorCode {
+            code: e.code,
+            name: e.name.clone(),
+            zh: e.zh.clone(),
+            en: e.en.clone(),
+            errmsg: e.errmsg.clone(),
+            retry: e.retry,
+        });
     }
     out.sort_by_key(|e| e.code);
     out

@@ -13,7 +13,7 @@
 //! 5. [`usage`] — where each type travels, and which are declared but never used.
 
 mod annotations;
-mod api;
+pub(crate) mod api;
 mod constraints;
 mod fields;
 mod names;
@@ -61,6 +61,7 @@ impl Checker {
             envelope_message: meta.envelope_message,
             rate_limit: meta.rate_limit,
             day_utc_offset_hours: meta.day_utc_offset_hours,
+            facts: meta.facts,
             enums,
             structs,
             endpoints,

@@ -122,7 +122,6 @@ pub fn describe_constraints(api: &Api, c: &Constraints) -> Vec<String> {
 
 /// The English part of a spec text written `中文 — English` (the whole text when it has no such part).
 pub fn english(text: &str) -> String {
-    let text = text.trim();
-    let english = text.rsplit_once(" — ").map_or(text, |(_, en)| en);
-    english.split_whitespace().collect::<Vec<_>>().join(" ")
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    text.rsplit_once(" — ").map_or(text.clone(), |(_, en)| en.to_string())
 }

@@ -128,6 +128,15 @@ pub fn endpoint_tokens(api: &Api, ep: &Endpoint) -> TokenStream {
     let doc = doc_line(&format!("`{name}`: {summary} — {summary_en}"));
 
     let paging_impl = ep.paging.as_ref().map(|p| paging_impl(api, ep, p));
+    // The endpoint's documented numbers, as constants of its request type.
+    let facts = (!ep.facts.is_empty()).then(|| {
+        let constants = super::fact_constants(&ep.facts);
+        quote! {
+            impl #request {
+                #constants
+            }
+        }
+    });
     let bulk_impl = ep.bulk.as_ref().map(|b| {
         let size = int(b.batch_size);
         let split = api.field(b.split);
@@ -270,6 +279,8 @@ pub fn endpoint_tokens(api: &Api, ep: &Endpoint) -> TokenStream {
             type Response = #response;
             const INFO: &'static EndpointInfo = &#konst;
         }
+
+        #facts
 
         #paging_impl
         #bulk_impl

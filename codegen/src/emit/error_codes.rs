@@ -17,7 +17,11 @@ pub fn all(api: &Api) -> TokenStream {
             ErrorRetry::Later => quote!(ErrorRetry::Later),
             ErrorRetry::Never => quote!(ErrorRetry::Never),
         };
-        quote! { ErrorCodeInfo { code: #code, name: #name, zh: #zh, en: #en, retry: #retry }, }
+        let errmsg = match &e.errmsg {
+            Some(m) => quote!(Some(#m)),
+            None => quote!(None),
+        };
+        quote! { ErrorCodeInfo { code: #code, name: #name, zh: #zh, en: #en, errmsg: #errmsg, retry: #retry }, }
     });
     let constants = api.errors.iter().map(|e| {
         let name = ident(&e.name);

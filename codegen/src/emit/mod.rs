@@ -111,6 +111,7 @@ fn mod_tokens(api: &Api) -> TokenStream {
     ));
     let status = status_tokens(api);
     let token = token_endpoint_tokens(api);
+    let facts = fact_constants(&api.facts);
     quote! {
         #title
         pub mod client;
@@ -133,10 +134,24 @@ fn mod_tokens(api: &Api) -> TokenStream {
         pub const RATE_LIMIT_PER_HOUR: u32 = #per_hour;
         #offset_doc
         pub const DAY_UTC_OFFSET_SECONDS: i64 = #offset;
+        /// The time zone of `day` fields, as messages name it.
+        pub const DAY_ZONE: &str = #zone;
+        #facts
 
         #status
         #token
     }
+}
+
+/// A constant per documented number (`pub const NAME: i64 = value;`), its doc the spec's.
+pub(crate) fn fact_constants(facts: &[crate::model::Fact]) -> TokenStream {
+    let items = facts.iter().map(|f| {
+        let name = tokens::ident(&f.name);
+        let value = tokens::int(f.value);
+        let doc = docs::doc_attrs(&f.doc);
+        quote! { #doc pub const #name: i64 = #value; }
+    });
+    quote! { #(#items)* }
 }
 
 /// `Status`: just the envelope of an answer, under the spec's field names.

@@ -143,6 +143,11 @@ pub fn struct_tokens(api: &Api, id: StructId) -> TokenStream {
     let setters = s.fields.iter().filter(|f| !f.required).map(|f| setter_tokens(api, f));
     let defaults = s.fields.iter().filter(|f| !f.required).filter_map(|f| default_accessor_tokens(api, f));
     let limits = limit_constants(s);
+    let names = s.fields.iter().map(|f| &f.json_name);
+    let field_names = quote! {
+        /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+        pub const FIELDS: &'static [&'static str] = &[#(#names),*];
+    };
     let glue = s.includes.iter().map(|inc| include_glue(api, s, inc));
     let default_impl = s.fields.iter().all(|f| !f.required).then(|| {
         quote! {
@@ -193,6 +198,7 @@ pub fn struct_tokens(api: &Api, id: StructId) -> TokenStream {
         }
 
         impl #name {
+            #field_names
             #limits
             #constructor
             #(#setters)*

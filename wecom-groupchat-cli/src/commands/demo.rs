@@ -187,7 +187,7 @@ pub async fn run() -> Outcome {
     };
     let waiting: Vec<String> = client
         .list_stream(
-            ListRequest::new(1000)
+            ListRequest::new(ListRequest::LIMIT_MAX)
                 .status_filter(StatusFilter::Resigned)
                 .owner_filter(OwnerFilter::new([resigned.userid.clone()])),
         )
@@ -217,7 +217,7 @@ pub async fn run() -> Outcome {
     let moved: std::collections::HashSet<&str> = report.succeeded().collect();
     let transferring = client
         .list_stream(
-            ListRequest::new(1000)
+            ListRequest::new(ListRequest::LIMIT_MAX)
                 .status_filter(StatusFilter::Transferring)
                 .owner_filter(OwnerFilter::new([resigned.userid.clone()])),
         )
@@ -226,7 +226,7 @@ pub async fn run() -> Outcome {
     sim.settle_transfers();
     let settled = client
         .list_stream(
-            ListRequest::new(1000)
+            ListRequest::new(ListRequest::LIMIT_MAX)
                 .status_filter(StatusFilter::Transferred)
                 .owner_filter(OwnerFilter::new([new_owner.clone()])),
         )

@@ -148,7 +148,7 @@ fn not_ours(path: &Path, line: usize) -> Failure {
 }
 
 pub async fn run(global: &Global, args: ExportArgs) -> Outcome {
-    let mut request = ListRequest::new(1000).status_filter(commands::status_filter(args.status));
+    let mut request = ListRequest::new(ListRequest::LIMIT_MAX).status_filter(commands::status_filter(args.status));
     if !args.owners.is_empty() {
         request = request.owner_filter(OwnerFilter::new(commands::owners(args.owners.clone())?));
     }
@@ -264,8 +264,9 @@ async fn export(client: &Client, request: ListRequest, args: &ExportArgs, out: O
     eprintln!("exported {written} chats to {}", args.out.display());
     if rate_limited {
         return Err(Failure::Partial(format!(
-            "stopped at the rate limit (errcode 45009) with {} of {} chats not exported yet; run the same command \
+            "stopped at the rate limit (errcode {}) with {} of {} chats not exported yet; run the same command \
              again after the limit's window to resume",
+            wecom_groupchat::codes::API_FREQ_OUT_OF_LIMIT,
             total - written,
             total
         )));

@@ -84,7 +84,8 @@ pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
         let mut header = vec!["from", "to", "owner"];
         header.extend(FIGURES);
         let mut rows = Rows::new(&header);
-        let request = StatisticRequest::new(begin).owner_filter(owners).day_end_time(end).limit(1000);
+        let request =
+            StatisticRequest::new(begin).owner_filter(owners).day_end_time(end).limit(StatisticRequest::LIMIT_MAX);
         check_calls(&request, now)?;
         let client = commands::client(global)?;
         let mut items = std::pin::pin!(client.statistic_range(request));

@@ -40,10 +40,14 @@ pub async fn run(global: &Global, args: TransferArgs) -> Outcome {
     let listing = match (&args.resigned_owner, &args.owner) {
         (Some(owner), _) => Some((
             owner,
-            ListRequest::new(1000).status_filter(StatusFilter::Resigned).owner_filter(OwnerFilter::new([owner])),
+            ListRequest::new(ListRequest::LIMIT_MAX)
+                .status_filter(StatusFilter::Resigned)
+                .owner_filter(OwnerFilter::new([owner])),
             "awaiting transfer",
         )),
-        (None, Some(owner)) => Some((owner, ListRequest::new(1000).owner_filter(OwnerFilter::new([owner])), "in all")),
+        (None, Some(owner)) => {
+            Some((owner, ListRequest::new(ListRequest::LIMIT_MAX).owner_filter(OwnerFilter::new([owner])), "in all"))
+        }
         (None, None) => None,
     };
     if let Some((_, request, _)) = &listing {
@@ -95,9 +99,12 @@ fn check_input(endpoint: &str, chat_ids: &[String], new_owner: &str) -> Outcome 
     let invalid =
         |e: ValidationError, given: String| Failure::Usage(format!("{endpoint}: invalid request: {e} ({given})"));
     let root = FieldPath::Root;
-    check::min_chars(&root.field("new_owner"), new_owner, 1, None).map_err(|e| invalid(e, "--new-owner".into()))?;
+    let new_owner_min = TransferRequest::NEW_OWNER_MIN_CHARS as i64;
+    check::min_chars(&root.field("new_owner"), new_owner, new_owner_min, None)
+        .map_err(|e| invalid(e, "--new-owner".into()))?;
+    let chat_id_min = TransferRequest::CHAT_ID_LIST_EACH_MIN_CHARS as i64;
     for (i, id) in chat_ids.iter().enumerate() {
-        check::min_chars(&root.field("chat_id_list").index(i), id, 1, None)
+        check::min_chars(&root.field("chat_id_list").index(i), id, chat_id_min, None)
             .map_err(|e| invalid(e, format!("chat id {} of the {} given", i + 1, chat_ids.len())))?;
     }
     Ok(())

@@ -10,7 +10,6 @@ use wecom_groupchat::validate::Validate;
 
 use super::{Chat, Company, Members, STAT_DAYS, Staff, generate};
 use crate::error::SimError;
-use crate::handlers::REMARK_CHARS;
 
 fn yes() -> bool {
     true
@@ -349,8 +348,9 @@ fn check_join_way(mut way: JoinWay, now: i64) -> Result<JoinWay, String> {
     request.room_base_name = way.room_base_name.clone();
     request.state = way.state.clone();
     request.validate_at(now).map_err(|e| format!("join way `{id}`: {e}"))?;
-    if way.remark.as_ref().is_some_and(|r| r.chars().count() > REMARK_CHARS) {
-        return Err(format!("join way `{id}`: remark: more than {REMARK_CHARS} characters"));
+    let kept = wecom_groupchat::types::JoinWayConfig::REMARK_TRUNCATED_CHARS;
+    if way.remark.as_ref().is_some_and(|r| r.chars().count() > kept) {
+        return Err(format!("join way `{id}`: remark: more than {kept} characters"));
     }
     match scene {
         JoinWayScene::QrCode if way.qr_code.is_none() => way.qr_code = Some(generate::qr_code_url(&id)),

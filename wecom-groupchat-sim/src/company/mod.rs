@@ -19,7 +19,7 @@ pub use data::{ChatData, CompanyData, StaffData, StatisticDay, StatisticsData};
 pub use hints::{Hints, OpengidHint, OwnerChats};
 
 /// Days of statistics WeCom keeps (yesterday back to 180 days ago).
-pub const STAT_DAYS: i64 = 180;
+pub const STAT_DAYS: i64 = wecom_groupchat::types::StatisticRequest::DAY_BEGIN_TIME_DAYS_AGO_MAX;
 
 /// A member of staff.
 #[derive(Debug, Clone)]

@@ -5,17 +5,14 @@ use wecom_groupchat::types::{
     NeedName, OpengidToChatidRequest, OpengidToChatidResponse, StatusFilter,
 };
 
-use super::{CallCtx, Handle, INVALID_PARAMETER, TOO_MANY, VISIBLE_LIMIT};
+use wecom_groupchat::codes;
+
+use super::{CallCtx, Handle, VISIBLE_LIMIT};
 use crate::answer::Failure;
 use crate::company::Company;
 
-/// errcode: chat id does not exist.
-pub(crate) const NO_SUCH_CHAT: i64 = 40050;
-/// errcode: opengid does not exist.
-const NO_SUCH_OPENGID: i64 = 90511;
-
 /// Cursors are opaque: a chat position and a check derived from the seed, so a made-up or damaged
-/// cursor is refused (40058). Chats never move, so a cursor stays valid while the data changes.
+/// cursor is refused (`INVALID_PARAMETER`). Chats never move, so a cursor stays valid while the data changes.
 mod cursor {
     fn check(pos: u32, salt: u64) -> u32 {
         let mut x = u64::from(pos) ^ salt ^ 0x5EED_C0DE_0000_0000;
@@ -52,7 +49,7 @@ impl Handle for ListRequest {
         let start = match self.cursor.as_deref() {
             None | Some("") => 0,
             Some(text) => cursor::decode(text, c.member_seed)
-                .ok_or_else(|| Failure::new(INVALID_PARAMETER, "cursor: not a cursor this server returned"))?,
+                .ok_or_else(|| Failure::new(codes::INVALID_PARAMETER, "cursor: not a cursor this server returned"))?,
         };
         let candidates: Box<dyn Iterator<Item = u32>> = match &self.owner_filter {
             // Unknown userids match no chat.
@@ -70,7 +67,7 @@ impl Handle for ListRequest {
             }
             None if c.visible_staff > VISIBLE_LIMIT => {
                 return Err(Failure::new(
-                    TOO_MANY,
+                    codes::TOO_MANY_ITEMS_REQUESTED,
                     format!(
                         "{} people in the visible range, more than {VISIBLE_LIMIT}; give owner_filter",
                         c.visible_staff
@@ -115,7 +112,7 @@ impl Handle for GetRequest {
     fn handle(self, c: &mut Company, _ctx: &CallCtx) -> Result<GetResponse, Failure> {
         let id = c
             .chat_id(&self.chat_id)
-            .ok_or_else(|| Failure::new(NO_SUCH_CHAT, format!("chat_id `{}` does not exist", self.chat_id)))?;
+            .ok_or_else(|| Failure::new(codes::CHAT_NOT_FOUND, format!("chat_id `{}` does not exist", self.chat_id)))?;
         let mut members = c.members(id);
         if self.need_name_or_default() != NeedName::Yes {
             for m in &mut members {
@@ -141,7 +138,7 @@ impl Handle for OpengidToChatidRequest {
         let id = c
             .opengids
             .get(&self.opengid)
-            .ok_or_else(|| Failure::new(NO_SUCH_OPENGID, "opengid does not exist or is invalid"))?;
+            .ok_or_else(|| Failure::new(codes::INVALID_OPENGID, "opengid does not exist or is invalid"))?;
         Ok(OpengidToChatidResponse::new(c.chats[*id as usize].chat_id.clone()))
     }
 }

@@ -1,85 +1,48 @@
 //! `add_join_way`, `get_join_way`, `update_join_way` (overwrite), `del_join_way`.
 //!
-//! The generated `Validate` already answers 41091 for more than 5 chats and 40058 for a state over 30
-//! characters or a room_base_name over 40; here the remark is cut to 30 characters, unknown chats are
-//! refused, config ids are unique and `qr_code` exists only for scene 2.
+//! The generated `Validate` already answers the spec's errcodes for its limits (too many chats, a state or
+//! a room_base_name too long); here the remark is cut as the spec says, unknown chats are refused, config
+//! ids are unique and `qr_code` exists only for QR-code configs. The config's fields come through the
+//! generated glue (`join_way_config`, `set_join_way_config`), so a field added to the spec is stored and
+//! answered with no code here.
 
+use wecom_groupchat::codes;
 use wecom_groupchat::types::{
-    AddJoinWayRequest, AddJoinWayResponse, AutoCreateRoom, DelJoinWayRequest, DelJoinWayResponse, GetJoinWayRequest,
-    GetJoinWayResponse, JoinWay, JoinWayScene, UpdateJoinWayRequest, UpdateJoinWayResponse,
+    AddJoinWayRequest, AddJoinWayResponse, DelJoinWayRequest, DelJoinWayResponse, GetJoinWayRequest,
+    GetJoinWayResponse, JoinWay, JoinWayConfig, JoinWayScene, UpdateJoinWayRequest, UpdateJoinWayResponse,
 };
 
-use super::chats::NO_SUCH_CHAT;
-use super::{CallCtx, Handle, INVALID_PARAMETER};
+use super::{CallCtx, Handle};
 use crate::answer::Failure;
 use crate::company::{Company, generate_config_id, qr_code_url};
 
-/// Characters of a remark kept; the rest is cut.
-pub(crate) const REMARK_CHARS: usize = 30;
-
-/// The fields a config is made of (add and update take the same ones).
-struct Fields {
-    scene: JoinWayScene,
-    remark: Option<String>,
-    auto_create_room: AutoCreateRoom,
-    room_base_name: Option<String>,
-    room_base_id: Option<i64>,
-    chat_id_list: Vec<String>,
-    state: Option<String>,
-    mark_source: Option<bool>,
-}
-
-/// The `Fields` of an add or an update request: two generated types with the same config fields.
-macro_rules! fields_of {
-    ($request:expr) => {{
-        let r = $request;
-        Fields {
-            // Read before the moves below.
-            auto_create_room: r.auto_create_room_or_default(),
-            scene: r.scene,
-            remark: r.remark,
-            room_base_name: r.room_base_name,
-            room_base_id: r.room_base_id,
-            chat_id_list: r.chat_id_list,
-            state: r.state,
-            mark_source: r.mark_source,
+/// The stored config of an add or an update: overwrite semantics, so every field comes from the request,
+/// as the server keeps it — the remark cut, the defaults applied, a QR code for a QR-code config.
+fn into_join_way(c: &Company, config_id: String, config: JoinWayConfig) -> Result<JoinWay, Failure> {
+    for chat in config.chat_id_list.iter().flatten() {
+        if c.chat_id(chat).is_none() {
+            return Err(Failure::new(codes::CHAT_NOT_FOUND, format!("chat_id_list: `{chat}` does not exist")));
         }
-    }};
-}
-
-impl Fields {
-    /// The stored config: overwrite semantics, so every field comes from this request.
-    fn into_join_way(self, c: &Company, config_id: String) -> Result<JoinWay, Failure> {
-        for chat in &self.chat_id_list {
-            if c.chat_id(chat).is_none() {
-                return Err(Failure::new(NO_SUCH_CHAT, format!("chat_id_list: `{chat}` does not exist")));
-            }
-        }
-        let mut way = JoinWay::new(config_id)
-            .scene(self.scene)
-            .auto_create_room(self.auto_create_room)
-            .chat_id_list(self.chat_id_list);
-        way.remark = self.remark.map(|r| r.chars().take(REMARK_CHARS).collect());
-        way.room_base_name = self.room_base_name;
-        way.room_base_id = self.room_base_id;
-        way.state = self.state;
-        way.mark_source = self.mark_source;
-        if self.scene == JoinWayScene::QrCode {
-            way.qr_code = Some(qr_code_url(&way.config_id));
-        }
-        Ok(way)
     }
+    let auto_create_room = config.auto_create_room_or_default();
+    let mut way = JoinWay::new(config_id);
+    way.set_join_way_config(config);
+    way.auto_create_room = Some(auto_create_room);
+    way.remark = way.remark.map(|r| r.chars().take(JoinWayConfig::REMARK_TRUNCATED_CHARS).collect());
+    if way.scene == Some(JoinWayScene::QrCode) {
+        way.qr_code = Some(qr_code_url(&way.config_id));
+    }
+    Ok(way)
 }
 
 fn unknown_config(config_id: &str) -> Failure {
-    Failure::new(INVALID_PARAMETER, format!("config_id `{config_id}` does not exist"))
+    Failure::new(codes::INVALID_PARAMETER, format!("config_id `{config_id}` does not exist"))
 }
 
 impl Handle for AddJoinWayRequest {
     fn handle(self, c: &mut Company, _ctx: &CallCtx) -> Result<AddJoinWayResponse, Failure> {
-        let fields = fields_of!(self);
         let config_id = generate_config_id(c);
-        let way = fields.into_join_way(c, config_id.clone())?;
+        let way = into_join_way(c, config_id.clone(), self.join_way_config())?;
         c.join_ways.insert(config_id.clone(), way);
         Ok(AddJoinWayResponse::new(config_id))
     }
@@ -98,7 +61,7 @@ impl Handle for UpdateJoinWayRequest {
             return Err(unknown_config(&self.config_id));
         }
         let config_id = self.config_id.clone();
-        let way = fields_of!(self).into_join_way(c, config_id.clone())?;
+        let way = into_join_way(c, config_id.clone(), self.join_way_config())?;
         c.join_ways.insert(config_id, way);
         Ok(UpdateJoinWayResponse::new())
     }

@@ -7,24 +7,18 @@ mod join_way;
 mod statistic;
 mod transfer;
 
-pub(crate) use join_way::REMARK_CHARS;
-
 use serde_json::Value;
 use wecom_groupchat::endpoint::Endpoint;
 
 use crate::answer::Failure;
 use crate::company::Company;
 
-/// errcode: invalid parameter (bad JSON, wrong type, a broken limit).
-pub(crate) const INVALID_PARAMETER: i64 = 40058;
-/// errcode: a required parameter is missing, or the body is empty.
-pub(crate) const PARAMETER_EMPTY: i64 = 40063;
-/// errcode: `\uXXXX` escapes in the body (WeCom wants raw UTF-8).
-pub(crate) const ILLEGAL_CHARACTERS: i64 = 40033;
-/// errcode: too many people in the visible range to go without an owner filter.
-pub(crate) const TOO_MANY: i64 = 81017;
-/// The 81017 threshold.
-pub(crate) const VISIBLE_LIMIT: usize = 1000;
+pub(crate) use wecom_groupchat::codes::{
+    INVALID_PARAMETER, INVALID_REQUEST_CHARACTERS as ILLEGAL_CHARACTERS, PARAMETER_MISSING as PARAMETER_EMPTY,
+    TOO_MANY_ITEMS_REQUESTED as TOO_MANY,
+};
+/// The people in the app's visible range above which leaving out `owner_filter` answers [`TOO_MANY`].
+pub(crate) const VISIBLE_LIMIT: usize = wecom_groupchat::api::VISIBLE_STAFF_WITHOUT_OWNER_FILTER as usize;
 
 /// What a handler knows about the call beyond the request.
 #[derive(Debug, Clone, Copy)]
@@ -125,6 +119,9 @@ mod tests {
         assert_eq!(code::<GetRequest>(r#"{"chat_id":"\u0041"}"#), ILLEGAL_CHARACTERS);
         assert_eq!(code::<GetRequest>(r#"{"chat_id":"a\\u"}"#), 0);
         assert_eq!(code::<GetRequest>(r#"{"chat_id":"群"}"#), 0);
-        assert_eq!(code::<StatisticRequest>(r#"{"day_begin_time":1,"owner_filter":{"userid_list":[]}}"#), 600018);
+        assert_eq!(
+            code::<StatisticRequest>(r#"{"day_begin_time":1,"owner_filter":{"userid_list":[]}}"#),
+            wecom_groupchat::codes::INVALID_TIME_RANGE
+        );
     }
 }

@@ -50,7 +50,7 @@ fn owners(c: &Company, filter: &Option<OwnerFilter>) -> Result<Vec<u32>, Failure
 }
 
 /// Most days in one request (the generated validation refuses longer ranges with 600018).
-const MAX_DAYS: usize = 30;
+const MAX_DAYS: usize = StatisticRequest::DAY_BEGIN_TIME_SPAN_MAX_DAYS as usize;
 
 /// The days of the closed range, floored to 00:00 UTC+8. Validation has bounded the range already; the
 /// cap and the checked steps only make sure no input can overflow or run long.

@@ -247,6 +247,17 @@ impl Endpoint for OnjobTransferRequest {
     const INFO: &'static EndpointInfo = &ONJOB_TRANSFER;
 }
 
+impl OnjobTransferRequest {
+    /// 同一个人的群,限制每天最多分配300个给新群主 — at most 300 chats of one person a day to one new owner.
+    pub const DAILY_CHATS_PER_OWNER_PAIR: i64 = 300;
+
+    /// 90个自然日内,在职成员的每个客户群仅可被转接2次 — at most 2 transfers of one chat in the window below.
+    pub const TRANSFERS_PER_CHAT: i64 = 2;
+
+    /// 90个自然日 — the window of `TRANSFERS_PER_CHAT`, in natural days.
+    pub const TRANSFERS_WINDOW_DAYS: i64 = 90;
+}
+
 impl Batched for OnjobTransferRequest {
     const BATCH_SIZE: usize = 100;
 
@@ -491,6 +502,11 @@ impl Endpoint for TransferRequest {
     type Response = TransferResponse;
 
     const INFO: &'static EndpointInfo = &TRANSFER;
+}
+
+impl TransferRequest {
+    /// 同一个人的群,限制每天最多分配300个给新群主 — at most 300 chats of one person a day to one new owner.
+    pub const DAILY_CHATS_PER_OWNER_PAIR: i64 = 300;
 }
 
 impl Batched for TransferRequest {

@@ -12,6 +12,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "SYSTEM_BUSY",
         zh: "系统繁忙",
         en: "system busy; retry later, no more than 3 times",
+        errmsg: None,
         retry: ErrorRetry::Backoff,
     },
     ErrorCodeInfo {
@@ -19,6 +20,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "OK",
         zh: "请求成功",
         en: "success",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -26,6 +28,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "DATA_VERSION_CONFLICT",
         zh: "数据版本冲突",
         en: "data version conflict (concurrent writers); retry later",
+        errmsg: None,
         retry: ErrorRetry::Later,
     },
     ErrorCodeInfo {
@@ -33,6 +36,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "INVALID_SECRET",
         zh: "不合法的secret参数",
         en: "invalid secret (missing, corp id/secret mismatch after a reset, or app disabled)",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -40,6 +44,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "INVALID_USERID",
         zh: "无效的UserID",
         en: "invalid userid (bad format, not in the directory, resigned or deleted, or ciphertext/plaintext mix-up)",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -47,6 +52,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "INVALID_CORP_ID",
         zh: "不合法的CorpID",
         en: "invalid corp id",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -54,6 +60,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "INVALID_ACCESS_TOKEN",
         zh: "不合法的access_token",
         en: "invalid access token (expired, unparsable, or issued to another app)",
+        errmsg: None,
         retry: ErrorRetry::RefreshToken,
     },
     ErrorCodeInfo {
@@ -61,6 +68,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "INVALID_USERID_LIST",
         zh: "不合法的UserID列表",
         en: "invalid userid list, or ids outside the app's visible range",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -68,6 +76,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "INVALID_REQUEST_CHARACTERS",
         zh: "不合法的请求字符",
         en: "illegal request characters (the body must be raw UTF-8, not \\uXXXX escapes)",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -75,6 +84,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "CHAT_NOT_FOUND",
         zh: "chatid不存在",
         en: "chat id does not exist",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -82,6 +92,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "INVALID_PARAMETER",
         zh: "不合法的参数",
         en: "invalid parameter (bad JSON, value or array too long, required field empty)",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -89,6 +100,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "PARAMETER_MISSING",
         zh: "参数为空",
         en: "required parameter missing, wrong HTTP method, or body is not JSON",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -96,6 +108,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "INVALID_SUITE_TOKEN",
         zh: "不合法的suite_token",
         en: "invalid suite token (third-party apps)",
+        errmsg: None,
         retry: ErrorRetry::RefreshToken,
     },
     ErrorCodeInfo {
@@ -103,6 +116,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "INVALID_EXTERNAL_USERID",
         zh: "不合法的外部联系人userid",
         en: "invalid external contact userid",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -110,6 +124,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "MEMBER_NOT_RESIGNED",
         zh: "该成员尚未离职",
         en: "member has not resigned",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -117,6 +132,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "NOT_REAL_NAME_VERIFIED",
         zh: "成员尚未实名认证",
         en: "member is not real-name verified",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -124,6 +140,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "TRANSFERRED_TOO_OFTEN",
         zh: "客户转接过于频繁（90个自然日内，在职成员的每位客户仅可被转接2次）",
         en: "transferred too often (at most 2 transfers per 90 natural days)",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -131,6 +148,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "TRANSFER_IN_PROGRESS",
         zh: "当前客户正在转接中",
         en: "a transfer is in progress",
+        errmsg: None,
         retry: ErrorRetry::Later,
     },
     ErrorCodeInfo {
@@ -138,6 +156,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "CHAT_IDS_ALREADY_UPGRADED",
         zh: "已经升级了客户群ID，无法再次升级",
         en: "chat ids already upgraded",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -145,6 +164,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "CHAT_IDS_NOT_UPGRADED",
         zh: "还未升级客户群ID，无法调用接口",
         en: "chat ids not upgraded yet",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -152,6 +172,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "WECHAT_TICKET_EXPIRED",
         zh: "成员微信票据过期",
         en: "member's WeChat ticket expired (no login within the last year)",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -159,6 +180,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "ACCESS_TOKEN_MISSING",
         zh: "缺少access_token参数",
         en: "access_token missing from the query string",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -166,6 +188,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "SUITE_ACCESS_TOKEN_MISSING",
         zh: "缺少suite_access_token参数",
         en: "suite_access_token missing",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -173,6 +196,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "MASS_MESSAGE_DISPATCHING",
         zh: "群发消息正在被派发中，请稍后再试",
         en: "a mass message is still being dispatched; retry later",
+        errmsg: None,
         retry: ErrorRetry::Later,
     },
     ErrorCodeInfo {
@@ -180,6 +204,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "TOO_MANY_JOIN_WAY_CHATS",
         zh: "配置客户群进群方式最多只能关联5个群",
         en: "a join way may reference at most 5 chats",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -187,6 +212,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "ACCESS_TOKEN_EXPIRED",
         zh: "access_token已过期",
         en: "access token expired",
+        errmsg: None,
         retry: ErrorRetry::RefreshToken,
     },
     ErrorCodeInfo {
@@ -194,6 +220,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "SUITE_ACCESS_TOKEN_EXPIRED",
         zh: "suite_access_token已过期",
         en: "suite access token expired",
+        errmsg: None,
         retry: ErrorRetry::RefreshToken,
     },
     ErrorCodeInfo {
@@ -201,6 +228,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "API_FREQ_OUT_OF_LIMIT",
         zh: "接口调用超过限制",
         en: "API call frequency limit reached; blocked for the rest of the window",
+        errmsg: None,
         retry: ErrorRetry::Later,
     },
     ErrorCodeInfo {
@@ -208,6 +236,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "RESPONSE_TOO_LARGE",
         zh: "回包大小超过上限",
         en: "response too large; narrow the query",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -215,6 +244,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "API_CONCURRENCY_OUT_OF_LIMIT",
         zh: "接口并发调用超过限制",
         en: "API concurrency limit reached; reduce concurrency and back off",
+        errmsg: None,
         retry: ErrorRetry::Backoff,
     },
     ErrorCodeInfo {
@@ -222,6 +252,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "API_NOT_AUTHORISED",
         zh: "API功能未授权",
         en: "API feature not authorised",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -229,6 +260,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "API_FORBIDDEN",
         zh: "API接口无权限调用",
         en: "the app has no permission for this API",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -236,6 +268,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "AUTHORISATION_INVALID",
         zh: "授权关系无效",
         en: "authorisation invalid or cancelled",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -243,6 +276,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "API_DEPRECATED",
         zh: "API接口已废弃",
         en: "API deprecated",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -250,6 +284,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "API_PERMISSION_WITHDRAWN",
         zh: "接口权限被收回",
         en: "API permission withdrawn",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -257,6 +292,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "CHAT_DISMISSED",
         zh: "群已经解散",
         en: "chat already dismissed",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -264,6 +300,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "OUTSIDE_VISIBLE_RANGE",
         zh: "指定的成员/部门/标签参数无权限",
         en: "member, department or tag outside the app's visible range",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -271,6 +308,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "IP_NOT_TRUSTED",
         zh: "不安全的访问IP",
         en: "caller IP is not in the trusted IP list",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -278,6 +316,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "USERID_NOT_FOUND",
         zh: "UserID不存在",
         en: "userid does not exist",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -285,6 +324,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "ALL_IDS_INVALID",
         zh: "UserID、部门ID、标签ID全部非法或无权限",
         en: "all user, department and tag ids are invalid or not permitted",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -292,6 +332,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "TOO_MANY_ITEMS_REQUESTED",
         zh: "请求个数超过限制",
         en: "too many items requested (no owner_filter and more than 1000 visible staff)",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -299,6 +340,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "NO_EXTERNAL_CONTACT_RELATIONSHIP",
         zh: "不存在外部联系人的关系",
         en: "no external contact relationship",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -306,6 +348,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "NO_EXTERNAL_CONTACT_PERMISSION",
         zh: "没有外部联系人权限",
         en: "no external contact permission",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -313,6 +356,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "OWNER_NOT_RESIGNED",
         zh: "群主并未离职",
         en: "the owner of this chat has not resigned",
+        errmsg: Some("the owner of this chat is not resigned"),
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -320,6 +364,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "NOT_A_CUSTOMER_GROUP_CHAT",
         zh: "该群不是客户群",
         en: "not a customer group chat",
+        errmsg: Some("chat is not external group chat"),
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -327,6 +372,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "OWNER_ALREADY_RESIGNED",
         zh: "群主已经离职",
         en: "the owner has already resigned (use resigned transfer)",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -334,6 +380,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "CHAT_FULL_NEEDS_CONFIRMATION",
         zh: "满人 & 99个微信成员，没办法踢，要客户端确认",
         en: "chat is full with 99 WeChat members; needs confirmation in the client",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -341,6 +388,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "OWNER_UNCHANGED",
         zh: "群主没变",
         en: "owner unchanged (new owner is the current owner)",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -348,6 +396,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "RESIGNED_TRANSFER_IN_PROGRESS",
         zh: "离职群正在继承处理中",
         en: "transfer of this resigned chat is in progress",
+        errmsg: None,
         retry: ErrorRetry::Later,
     },
     ErrorCodeInfo {
@@ -355,6 +404,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "RESIGNED_CHAT_ALREADY_TRANSFERRED",
         zh: "离职群已经继承",
         en: "this resigned chat has already been transferred",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -362,6 +412,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "NOT_A_WECOM_CUSTOMER_GROUP",
         zh: "非企业微信客户群",
         en: "not a WeCom customer group",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -369,6 +420,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "NO_ACTIVE_USER_FOR_A_YEAR",
         zh: "企业一年内无活跃用户",
         en: "the corp has had no active user for a year",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -376,6 +428,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "INVALID_OPENGID",
         zh: "opengid不存在或者无效",
         en: "opengid missing or invalid",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -383,6 +436,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "WRONG_APP",
         zh: "无权限操作指定的应用",
         en: "the token's app is not the target app",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -390,6 +444,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "INVALID_TIME_RANGE",
         zh: "无效的起始结束时间",
         en: "invalid start or end time",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -397,6 +452,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "NO_INTEROP_LICENCE",
         zh: "没有合法的有互通license的用户",
         en: "user lacks an activated interop licence",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -404,6 +460,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "NO_API_LICENCE",
         zh: "用户没有有效的接口许可",
         en: "user has no valid API licence",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
     ErrorCodeInfo {
@@ -411,6 +468,7 @@ pub static ERROR_CODES: &[ErrorCodeInfo] = &[
         name: "GROUP_QR_FREE_LICENCE_EXPIRED",
         zh: "群活码第三方限免许可到期",
         en: "third-party free licence for group QR codes expired",
+        errmsg: None,
         retry: ErrorRetry::Never,
     },
 ];

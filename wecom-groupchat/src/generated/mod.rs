@@ -35,6 +35,13 @@ pub const RATE_LIMIT_PER_HOUR: u32 = 150000;
 /// Offset from UTC, in seconds, of the day boundaries of `day` fields (UTC+8, no daylight saving).
 pub const DAY_UTC_OFFSET_SECONDS: i64 = 28800;
 
+/// The time zone of `day` fields, as messages name it.
+pub const DAY_ZONE: &str = "UTC+8";
+
+/// 如果可见范围人数超过1000人,为了防止数据包过大,会报错 81017 — most people in the app's visible range for
+/// which `list` and the statistics may leave out `owner_filter`; above it they answer 81017.
+pub const VISIBLE_STAFF_WITHOUT_OWNER_FILTER: i64 = 1000;
+
 /// The envelope every answer carries (`errcode`, `errmsg`), for bodies that do not decode as the endpoint's response: an error answer lacks the fields a success has.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Status {

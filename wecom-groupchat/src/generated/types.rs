@@ -434,6 +434,9 @@ pub struct OwnerFilter {
 }
 
 impl OwnerFilter {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["userid_list"];
+
     /// `userid_list`: most items.
     pub const USERID_LIST_MAX_ITEMS: usize = 100;
 
@@ -480,6 +483,9 @@ pub struct FailedChat {
 }
 
 impl FailedChat {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["chat_id", "errcode", "errmsg"];
+
     /// Creates a value from its required fields (`chat_id`); optional fields start unset.
     pub fn new(chat_id: impl Into<String>) -> Self {
         Self {
@@ -547,6 +553,18 @@ pub struct StatisticData {
 }
 
 impl StatisticData {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &[
+        "new_chat_cnt",
+        "chat_total",
+        "chat_has_msg",
+        "new_member_cnt",
+        "member_total",
+        "member_has_msg",
+        "msg_total",
+        "migrate_trainee_chat_cnt",
+    ];
+
     /// Creates a value with every optional field unset.
     pub fn new() -> Self {
         Self {
@@ -808,7 +826,7 @@ impl JoinWayConfigField {
             JoinWayConfigField::RoomBaseId => {
                 &crate::schema::FieldInfo {
                     json_name: "room_base_id",
-                    doc: "自动建群的群起始序号,当auto_create_room为1时有效。例如 room_base_name = \"销售客服群\", room_base_id = 10, 那么自动创建的第一个群,群名为\"销售客服群10\";第二个群为\"销售客服群11\",依次类推 — first sequence number of auto-created chats: prefix \"销售客服群\" and 10 give \"销售客服群10\", \"销售客服群11\", ….",
+                    doc: "first sequence number of auto-created chats: prefix \"销售客服群\" and 10 give \"销售客服群10\", \"销售客服群11\", ….",
                     limits: "",
                     kind: crate::schema::FieldKind::Int,
                     required: false,
@@ -828,7 +846,7 @@ impl JoinWayConfigField {
             JoinWayConfigField::State => {
                 &crate::schema::FieldInfo {
                     json_name: "state",
-                    doc: "企业自定义的state参数,用于区分不同的入群渠道。不超过30个UTF-8字符。如果有设置此参数,在调用获取客户群详情接口时会返回每个群成员对应的该参数值 — a channel tag of your own, at most 30 characters; `get` returns it on each member who joined this way.",
+                    doc: "a channel tag of your own, at most 30 characters; `get` returns it on each member who joined this way.",
                     limits: "at most 30 characters",
                     kind: crate::schema::FieldKind::String,
                     required: false,
@@ -949,6 +967,9 @@ pub struct GettokenQuery {
 }
 
 impl GettokenQuery {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["corpid", "corpsecret"];
+
     /// `corpid`: fewest characters.
     pub const CORPID_MIN_CHARS: usize = 1;
 
@@ -1008,6 +1029,9 @@ pub struct GettokenResponse {
 }
 
 impl GettokenResponse {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["access_token", "expires_in"];
+
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
@@ -1118,6 +1142,18 @@ pub struct AddJoinWayRequest {
 }
 
 impl AddJoinWayRequest {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &[
+        "scene",
+        "remark",
+        "auto_create_room",
+        "room_base_name",
+        "room_base_id",
+        "chat_id_list",
+        "state",
+        "mark_source",
+    ];
+
     /// `remark`: the server keeps this many characters and cuts the rest.
     pub const REMARK_TRUNCATED_CHARS: usize = 30;
 
@@ -1310,6 +1346,9 @@ pub struct AddJoinWayResponse {
 }
 
 impl AddJoinWayResponse {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["config_id"];
+
     /// Creates a value from its required fields (`config_id`); optional fields start unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new(config_id: impl Into<String>) -> Self {
         Self {
@@ -1356,6 +1395,9 @@ pub struct DelJoinWayRequest {
 }
 
 impl DelJoinWayRequest {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["config_id"];
+
     /// `config_id`: fewest characters.
     pub const CONFIG_ID_MIN_CHARS: usize = 1;
 
@@ -1395,6 +1437,9 @@ pub struct DelJoinWayResponse {
 }
 
 impl DelJoinWayResponse {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &[];
+
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
@@ -1451,6 +1496,9 @@ pub struct GetRequest {
 }
 
 impl GetRequest {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["chat_id", "need_name"];
+
     /// `chat_id`: fewest characters.
     pub const CHAT_ID_MIN_CHARS: usize = 1;
 
@@ -1508,6 +1556,9 @@ pub struct GetResponse {
 }
 
 impl GetResponse {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["group_chat"];
+
     /// Creates a value from its required fields (`group_chat`); optional fields start unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new(group_chat: GroupChat) -> Self {
         Self {
@@ -1575,6 +1626,18 @@ pub struct GroupChat {
 }
 
 impl GroupChat {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &[
+        "chat_id",
+        "name",
+        "owner",
+        "create_time",
+        "notice",
+        "member_list",
+        "admin_list",
+        "member_version",
+    ];
+
     /// Creates a value from its required fields (`chat_id`); optional fields start unset.
     pub fn new(chat_id: impl Into<String>) -> Self {
         Self {
@@ -1700,6 +1763,19 @@ pub struct GroupChatMember {
 }
 
 impl GroupChatMember {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &[
+        "userid",
+        "type",
+        "unionid",
+        "join_time",
+        "join_scene",
+        "invitor",
+        "group_nickname",
+        "name",
+        "state",
+    ];
+
     /// Creates a value with every optional field unset.
     pub fn new() -> Self {
         Self {
@@ -1816,6 +1892,9 @@ pub struct Invitor {
 }
 
 impl Invitor {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["userid"];
+
     /// Creates a value with every optional field unset.
     pub fn new() -> Self {
         Self {
@@ -1859,6 +1938,9 @@ pub struct GroupChatAdmin {
 }
 
 impl GroupChatAdmin {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["userid"];
+
     /// Creates a value with every optional field unset.
     pub fn new() -> Self {
         Self {
@@ -1902,6 +1984,9 @@ pub struct GetJoinWayRequest {
 }
 
 impl GetJoinWayRequest {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["config_id"];
+
     /// `config_id`: fewest characters.
     pub const CONFIG_ID_MIN_CHARS: usize = 1;
 
@@ -1943,6 +2028,9 @@ pub struct GetJoinWayResponse {
 }
 
 impl GetJoinWayResponse {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["join_way"];
+
     /// Creates a value from its required fields (`join_way`); optional fields start unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new(join_way: JoinWay) -> Self {
         Self {
@@ -2033,6 +2121,21 @@ pub struct JoinWay {
 }
 
 impl JoinWay {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &[
+        "config_id",
+        "type",
+        "qr_code",
+        "scene",
+        "remark",
+        "auto_create_room",
+        "room_base_name",
+        "room_base_id",
+        "chat_id_list",
+        "state",
+        "mark_source",
+    ];
+
     /// `remark`: the server keeps this many characters and cuts the rest.
     pub const REMARK_TRUNCATED_CHARS: usize = 30;
 
@@ -2229,6 +2332,14 @@ pub struct ListRequest {
 }
 
 impl ListRequest {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &[
+        "status_filter",
+        "owner_filter",
+        "cursor",
+        "limit",
+    ];
+
     /// `limit`: smallest value.
     pub const LIMIT_MIN: i64 = 1;
 
@@ -2319,6 +2430,9 @@ pub struct ListResponse {
 }
 
 impl ListResponse {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["group_chat_list", "next_cursor"];
+
     /// `group_chat_list`: most items.
     pub const GROUP_CHAT_LIST_MAX_ITEMS: usize = 1000;
 
@@ -2397,6 +2511,9 @@ pub struct GroupChatListItem {
 }
 
 impl GroupChatListItem {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["chat_id", "status"];
+
     /// Creates a value from its required fields (`chat_id`); optional fields start unset.
     pub fn new(chat_id: impl Into<String>) -> Self {
         Self {
@@ -2442,6 +2559,9 @@ pub struct OnjobTransferRequest {
 }
 
 impl OnjobTransferRequest {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["chat_id_list", "new_owner"];
+
     /// `chat_id_list`: fewest items.
     pub const CHAT_ID_LIST_MIN_ITEMS: usize = 1;
 
@@ -2513,6 +2633,9 @@ pub struct OnjobTransferResponse {
 }
 
 impl OnjobTransferResponse {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["failed_chat_list"];
+
     /// `failed_chat_list`: most items.
     pub const FAILED_CHAT_LIST_MAX_ITEMS: usize = 100;
 
@@ -2581,6 +2704,9 @@ pub struct OpengidToChatidRequest {
 }
 
 impl OpengidToChatidRequest {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["opengid"];
+
     /// `opengid`: fewest characters.
     pub const OPENGID_MIN_CHARS: usize = 1;
 
@@ -2620,6 +2746,9 @@ pub struct OpengidToChatidResponse {
 }
 
 impl OpengidToChatidResponse {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["chat_id"];
+
     /// Creates a value from its required fields (`chat_id`); optional fields start unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new(chat_id: impl Into<String>) -> Self {
         Self {
@@ -2701,6 +2830,17 @@ pub struct StatisticRequest {
 }
 
 impl StatisticRequest {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &[
+        "day_begin_time",
+        "day_end_time",
+        "owner_filter",
+        "order_by",
+        "order_asc",
+        "offset",
+        "limit",
+    ];
+
     /// `day_begin_time`: most recent allowed day, in days before today.
     pub const DAY_BEGIN_TIME_DAYS_AGO_MIN: i64 = 1;
 
@@ -2884,6 +3024,9 @@ pub struct StatisticResponse {
 }
 
 impl StatisticResponse {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["total", "next_offset", "items"];
+
     /// `items`: most items.
     pub const ITEMS_MAX_ITEMS: usize = 1000;
 
@@ -2968,6 +3111,9 @@ pub struct StatisticOwnerItem {
 }
 
 impl StatisticOwnerItem {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["owner", "data"];
+
     /// Creates a value with every optional field unset.
     pub fn new() -> Self {
         Self {
@@ -3033,6 +3179,13 @@ pub struct StatisticGroupByDayRequest {
 }
 
 impl StatisticGroupByDayRequest {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &[
+        "day_begin_time",
+        "day_end_time",
+        "owner_filter",
+    ];
+
     /// `day_begin_time`: most recent allowed day, in days before today.
     pub const DAY_BEGIN_TIME_DAYS_AGO_MIN: i64 = 1;
 
@@ -3130,6 +3283,9 @@ pub struct StatisticGroupByDayResponse {
 }
 
 impl StatisticGroupByDayResponse {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["items"];
+
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
@@ -3195,6 +3351,9 @@ pub struct StatisticDayItem {
 }
 
 impl StatisticDayItem {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["stat_time", "data"];
+
     /// Creates a value with every optional field unset.
     pub fn new() -> Self {
         Self {
@@ -3253,6 +3412,9 @@ pub struct TransferRequest {
 }
 
 impl TransferRequest {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["chat_id_list", "new_owner"];
+
     /// `chat_id_list`: fewest items.
     pub const CHAT_ID_LIST_MIN_ITEMS: usize = 1;
 
@@ -3324,6 +3486,9 @@ pub struct TransferResponse {
 }
 
 impl TransferResponse {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["failed_chat_list"];
+
     /// `failed_chat_list`: most items.
     pub const FAILED_CHAT_LIST_MAX_ITEMS: usize = 100;
 
@@ -3427,6 +3592,19 @@ pub struct UpdateJoinWayRequest {
 }
 
 impl UpdateJoinWayRequest {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &[
+        "config_id",
+        "scene",
+        "remark",
+        "auto_create_room",
+        "room_base_name",
+        "room_base_id",
+        "chat_id_list",
+        "state",
+        "mark_source",
+    ];
+
     /// `config_id`: fewest characters.
     pub const CONFIG_ID_MIN_CHARS: usize = 1;
 
@@ -3624,6 +3802,9 @@ pub struct UpdateJoinWayResponse {
 }
 
 impl UpdateJoinWayResponse {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &[];
+
     /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
     pub fn new() -> Self {
         Self {
