@@ -11,6 +11,7 @@ pub(crate) use join_way::REMARK_CHARS;
 
 use serde_json::Value;
 use wecom_groupchat::endpoint::Endpoint;
+use wecom_groupchat::wire::has_unicode_escape;
 
 use crate::answer::Failure;
 use crate::company::Company;
@@ -86,22 +87,6 @@ pub(crate) fn decode<R: Handle>(body: &[u8], ctx: &mut CallCtx) -> Result<R, Fai
     })?;
     request.validate_at(ctx.now()).map_err(|e| Failure::new(e.server_errcode(), e.to_string()))?;
     Ok(request)
-}
-
-/// Whether a JSON text holds a `\u` escape (backslashes only occur inside strings).
-fn has_unicode_escape(body: &[u8]) -> bool {
-    let mut i = 0;
-    while i < body.len() {
-        if body[i] == b'\\' {
-            if body.get(i + 1) == Some(&b'u') {
-                return true;
-            }
-            i += 2;
-        } else {
-            i += 1;
-        }
-    }
-    false
 }
 
 #[cfg(test)]
