@@ -10,6 +10,7 @@ mod transfer;
 pub(crate) use join_way::REMARK_CHARS;
 
 use serde_json::Value;
+use wecom_groupchat::dynamic::decode_typed;
 use wecom_groupchat::endpoint::Endpoint;
 use wecom_groupchat::wire::has_unicode_escape;
 
@@ -73,16 +74,12 @@ pub(crate) fn decode<R: Handle>(body: &[u8], ctx: &mut CallCtx) -> Result<R, Fai
         return Err(Failure::new(ILLEGAL_CHARACTERS, "\\uXXXX escapes are not accepted; send raw UTF-8"));
     }
     R::prepare(&mut value, ctx);
-    let request: R = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.into_inner().to_string();
-        // serde names a missing field as "missing field `x`".
-        if message.starts_with("missing field") {
-            Failure::new(PARAMETER_EMPTY, message)
-        } else if path == "." {
-            Failure::new(INVALID_PARAMETER, message)
+    let request: R = decode_typed(&value).map_err(|shape| {
+        if shape.is_missing_field() {
+            Failure::new(PARAMETER_EMPTY, shape.message)
         } else {
-            Failure::new(INVALID_PARAMETER, format!("{path}: {message}"))
+            // `path: message`, or the message alone when the body itself is at fault.
+            Failure::new(INVALID_PARAMETER, shape.to_string())
         }
     })?;
     request.validate_at(ctx.now()).map_err(|e| Failure::new(e.server_errcode(), e.to_string()))?;
