@@ -1,7 +1,7 @@
 //! The default token store: tokens in this process's memory.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -36,7 +36,7 @@ impl MemoryTokenStore {
 #[async_trait]
 impl TokenStore for MemoryTokenStore {
     async fn get(&self, key: &str) -> Result<Option<StoredToken>, StoreError> {
-        let tokens = self.inner.tokens.lock().map_err(|_| StoreError("poisoned".into()))?;
+        let tokens = lock_map(&self.inner.tokens)?;
         Ok(tokens.get(key).filter(|(_, until)| Instant::now() < *until).map(|(t, _)| t.clone()))
     }
 
@@ -44,7 +44,7 @@ impl TokenStore for MemoryTokenStore {
         // Everything that can fail happens before the lock: a panic under it would poison the store.
         let until = expiry(ttl)?;
         let entry = (token.clone(), until);
-        let mut tokens = self.inner.tokens.lock().map_err(|_| StoreError("poisoned".into()))?;
+        let mut tokens = lock_map(&self.inner.tokens)?;
         tokens.insert(key.to_string(), entry);
         drop(tokens);
         self.inner.changed.notify_waiters();
@@ -52,7 +52,7 @@ impl TokenStore for MemoryTokenStore {
     }
 
     async fn invalidate_if_equal(&self, key: &str, token: &str) -> Result<bool, StoreError> {
-        let mut tokens = self.inner.tokens.lock().map_err(|_| StoreError("poisoned".into()))?;
+        let mut tokens = lock_map(&self.inner.tokens)?;
         let equal = tokens.get(key).is_some_and(|(t, _)| t.token.expose() == token);
         if equal {
             tokens.remove(key);
@@ -64,7 +64,7 @@ impl TokenStore for MemoryTokenStore {
         let until = expiry(ttl)?;
         let owner = format!("{:032x}", rand::random::<u128>());
         let now = Instant::now();
-        let mut locks = self.inner.locks.lock().map_err(|_| StoreError("poisoned".into()))?;
+        let mut locks = lock_map(&self.inner.locks)?;
         if locks.get(key).is_some_and(|(_, until)| now < *until) {
             return Ok(None);
         }
@@ -73,7 +73,7 @@ impl TokenStore for MemoryTokenStore {
     }
 
     async fn unlock_refresh(&self, key: &str, lock: &RefreshLock) -> Result<(), StoreError> {
-        let mut locks = self.inner.locks.lock().map_err(|_| StoreError("poisoned".into()))?;
+        let mut locks = lock_map(&self.inner.locks)?;
         if locks.get(key).is_some_and(|(owner, _)| *owner == lock.owner) {
             locks.remove(key);
         }
@@ -88,26 +88,24 @@ impl TokenStore for MemoryTokenStore {
         // Listen first, then look: a refresh that ended in between would otherwise never wake us.
         notified.as_mut().enable();
         let now = Instant::now();
-        let stored = self
-            .inner
-            .tokens
-            .lock()
-            .map_err(|_| StoreError("poisoned".into()))?
-            .get(key)
-            .is_some_and(|(_, until)| now < *until);
-        let locked = self
-            .inner
-            .locks
-            .lock()
-            .map_err(|_| StoreError("poisoned".into()))?
-            .get(key)
-            .is_some_and(|(_, until)| now < *until);
+        let stored = has_live_entry(&self.inner.tokens, key, now)?;
+        let locked = has_live_entry(&self.inner.locks, key, now)?;
         if stored || !locked {
             return Ok(());
         }
         let _ = tokio::time::timeout(timeout, notified).await;
         Ok(())
     }
+}
+
+/// Locks one of the store's maps. A lock poisoned by a panic is a store error, not another panic.
+fn lock_map<T>(mutex: &Mutex<T>) -> Result<MutexGuard<'_, T>, StoreError> {
+    mutex.lock().map_err(|_| StoreError("poisoned".into()))
+}
+
+/// Whether `map` holds an entry for `key` that lives past `now`.
+fn has_live_entry<V>(map: &Mutex<HashMap<String, (V, Instant)>>, key: &str, now: Instant) -> Result<bool, StoreError> {
+    Ok(lock_map(map)?.get(key).is_some_and(|(_, until)| now < *until))
 }
 
 /// `now + ttl`, or an error for a `ttl` no clock can hold.
