@@ -4,6 +4,7 @@
 use std::fmt;
 
 use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::client::Client;
@@ -81,6 +82,41 @@ pub enum RequestError {
     },
 }
 
+/// Why a JSON value does not decode as a typed value: where, and what serde said.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
+#[non_exhaustive]
+pub struct ShapeError {
+    /// JSON path of the offending value (`owner_filter.userid_list[2]`); empty for the value itself.
+    pub path: String,
+    /// What serde said (``missing field `chat_id` ``, `invalid type: string "5", expected u32`).
+    pub message: String,
+}
+
+impl ShapeError {
+    /// Whether a required field is missing, rather than a value of the wrong shape (WeCom answers the
+    /// two with different errcodes).
+    pub fn is_missing_field(&self) -> bool {
+        // serde names a missing field as "missing field `x`".
+        self.message.starts_with("missing field")
+    }
+}
+
+/// Decodes `value` as `R` with `serde_path_to_error`, so that a shape error names the JSON path of the
+/// value at fault. What `R` does with fields it does not know is up to `R` (generated types keep them).
+///
+/// # Errors
+/// [`ShapeError`] when `value` is not an `R`: a missing field, a wrong type, a broken bound.
+pub fn decode_typed<R: DeserializeOwned>(value: &Value) -> Result<R, ShapeError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        // `.` is serde_path_to_error's name for the value itself.
+        let path = if path == "." { String::new() } else { path };
+        ShapeError { path, message: e.into_inner().to_string() }
+    })
+}
+
+/// Decodes a request body as the visited endpoint's request type ([`decode_request`]).
 struct Decode<'a>(&'a Value);
 
 impl EndpointVisitor for Decode<'_> {
@@ -97,11 +133,7 @@ impl EndpointVisitor for Decode<'_> {
         if !self.0.is_object() {
             return Err(shape(String::new(), format!("a JSON object is needed, not {}", kind(self.0))));
         }
-        let request: R = serde_path_to_error::deserialize(self.0).map_err(|e| {
-            let path = e.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            shape(path, e.into_inner().to_string())
-        })?;
+        let request: R = decode_typed(self.0).map_err(|e| shape(e.path, e.message))?;
         let encoded = serde_json::to_value(&request).unwrap_or(Value::Null);
         let mut unknown = Vec::new();
         unknown_paths(self.0, &encoded, "", &mut unknown);
@@ -218,5 +250,18 @@ mod tests {
         assert!(e.ends_with("a JSON object is needed, not an array"), "{e}");
         let e = shape("get", json!({}));
         assert!(e.contains("missing field `chat_id`"), "{e}");
+    }
+
+    #[test]
+    fn typed_decoding_names_the_path_and_tells_a_missing_field() {
+        use crate::types::{GetRequest, ListRequest};
+        let e =
+            decode_typed::<ListRequest>(&json!({"limit": 5, "owner_filter": {"userid_list": ["a", 7]}})).unwrap_err();
+        assert_eq!(e.path, "owner_filter.userid_list[1]");
+        assert!(!e.is_missing_field() && e.to_string().starts_with("owner_filter.userid_list[1]: invalid type"), "{e}");
+        let e = decode_typed::<GetRequest>(&json!({})).unwrap_err();
+        assert!(e.is_missing_field() && e.path.is_empty(), "{e:?}");
+        assert_eq!(e.to_string(), e.message);
+        assert_eq!(decode_typed::<GetRequest>(&json!({"chat_id": "wr1"})).unwrap().chat_id, "wr1");
     }
 }

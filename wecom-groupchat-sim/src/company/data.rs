@@ -313,7 +313,7 @@ impl Company {
         }
         company.visible_staff = data.visible_staff.unwrap_or(company.staff.len());
         if data.statistics.auto {
-            generate::statistics(&mut company);
+            company.synthesize_statistics();
         }
         for day in data.statistics.days {
             let owner = company

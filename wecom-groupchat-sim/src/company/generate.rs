@@ -1,9 +1,7 @@
 //! Deterministic companies: the demo company (as [`CompanyData`]), large benchmark companies (members
-//! made on demand), member lists and the statistics history. Everything comes from the seed and the
-//! anchor (00:00 UTC+8 of the day the simulator starts): every generated time lies before the anchor,
-//! so the same seed gives the same company all day long, and no one joins a chat in the future.
-
-use std::collections::HashMap;
+//! made on demand) and member lists. Everything comes from the seed and the anchor (00:00 UTC+8 of the
+//! day the simulator starts): every generated time lies before the anchor, so the same seed gives the
+//! same company all day long, and no one joins a chat in the future.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -14,7 +12,7 @@ use wecom_groupchat::types::{
 };
 
 use super::data::{ChatData, CompanyData, StaffData, StatisticsData};
-use super::{Chat, Company, History, Members, Series, Staff};
+use super::{Chat, Company, Members, Staff};
 use crate::config::Scale;
 
 const SURNAMES: [(&str, &str); 12] = [
@@ -314,7 +312,7 @@ pub(crate) fn scale(scale: &Scale, seed: u64, now: i64) -> Result<Company, Strin
         })?;
     }
     company.visible_staff = staff;
-    statistics(&mut company);
+    company.synthesize_statistics();
     Ok(company)
 }
 
@@ -331,18 +329,6 @@ pub(crate) fn members(company: &Company, chat: u32, count: usize) -> Vec<GroupCh
         .map(|s| (s.userid.as_str(), s.name.as_str()))
         .collect();
     make_members(&mut rng, (&owner.userid, &owner.name), &candidates, count, (c.create_time, company.anchor), &[])
-}
-
-/// The statistics history of every owner of a chat, from when their chats were created and their
-/// members joined.
-pub(crate) fn statistics(company: &mut Company) {
-    let mut events: HashMap<u32, Vec<(i64, i64, i64)>> = HashMap::new();
-    for chat in &company.chats {
-        let owner = events.entry(chat.owner).or_default();
-        owner.extend(chat.stat_events());
-    }
-    company.stats.synthesized = true;
-    company.stats.auto = events.into_iter().map(|(owner, events)| (owner, History::new(Series::new(events)))).collect();
 }
 
 #[cfg(test)]

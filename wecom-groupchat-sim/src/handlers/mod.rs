@@ -8,7 +8,9 @@ mod statistic;
 mod transfer;
 
 use serde_json::Value;
+use wecom_groupchat::dynamic::decode_typed;
 use wecom_groupchat::endpoint::Endpoint;
+use wecom_groupchat::wire::has_unicode_escape;
 
 use crate::answer::Failure;
 use crate::company::Company;
@@ -60,36 +62,16 @@ pub(crate) fn decode<R: Handle>(body: &[u8], ctx: &CallCtx) -> Result<R, Failure
     if has_unicode_escape(body) {
         return Err(Failure::new(ILLEGAL_CHARACTERS, "\\uXXXX escapes are not accepted; send raw UTF-8"));
     }
-    let request: R = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.into_inner().to_string();
-        // serde names a missing field as "missing field `x`".
-        if message.starts_with("missing field") {
-            Failure::new(PARAMETER_EMPTY, message)
-        } else if path == "." {
-            Failure::new(INVALID_PARAMETER, message)
+    let request: R = decode_typed(&value).map_err(|shape| {
+        if shape.is_missing_field() {
+            Failure::new(PARAMETER_EMPTY, shape.message)
         } else {
-            Failure::new(INVALID_PARAMETER, format!("{path}: {message}"))
+            // `path: message`, or the message alone when the body itself is at fault.
+            Failure::new(INVALID_PARAMETER, shape.to_string())
         }
     })?;
     request.validate_at(ctx.now()).map_err(|e| Failure::new(e.server_errcode(), e.to_string()))?;
     Ok(request)
-}
-
-/// Whether a JSON text holds a `\u` escape (backslashes only occur inside strings).
-fn has_unicode_escape(body: &[u8]) -> bool {
-    let mut i = 0;
-    while i < body.len() {
-        if body[i] == b'\\' {
-            if body.get(i + 1) == Some(&b'u') {
-                return true;
-            }
-            i += 2;
-        } else {
-            i += 1;
-        }
-    }
-    false
 }
 
 #[cfg(test)]
