@@ -164,19 +164,6 @@ pub struct BatchProgress {
     pub items_total: usize,
 }
 
-/// `field` with the index of an item of `list` (`chat_id_list[3]`) mapped through `position`.
-fn input_position(field: &str, list: &str, position: impl Fn(usize) -> Option<usize>) -> String {
-    let mapped = field
-        .strip_prefix(list)
-        .and_then(|rest| rest.strip_prefix('['))
-        .and_then(|rest| rest.split_once(']'))
-        .and_then(|(index, rest)| Some((position(index.parse().ok()?)?, rest)));
-    match mapped {
-        Some((at, rest)) => format!("{list}[{at}]{rest}"),
-        None => field.to_string(),
-    }
-}
-
 /// An id given more than once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Duplicate {
@@ -242,8 +229,8 @@ pub fn plan<R: Batched>(mut request: R) -> Result<BulkPlan<R>, Error> {
         batch.set_items(chunk.to_vec());
         let body = crate::client::prepare(&batch).map_err(|error| match error {
             Error::Validation { endpoint, mut error } => {
-                error.field =
-                    input_position(&error.field, R::ITEMS_FIELD, |i| positions.get(n * batch_size + i).copied());
+                error.field = std::mem::take(&mut error.field)
+                    .map_index(R::ITEMS_FIELD, |i| positions.get(n * batch_size + i).copied());
                 Error::Validation { endpoint, error }
             }
             other => other,
@@ -412,21 +399,5 @@ fn stops_the_rest(error: &Error) -> bool {
         Error::RateLimited(_) => true,
         Error::Token(e) => !e.is_retryable(),
         _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::input_position;
-
-    #[test]
-    fn item_indexes_are_mapped_to_input_positions() {
-        let positions = [0, 2, 5];
-        let at = |i: usize| positions.get(i + 1).copied();
-        assert_eq!(input_position("chat_id_list[1]", "chat_id_list", at), "chat_id_list[5]");
-        assert_eq!(input_position("chat_id_list[0].x", "chat_id_list", at), "chat_id_list[2].x");
-        assert_eq!(input_position("chat_id_list", "chat_id_list", at), "chat_id_list");
-        assert_eq!(input_position("new_owner", "chat_id_list", at), "new_owner");
-        assert_eq!(input_position("chat_id_list[9]", "chat_id_list", at), "chat_id_list[9]");
     }
 }

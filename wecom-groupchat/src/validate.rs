@@ -47,6 +47,147 @@ impl fmt::Display for FieldPath<'_> {
     }
 }
 
+/// One step of a [`Path`]: a named field, or an item of an array.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Segment {
+    /// A field, by JSON name.
+    Field(String),
+    /// An array item, by position.
+    Index(usize),
+}
+
+/// Where a value sits in a request, as data (`owner_filter`, `userid_list`, `3`) and as text
+/// (`owner_filter.userid_list[3]`): code that maps positions — a bulk call naming the caller's position
+/// instead of the batch's — edits the segments, never the text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Path(Vec<Segment>);
+
+impl Path {
+    /// The segments, outermost first.
+    pub fn segments(&self) -> &[Segment] {
+        &self.0
+    }
+
+    /// The same path with the index right after the field `list` at the top mapped through `map`
+    /// (unchanged when the path does not start there, or `map` gives nothing).
+    pub fn map_index(mut self, list: &str, map: impl Fn(usize) -> Option<usize>) -> Path {
+        if let [Segment::Field(name), Segment::Index(i), ..] = self.0.as_mut_slice()
+            && name == list
+            && let Some(mapped) = map(*i)
+        {
+            *i = mapped;
+        }
+        self
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, segment) in self.0.iter().enumerate() {
+            match segment {
+                Segment::Field(name) if n == 0 => f.write_str(name)?,
+                Segment::Field(name) => write!(f, ".{name}")?,
+                Segment::Index(i) => write!(f, "[{i}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl From<&FieldPath<'_>> for Path {
+    fn from(path: &FieldPath<'_>) -> Path {
+        fn walk(path: &FieldPath<'_>, out: &mut Vec<Segment>) {
+            match path {
+                FieldPath::Root => {}
+                FieldPath::Field(parent, name) => {
+                    walk(parent, out);
+                    out.push(Segment::Field(name.to_string()));
+                }
+                FieldPath::Index(parent, i) => {
+                    walk(parent, out);
+                    out.push(Segment::Index(*i));
+                }
+            }
+        }
+        let mut segments = Vec::new();
+        walk(path, &mut segments);
+        Path(segments)
+    }
+}
+
+/// A path in its text form: the spec's dotted names (`owner_filter.userid_list`), with item positions
+/// where there are any (`chat_id_list[3]`).
+impl From<&str> for Path {
+    fn from(text: &str) -> Path {
+        let mut segments = Vec::new();
+        for part in text.split('.').filter(|s| !s.is_empty()) {
+            let (name, mut indexes) = part.split_once('[').map_or((part, ""), |(name, rest)| (name, rest));
+            let mut positions = Vec::new();
+            while let Some((digits, rest)) = indexes.split_once(']') {
+                match canonical_index(digits) {
+                    Some(i) => positions.push(i),
+                    None => break,
+                }
+                indexes = rest.strip_prefix('[').unwrap_or(rest);
+                if rest.is_empty() {
+                    indexes = "";
+                    break;
+                }
+            }
+            if indexes.is_empty() && !name.is_empty() {
+                segments.push(Segment::Field(name.to_string()));
+                segments.extend(positions.into_iter().map(Segment::Index));
+            } else {
+                // Not a path's text: kept whole rather than guessed at.
+                segments.push(Segment::Field(part.to_string()));
+            }
+        }
+        Path(segments)
+    }
+}
+
+impl From<String> for Path {
+    fn from(dotted: String) -> Path {
+        Path::from(dotted.as_str())
+    }
+}
+
+/// `digits` as an index written the way [`Path`]'s text writes one: no sign, no leading zero.
+fn canonical_index(digits: &str) -> Option<usize> {
+    let plain = digits.bytes().all(|b| b.is_ascii_digit()) && (digits == "0" || !digits.starts_with('0'));
+    if plain { digits.parse().ok() } else { None }
+}
+
+/// Compares with the text form without building it.
+impl PartialEq<str> for Path {
+    fn eq(&self, other: &str) -> bool {
+        let mut rest = other;
+        for (n, segment) in self.0.iter().enumerate() {
+            let next = match segment {
+                Segment::Field(name) if n == 0 => rest.strip_prefix(name.as_str()),
+                Segment::Field(name) => rest.strip_prefix('.').and_then(|r| r.strip_prefix(name.as_str())),
+                Segment::Index(i) => rest
+                    .strip_prefix('[')
+                    .and_then(|r| r.split_once(']'))
+                    .filter(|(digits, _)| canonical_index(digits) == Some(*i))
+                    .map(|(_, r)| r),
+            };
+            match next {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        rest.is_empty()
+    }
+}
+
+impl PartialEq<&str> for Path {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
+    }
+}
+
 /// Which documented limit a value breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -83,7 +224,7 @@ pub enum Rule {
 #[non_exhaustive]
 pub struct ValidationError {
     /// Path of the field, e.g. `owner_filter.userid_list`.
-    pub field: String,
+    pub field: Path,
     /// The limit broken.
     pub rule: Rule,
     /// The value, as found (`101 items`).
@@ -97,7 +238,7 @@ pub struct ValidationError {
 impl ValidationError {
     /// Creates an error.
     pub fn new(
-        field: impl Into<String>,
+        field: impl Into<Path>,
         rule: Rule,
         actual: impl Into<String>,
         limit: impl Into<String>,
@@ -107,7 +248,7 @@ impl ValidationError {
     }
 
     /// A required field that was not given (the server would answer [`crate::codes::PARAMETER_MISSING`]).
-    pub fn missing(field: impl Into<String>) -> Self {
+    pub fn missing(field: impl Into<Path>) -> Self {
         ValidationError::new(field, Rule::Required, "not given", "must be given", Some(crate::codes::PARAMETER_MISSING))
     }
 
@@ -146,7 +287,7 @@ pub mod check {
     pub fn min_items(path: &FieldPath<'_>, len: usize, min: i64, errcode: Option<i64>) -> Result<(), ValidationError> {
         if (len as i64) < min {
             return Err(ValidationError::new(
-                path.to_string(),
+                Path::from(path),
                 Rule::MinItems,
                 plural(len as i64, "item", "items"),
                 format!("at least {min}"),
@@ -160,7 +301,7 @@ pub mod check {
     pub fn max_items(path: &FieldPath<'_>, len: usize, max: i64, errcode: Option<i64>) -> Result<(), ValidationError> {
         if (len as i64) > max {
             return Err(ValidationError::new(
-                path.to_string(),
+                Path::from(path),
                 Rule::MaxItems,
                 plural(len as i64, "item", "items"),
                 format!("at most {max}"),
@@ -174,7 +315,7 @@ pub mod check {
     pub fn min(path: &FieldPath<'_>, value: i64, min: i64, errcode: Option<i64>) -> Result<(), ValidationError> {
         if value < min {
             return Err(ValidationError::new(
-                path.to_string(),
+                Path::from(path),
                 Rule::Min,
                 value.to_string(),
                 format!("at least {min}"),
@@ -188,7 +329,7 @@ pub mod check {
     pub fn max(path: &FieldPath<'_>, value: i64, max: i64, errcode: Option<i64>) -> Result<(), ValidationError> {
         if value > max {
             return Err(ValidationError::new(
-                path.to_string(),
+                Path::from(path),
                 Rule::Max,
                 value.to_string(),
                 format!("at most {max}"),
@@ -204,7 +345,7 @@ pub mod check {
         if n < min {
             let limit = if min == 1 { "must not be empty".to_string() } else { format!("at least {min} characters") };
             return Err(ValidationError::new(
-                path.to_string(),
+                Path::from(path),
                 Rule::MinChars,
                 plural(n, "character", "characters"),
                 limit,
@@ -219,7 +360,7 @@ pub mod check {
         let n = value.chars().count() as i64;
         if n > max {
             return Err(ValidationError::new(
-                path.to_string(),
+                Path::from(path),
                 Rule::MaxChars,
                 plural(n, "character", "characters"),
                 format!("at most {max} characters"),
@@ -245,11 +386,11 @@ pub mod check {
                 1 => "must be yesterday or earlier".to_string(),
                 n => format!("must be at least {n} days ago"),
             };
-            return Err(ValidationError::new(path.to_string(), Rule::DaysAgo, actual, limit, errcode));
+            return Err(ValidationError::new(Path::from(path), Rule::DaysAgo, actual, limit, errcode));
         }
         if ago > oldest {
             return Err(ValidationError::new(
-                path.to_string(),
+                Path::from(path),
                 Rule::DaysAgo,
                 actual,
                 format!("at most {oldest} days ago (only the last {oldest} days are kept)"),
@@ -270,7 +411,7 @@ pub mod check {
     ) -> Result<(), ValidationError> {
         let Some(end_value) = end.1 else { return Ok(()) };
         let (b, e) = (time::day_start(begin.1), time::day_start(end_value));
-        let field = path.field(end.0).to_string();
+        let field: Path = (&path.field(end.0)).into();
         if e < b {
             return Err(ValidationError::new(
                 field,
@@ -300,7 +441,7 @@ pub mod check {
         }
         let known: Vec<String> = E::KNOWN.iter().map(|(v, n)| format!("{v} ({n})")).collect();
         Err(ValidationError::new(
-            path.to_string(),
+            Path::from(path),
             Rule::KnownValue,
             value.value().to_string(),
             format!("must be one of {} ({})", known.join(", "), E::NAME),
@@ -362,5 +503,65 @@ mod tests {
         let e =
             check::day_span(&root, ("day_begin_time", b), ("day_end_time", Some(b - time::DAY)), 30, None).unwrap_err();
         assert_eq!(e.to_string(), "day_end_time: 2026-09-30, must not be before day_begin_time 2026-10-01");
+    }
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::{FieldPath, Path, Segment};
+
+    #[test]
+    fn item_indexes_are_mapped_only_right_below_the_list() {
+        let positions = [0, 2, 5];
+        let at = |i: usize| positions.get(i + 1).copied();
+        let root = FieldPath::Root;
+        let list = root.field("chat_id_list");
+        let item = list.index(1);
+        assert_eq!(Path::from(&item).map_index("chat_id_list", at), "chat_id_list[5]");
+        let nested = list.index(0);
+        let nested = nested.field("x");
+        assert_eq!(Path::from(&nested).map_index("chat_id_list", at), "chat_id_list[2].x");
+        assert_eq!(Path::from("chat_id_list").map_index("chat_id_list", at), "chat_id_list");
+        assert_eq!(Path::from("new_owner").map_index("chat_id_list", at), "new_owner");
+        let far = list.index(9);
+        assert_eq!(Path::from(&far).map_index("chat_id_list", at), "chat_id_list[9]");
+        // A list of the same name deeper down is not the one being batched.
+        let deep = root.field("owner_filter");
+        let deep = deep.field("chat_id_list");
+        let deep = deep.index(1);
+        assert_eq!(Path::from(&deep).map_index("chat_id_list", at), "owner_filter.chat_id_list[1]");
+    }
+
+    #[test]
+    fn paths_keep_their_segments() {
+        let root = FieldPath::Root;
+        let filter = root.field("owner_filter");
+        let list = filter.field("userid_list");
+        let item = list.index(3);
+        let path = Path::from(&item);
+        assert_eq!(path.to_string(), "owner_filter.userid_list[3]");
+        assert_eq!(
+            path.segments(),
+            [Segment::Field("owner_filter".into()), Segment::Field("userid_list".into()), Segment::Index(3)]
+        );
+        assert_eq!(path, "owner_filter.userid_list[3]");
+        for other in [
+            "owner_filter.userid_list[03]",
+            "owner_filter.userid_list[+3]",
+            "owner_filter.userid_list",
+            "owner_filter.userid_list[3].x",
+            "owner_filter.userid_list[4]",
+            "userid_list[3]",
+            "",
+        ] {
+            assert_ne!(path, other, "{other}");
+        }
+        assert_eq!(Path::default(), "");
+        assert_eq!(Path::from("owner_filter.userid_list[3]"), path);
+        assert_eq!(
+            Path::from("a[1][2].b").segments(),
+            [Segment::Field("a".into()), Segment::Index(1), Segment::Index(2), Segment::Field("b".into())]
+        );
+        assert_eq!(Path::from("a[x]").segments(), [Segment::Field("a[x]".into())]);
     }
 }

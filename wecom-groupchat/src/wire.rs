@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::validate::{FieldPath, Rule, ValidationError};
+use crate::validate::{FieldPath, Path, Rule, ValidationError};
 
 /// An integer enumeration that keeps values the spec does not list (`Unknown(i64)`).
 pub trait WireEnum: Copy + Into<i64> + From<i64> {
@@ -160,17 +160,17 @@ pub fn has_unicode_escape(json: &[u8]) -> bool {
 }
 
 /// The path and character of the first string serde_json would write with a `\uXXXX` escape.
-fn first_escaped_char(value: &Value, path: &FieldPath<'_>) -> Option<(String, char)> {
+fn first_escaped_char(value: &Value, path: &FieldPath<'_>) -> Option<(Path, char)> {
     let escaped = |c: &char| *c < '\u{20}' && !matches!(c, '\u{8}' | '\u{c}' | '\n' | '\r' | '\t');
     match value {
-        Value::String(text) => text.chars().find(escaped).map(|c| (path.to_string(), c)),
+        Value::String(text) => text.chars().find(escaped).map(|c| (Path::from(path), c)),
         Value::Array(items) => {
             items.iter().enumerate().find_map(|(i, item)| first_escaped_char(item, &FieldPath::Index(path, i)))
         }
         Value::Object(fields) => fields.iter().find_map(|(name, field)| {
             // A key is text too.
             match name.chars().find(escaped) {
-                Some(c) => Some((path.to_string(), c)),
+                Some(c) => Some((Path::from(path), c)),
                 None => first_escaped_char(field, &FieldPath::Field(path, name)),
             }
         }),

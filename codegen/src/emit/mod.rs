@@ -205,6 +205,7 @@ fn token_endpoint_tokens(api: &Api) -> TokenStream {
     let response = tokens::ident(&api.struct_(t.response).name);
     let corp_id = tokens::ident(&api.field(t.corp_id_param).rust_name);
     let secret = tokens::ident(&api.field(t.secret_param).rust_name);
+    let (corp_id_json, secret_json) = (&api.field(t.corp_id_param).json_name, &api.field(t.secret_param).json_name);
     let required = |id| api.field(id).required;
     let read = |id: crate::model::FieldId| {
         let f = tokens::ident(&api.field(id).rust_name);
@@ -243,6 +244,10 @@ fn token_endpoint_tokens(api: &Api) -> TokenStream {
             /// Its path below the base URL.
             #doc_url
             pub const PATH: &str = #path;
+            /// The query parameter holding the corp id.
+            pub const CORP_ID_PARAM: &str = #corp_id_json;
+            /// The query parameter holding the secret.
+            pub const SECRET_PARAM: &str = #secret_json;
 
             /// The query of a corp id and a secret.
             pub fn query(corp_id: &str, secret: &str) -> #query {

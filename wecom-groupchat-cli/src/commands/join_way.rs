@@ -25,7 +25,7 @@ fn given(flags: &JoinWayFlags) -> Result<JoinWayConfig, Failure> {
 
 /// A request's field errors, in terms of the command line: a required field not given names its flag.
 fn invalid<'a>(endpoint: &'a str, hint: &'a str) -> impl Fn(ValidationError) -> Failure + 'a {
-    move |e: ValidationError| match (e.rule, JoinWayConfigField::from_json_name(&e.field)) {
+    move |e: ValidationError| match (e.rule, JoinWayConfigField::from_json_name(&e.field.to_string())) {
         (Rule::Required, Some(field)) => {
             let info = field.info();
             let what = if info.limits.is_empty() { String::new() } else { format!(" ({})", info.limits) };
@@ -131,7 +131,7 @@ async fn merged(
     // Guessing a required field the server did not report would change the config behind the user's back.
     // The read has been made by now, so this is the answer's failing (exit 3), not the user's input (exit 2).
     UpdateJoinWayRequest::from_join_way_config(config_id, config).map_err(|e| {
-        let field = JoinWayConfigField::from_json_name(&e.field).map_or(e.field.clone(), flag);
+        let field = JoinWayConfigField::from_json_name(&e.field.to_string()).map_or_else(|| e.field.to_string(), flag);
         Failure::Incomplete(format!(
             "join way {config_id}: WeCom's answer has no `{}`, which the merge needs: pass {field}",
             e.field

@@ -57,9 +57,9 @@ fn flag_of<R: Windowed>(field: &str) -> Option<&'static str> {
 /// plan; its field names get the flags that set them (`day_begin_time (--from): …`).
 fn check_calls<R: Windowed>(request: &R, now: i64) -> Outcome {
     let invalid = |e: ValidationError| {
-        let field = match flag_of::<R>(&e.field) {
+        let field = match flag_of::<R>(&e.field.to_string()) {
             Some(flag) => format!("{} ({flag})", e.field),
-            None => e.field.clone(),
+            None => e.field.to_string(),
         };
         Failure::Usage(format!("{}: invalid request: {field}: {}, {}", R::INFO.name, e.actual, e.limit))
     };

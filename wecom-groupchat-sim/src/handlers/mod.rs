@@ -50,7 +50,7 @@ pub(crate) trait Handle: Endpoint {
 /// empty body or missing required field → 40063; not JSON, not an object, wrong type or a broken
 /// limit → 40058 (or the limit's documented errcode, e.g. 41091, 600018); `\uXXXX` escapes → 40033.
 /// Unknown fields are ignored.
-pub(crate) fn decode<R: Handle>(body: &[u8], ctx: &CallCtx) -> Result<R, Failure> {
+pub(crate) fn decode<R: Endpoint>(body: &[u8], ctx: &CallCtx) -> Result<R, Failure> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Failure::new(PARAMETER_EMPTY, "empty body; send a JSON object"));
     }
@@ -72,6 +72,17 @@ pub(crate) fn decode<R: Handle>(body: &[u8], ctx: &CallCtx) -> Result<R, Failure
     })?;
     request.validate_at(ctx.now()).map_err(|e| Failure::new(e.server_errcode(), e.to_string()))?;
     Ok(request)
+}
+
+/// The answer of an endpoint the spec says the simulator answers by example: its first documented answer.
+#[allow(dead_code)] // see `server::by_example`
+pub(crate) fn example_answer<R: Endpoint>() -> Result<R::Response, Failure> {
+    let text = wecom_groupchat::endpoint::Example::first_response(R::INFO.name).ok_or_else(|| {
+        Failure::new(wecom_groupchat::codes::SYSTEM_BUSY, "the spec has no example answer for this endpoint")
+    })?;
+    serde_json::from_str(text).map_err(|e| {
+        Failure::new(wecom_groupchat::codes::SYSTEM_BUSY, format!("the example answer does not decode: {e}"))
+    })
 }
 
 #[cfg(test)]

@@ -91,6 +91,12 @@ pub mod token_endpoint {
     /// Official documentation: <https://developer.work.weixin.qq.com/document/path/91039>
     pub const PATH: &str = "/cgi-bin/gettoken";
 
+    /// The query parameter holding the corp id.
+    pub const CORP_ID_PARAM: &str = "corpid";
+
+    /// The query parameter holding the secret.
+    pub const SECRET_PARAM: &str = "corpsecret";
+
     /// The query of a corp id and a secret.
     pub fn query(corp_id: &str, secret: &str) -> GettokenQuery {
         GettokenQuery::new(corp_id, secret)

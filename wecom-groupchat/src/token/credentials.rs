@@ -1,12 +1,14 @@
 //! The built-in token provider: `gettoken` with a corp id and an app's secret ([`CorpCredentials`]), and
 //! the cache key of such an app ([`credentials_key`]).
 
+use crate::generated::token_endpoint;
+use crate::types::GettokenResponse;
+use crate::wire::Envelope;
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
 use sha2::Sha256;
 
 use super::{FetchedToken, TokenProvider, lifetime};
@@ -61,19 +63,6 @@ impl fmt::Debug for CorpCredentials {
     }
 }
 
-/// The answer of `gettoken`; every field may be missing from a broken one.
-#[derive(Deserialize)]
-struct TokenResponse {
-    #[serde(default)]
-    errcode: i64,
-    #[serde(default)]
-    errmsg: String,
-    #[serde(default)]
-    access_token: Option<String>,
-    #[serde(default)]
-    expires_in: Option<i64>,
-}
-
 impl CorpCredentials {
     /// The provider of the app with this corp id and secret on the server at `base_url`, fetching with
     /// the client's HTTP client, backoff and body cap.
@@ -95,7 +84,7 @@ impl CorpCredentials {
         let response = self
             .http
             .get(&self.url)
-            .query(&[("corpid", self.corp_id.as_str()), ("corpsecret", self.secret.expose())])
+            .query(&token_endpoint::query(&self.corp_id, self.secret.expose()))
             .send()
             .await
             // The URL holds the secret: never let it into the message.
@@ -122,27 +111,28 @@ impl CorpCredentials {
         }
         // The body holds the token: errors describe it without quoting it. A body cut short is a connection
         // that broke inside the answer: transient, like the broken connection it is.
-        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
+        let parsed: GettokenResponse = serde_json::from_slice(&body).map_err(|e| {
             let truncated =
                 e.classify() == serde_json::error::Category::Eof && body.trim_ascii_start().starts_with(b"{");
             (TokenError::Fetch(format!("unreadable answer ({} bytes): {}", body.len(), e.classify_text())), truncated)
         })?;
-        if parsed.errcode != 0 {
+        let code = parsed.errcode();
+        if code != 0 {
             let transient = matches!(
-                crate::error_code::lookup(parsed.errcode).map(|i| i.retry),
+                crate::error_code::lookup(code).map(|i| i.retry),
                 Some(crate::error_code::ErrorRetry::Backoff)
             );
-            let message = crate::secret::mask_secrets(&parsed.errmsg).into_owned();
-            return Err((TokenError::Rejected { code: parsed.errcode, message }, transient));
+            let message = crate::secret::mask_secrets(parsed.errmsg()).into_owned();
+            return Err((TokenError::Rejected { code, message }, transient));
         }
-        match (parsed.access_token, parsed.expires_in) {
+        match (token_endpoint::token(&parsed), token_endpoint::expires_in(&parsed)) {
             (Some(token), Some(expires_in)) if !token.is_empty() => {
                 let expires_in = u64::try_from(expires_in)
                     .ok()
                     .map(Duration::from_secs)
                     .filter(|d| lifetime::in_range(*d))
                     .ok_or_else(|| (lifetime::refusal(expires_in), false))?;
-                Ok(FetchedToken { token: Secret::new(token), expires_in })
+                Ok(FetchedToken { token: Secret::new(token.as_str()), expires_in })
             }
             _ => Err((TokenError::Fetch("answer without access_token or expires_in".into()), false)),
         }
