@@ -436,7 +436,7 @@ pub enum PagingSpec {
 pub struct BulkSpec {
     /// Request array to split into batches of at most its `max_items`.
     pub split: String,
-    /// Response array of per-item failures.
+    /// Response array of per-item failures; each item carries its status in the envelope's two fields.
     pub failures: String,
     /// Field of a failure naming the item (an element of `split`).
     pub key: String,

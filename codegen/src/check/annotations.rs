@@ -6,7 +6,7 @@ use super::names::{EndpointDecl, TokenDecl};
 use crate::model::{
     Bulk, Endpoint, Example, Field, FieldId, Paging, Rule, Simulated, Struct, StructId, TokenEndpoint, Type, Windows,
 };
-use crate::spec::{BulkSpec, PagingSpec, SimulatorSpec, SpecFiles, WindowsSpec};
+use crate::spec::{BulkSpec, EnvelopeSpec, PagingSpec, SimulatorSpec, SpecFiles, WindowsSpec};
 
 /// The token endpoint and every endpoint (sorted by name); `None` when a struct they need is missing.
 pub(super) fn check(
@@ -172,7 +172,7 @@ fn check_endpoint(cx: &mut Checker, files: &SpecFiles, decl: &EndpointDecl, stru
         }
         None => None,
     };
-    let bulk = e.bulk.as_ref().and_then(|b| check_bulk(cx, &look, b, req, resp));
+    let bulk = e.bulk.as_ref().and_then(|b| check_bulk(cx, &look, b, (req, resp), &files.api.value.envelope));
     let windows = e.windows.as_ref().and_then(|w| check_windows(cx, &look, w, req, resp));
 
     let simulated = match e.simulator {
@@ -227,7 +227,14 @@ fn check_endpoint(cx: &mut Checker, files: &SpecFiles, decl: &EndpointDecl, stru
     }
 }
 
-fn check_bulk(cx: &mut Checker, look: &Lookup<'_>, b: &BulkSpec, req: StructId, resp: StructId) -> Option<Bulk> {
+/// Each failure item reports its own status in the envelope's two fields (`errcode`, `errmsg`).
+fn check_bulk(
+    cx: &mut Checker,
+    look: &Lookup<'_>,
+    b: &BulkSpec,
+    (req, resp): (StructId, StructId),
+    envelope: &EnvelopeSpec,
+) -> Option<Bulk> {
     let split =
         look.field(cx, "bulk.split", req, &b.split, |t| *t == Type::Array(Box::new(Type::String)), "array<string>")?;
     let split_field = look.get(split);
@@ -251,8 +258,9 @@ fn check_bulk(cx: &mut Checker, look: &Lookup<'_>, b: &BulkSpec, req: StructId, 
     if !look.get(key).required {
         cx.err(look.file, "bulk.key", format!("`{}.{}` must be required", look.structs[item.0].name, b.key));
     }
-    let failure_code = look.field(cx, "bulk.failures", item, "errcode", |t| *t == Type::Int, "an int")?;
-    let failure_message = look.field(cx, "bulk.failures", item, "errmsg", |t| *t == Type::String, "a string")?;
+    let failure_code = look.field(cx, "bulk.failures", item, &envelope.code, |t| *t == Type::Int, "an int")?;
+    let failure_message =
+        look.field(cx, "bulk.failures", item, &envelope.message, |t| *t == Type::String, "a string")?;
     Some(Bulk { split, batch_size: batch.value, failures, key, failure_code, failure_message })
 }
 
