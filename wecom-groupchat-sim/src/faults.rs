@@ -68,6 +68,8 @@ pub enum FaultKind {
     LostAnswer,
     /// The caller's token expires now and the call answers 42001 (business endpoints only).
     ExpireToken,
+    /// Any errcode, with the `errmsg` of the spec's error table: `{"errcode": 40003}` (scripted only).
+    Errcode(i64),
 }
 
 impl FaultKind {
@@ -83,6 +85,7 @@ impl FaultKind {
             FaultKind::Dropped => "dropped",
             FaultKind::LostAnswer => "lost_answer",
             FaultKind::ExpireToken => "expire_token",
+            FaultKind::Errcode(_) => "errcode",
         }
     }
 }
@@ -163,7 +166,7 @@ impl ScriptedFault {
         ScriptedFault { endpoint: endpoint.map(str::to_string), fault, count }
     }
 
-    /// Checks that the endpoint is a known name and the count at least 1.
+    /// Checks that the endpoint is a known name, the count at least 1 and an injected errcode not 0.
     ///
     /// # Errors
     /// A message saying what is wrong (for an unknown endpoint, listing the valid names).
@@ -173,6 +176,9 @@ impl ScriptedFault {
         }
         if self.count == 0 {
             return Err(format!("scripted {} fault: count must be at least 1", self.fault.as_str()));
+        }
+        if self.fault == FaultKind::Errcode(wecom_groupchat::codes::OK) {
+            return Err("scripted errcode fault: errcode 0 is a success, not a fault".to_string());
         }
         Ok(())
     }

@@ -201,6 +201,11 @@ impl Shared {
                 }
                 self.fail(Failure::new(codes::ACCESS_TOKEN_EXPIRED, "access_token expired"))
             }
+            FaultKind::Errcode(code) => {
+                let info = wecom_groupchat::error_code::lookup(code);
+                let message = info.map_or("injected errcode", |i| i.errmsg.unwrap_or(i.en));
+                self.fail(Failure::new(code, format!("{message} (injected)")))
+            }
             FaultKind::Truncated | FaultKind::Oversized | FaultKind::LostAnswer => return Gate::Proceed(Some(fault)),
         };
         Gate::Answer(response)

@@ -303,3 +303,28 @@ async fn forced_token_expiry_from_the_config_makes_the_client_refresh_once() {
     assert!(ok >= 10, "{ok} of 20");
     assert!(sim.gettoken_calls() > 1);
 }
+
+#[tokio::test]
+async fn any_errcode_of_the_table_can_be_injected_with_its_documented_text() {
+    let sim = start().await;
+    let client = client(&sim);
+    sim.inject(next("get", FaultKind::Errcode(wecom_groupchat::codes::INVALID_USERID), 1)).unwrap();
+    let error = client.get(&GetRequest::new("x")).await.unwrap_err();
+    let Error::Api(api) = &error else { panic!("{error:?}") };
+    assert_eq!(api.code, wecom_groupchat::codes::INVALID_USERID);
+    assert_eq!(api.attempts, 1, "the table says never retry it");
+    assert!(api.message.contains("(injected)"), "{}", api.message);
+    assert!(api.meaning().is_some_and(|m| m.contains("invalid userid")), "{error}");
+
+    // Over HTTP, as JSON; a code outside the table is answered too, and 0 is no fault.
+    let raw = Raw::new(&sim).await;
+    let (status, _) =
+        raw.control_post("/__sim/faults/next", r#"{"endpoint": "list", "fault": {"errcode": 86999}}"#).await;
+    assert_eq!(status, 200);
+    let answer = raw.call("list", json!({"limit": 1})).await;
+    assert_eq!(errcode(&answer), 86999, "{answer}");
+    assert_eq!(errcode(&raw.call("list", json!({"limit": 1})).await), 0, "one call only");
+    let (status, error) = raw.control_post("/__sim/faults/next", r#"{"fault": {"errcode": 0}}"#).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(sim.inject(next("list", FaultKind::Errcode(0), 1)).is_err());
+}
