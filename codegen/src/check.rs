@@ -73,6 +73,18 @@ impl Checker {
         if a.envelope.code.is_empty() || a.envelope.message.is_empty() || a.envelope.code == a.envelope.message {
             self.err(api_file, "envelope", "`code` and `message` must be two different, non-empty field names");
         }
+        // They become fields of every response type.
+        for (key, name) in [("code", &a.envelope.code), ("message", &a.envelope.message)] {
+            if !name.is_empty() && (!is_field_name(name) || RESERVED_FIELDS.contains(&name.as_str())) {
+                self.err(
+                    api_file,
+                    format!("envelope.{key}"),
+                    format!(
+                        "`{name}` is not usable as a Rust field name (snake_case, not a keyword, not `extra` or `new`)"
+                    ),
+                );
+            }
+        }
         if a.rate_limit.per_minute == 0 || a.rate_limit.per_hour == 0 {
             self.err(api_file, "rate_limit", "limits must be positive");
         }
@@ -109,6 +121,8 @@ impl Checker {
             let e = &ep.value;
             if !is_snake_case(&e.name) {
                 self.err(file, "name", format!("`{}` is not a snake_case name", e.name));
+            } else if RUST_KEYWORDS.contains(&e.name.as_str()) {
+                self.err(file, "name", format!("`{}` is a Rust keyword: it cannot name the client method", e.name));
             }
             let stem = file.rsplit('/').next().unwrap_or(file).trim_end_matches(".yaml").trim_end_matches(".yml");
             if stem != e.name {
@@ -185,8 +199,8 @@ impl Checker {
         let mut struct_names = BTreeSet::new();
         let mut check_name = |cx: &mut Checker, name: &str, site: &DeclSite, generated: bool| {
             let at = if generated { site.path.clone() } else { format!("{}.name", site.path) };
-            if !generated && (name.to_upper_camel_case() != name || name.is_empty()) {
-                cx.err(&site.file, &at, format!("type name `{name}` must be UpperCamelCase"));
+            if !generated && let Err(why) = type_name_problem(name) {
+                cx.err(&site.file, &at, format!("type name `{name}` {why}"));
             }
             if let Some((file, path)) = names.get(name) {
                 cx.err(&site.file, &at, format!("duplicate type name `{name}` (also at {file}: {path})"));
@@ -208,6 +222,21 @@ impl Checker {
         let resolver = Resolver { enums: &enum_names, structs: &struct_names, enum_specs: &enums };
 
         let mut structs: Vec<Struct> = pending.iter().map(|p| self.check_struct(p, &resolver)).collect();
+        for (name, cycle) in self_containing(&structs) {
+            if duplicated.contains(&name) {
+                continue;
+            }
+            let (file, path) = names.get(&name).cloned().unwrap_or_default();
+            self.err(
+                &file,
+                path,
+                format!(
+                    "struct `{name}` contains itself ({}) outside an array: no Rust type can hold that; \
+                     make one of these fields an `array<…>`",
+                    cycle.join(" → ")
+                ),
+            );
+        }
 
         // Endpoints, with paging, bulk, windows and examples resolved against their structs.
         let mut endpoints = Vec::new();
@@ -301,8 +330,8 @@ impl Checker {
                     format!("duplicate variant `{}` (also values[{prev}])", v.name),
                 );
             }
-            if v.name.to_upper_camel_case() != v.name || v.name.is_empty() {
-                self.err(&site.file, format!("{at}.name"), format!("variant `{}` must be UpperCamelCase", v.name));
+            if let Err(why) = type_name_problem(&v.name) {
+                self.err(&site.file, format!("{at}.name"), format!("variant `{}` {why}", v.name));
             }
             if v.name == UNKNOWN_VARIANT {
                 self.err(&site.file, format!("{at}.name"), "`Unknown` is reserved for values the spec does not list");
@@ -954,6 +983,47 @@ fn array_item(ty: &Type) -> Type {
     }
 }
 
+/// The structs that contain themselves through fields that are not arrays (a `Vec` breaks the recursion, an
+/// `Option` does not), each with its cycle of `Struct.field` steps.
+fn self_containing(structs: &[Struct]) -> Vec<(String, Vec<String>)> {
+    let direct = |name: &str| -> Vec<(String, String)> {
+        structs
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| {
+                s.fields
+                    .iter()
+                    .filter_map(|f| match &f.ty {
+                        Type::Struct(t) => Some((format!("{}.{}", s.name, f.json_name), t.clone())),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for s in structs {
+        // Depth-first, remembering the path to each struct reached.
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<(String, Vec<String>)> = vec![(s.name.clone(), Vec::new())];
+        while let Some((name, path)) = stack.pop() {
+            if name == s.name && !path.is_empty() {
+                out.push((s.name.clone(), path));
+                break;
+            }
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            for (step, next) in direct(&name) {
+                let mut path = path.clone();
+                path.push(step);
+                stack.push((next, path));
+            }
+        }
+    }
+    out
+}
+
 /// Marks every struct and enum reachable from `root` as used in requests or responses.
 fn mark_usage(root: &str, is_request: bool, structs: &mut [Struct], enums: &mut [Enum]) {
     let mut stack = vec![root.to_string()];
@@ -981,6 +1051,24 @@ fn mark_usage(root: &str, is_request: bool, structs: &mut [Struct], enums: &mut 
             }
         }
     }
+}
+
+/// Why `name` cannot name a type or an enum variant: it must be an ASCII UpperCamelCase identifier.
+fn type_name_problem(name: &str) -> Result<(), &'static str> {
+    let ascii_ident =
+        name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && name.chars().all(|c| c.is_ascii_alphanumeric());
+    if !ascii_ident || name.to_upper_camel_case() != name {
+        Err("must be UpperCamelCase (ASCII letters and digits, a capital first)")
+    } else if name == "Self" {
+        Err("is a Rust keyword")
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether `name` can be a Rust field name as it is.
+fn is_field_name(name: &str) -> bool {
+    is_snake_case(name) && !RUST_KEYWORDS.contains(&name)
 }
 
 fn is_snake_case(s: &str) -> bool {
