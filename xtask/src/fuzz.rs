@@ -33,10 +33,13 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> ExitCode {
             _ => return crate::usage_error(&format!("unknown argument `{arg}`")),
         }
     }
-    if let Err(message) = check_tools() {
-        eprintln!("error: {message}");
-        return ExitCode::FAILURE;
-    }
+    let toolchain = match check_tools(root) {
+        Ok(toolchain) => toolchain,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
 
     let targets: Vec<&str> = TARGETS.iter().copied().filter(|t| only.as_deref().is_none_or(|o| o == *t)).collect();
     let mut failed = Vec::new();
@@ -51,12 +54,16 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> ExitCode {
             eprintln!("error: cannot create {learned}: {e}");
             return ExitCode::FAILURE;
         }
-        let mut command = nightly_cargo(root);
+        let mut command = fuzz_cargo(root, toolchain);
         command
             .args(["fuzz", "run", "--target-dir", "fuzz/target", target, &learned])
             .arg(format!("fuzz/corpus/{target}"))
             .args(["--", &format!("-max_total_time={seconds}"), "-timeout=10", "-rss_limit_mb=2048"])
             .arg("-print_final_stats=1");
+        let dict = format!("fuzz/dict/{target}.dict");
+        if root.join(&dict).is_file() {
+            command.arg(format!("-dict={dict}"));
+        }
         if crate::run(&mut command) {
             continue;
         }
@@ -81,36 +88,60 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> ExitCode {
     }
 }
 
-/// `cargo +nightly`, run from the workspace root, with what the `cargo xtask` around it set taken away: its
-/// toolchain and target directory are not the fuzz crate's (which builds in `fuzz/target`).
-fn nightly_cargo(root: &Path) -> Command {
+/// The toolchain the fuzz crate builds with.
+#[derive(Debug, Clone, Copy)]
+enum Toolchain {
+    /// `cargo +nightly`.
+    Nightly,
+    /// The default toolchain with `RUSTC_BOOTSTRAP=1` (it then takes cargo-fuzz's `-Z` flags), where no
+    /// nightly is installed.
+    Bootstrapped,
+}
+
+/// `cargo` for the fuzz crate, run from the workspace root, with what the `cargo xtask` around it set taken
+/// away: its toolchain and target directory are not the fuzz crate's (which builds in `fuzz/target`).
+fn fuzz_cargo(root: &Path, toolchain: Toolchain) -> Command {
     let mut command = Command::new("cargo");
-    command.current_dir(root).arg("+nightly");
+    command.current_dir(root);
     for var in
         ["CARGO", "RUSTC", "RUSTDOC", "RUSTUP_TOOLCHAIN", "CARGO_TARGET_DIR", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"]
     {
         command.env_remove(var);
     }
+    match toolchain {
+        Toolchain::Nightly => {
+            command.arg("+nightly");
+        }
+        Toolchain::Bootstrapped => {
+            command.env("RUSTC_BOOTSTRAP", "1");
+        }
+    }
     command
 }
 
-/// Nightly and cargo-fuzz are there, or how to get them.
-fn check_tools() -> Result<(), String> {
-    let works = |args: &[&str]| {
-        nightly_cargo(Path::new("."))
+/// Nightly (or the default toolchain, bootstrapped) and cargo-fuzz are there, or how to get them.
+fn check_tools(root: &Path) -> Result<Toolchain, String> {
+    let works = |toolchain: Toolchain, args: &[&str]| {
+        fuzz_cargo(root, toolchain)
             .args(args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
     };
-    if !works(&["--version"]) {
-        return Err("the nightly toolchain is missing: `rustup toolchain install nightly --profile minimal`".into());
-    }
-    if !works(&["fuzz", "--version"]) {
+    let toolchain = if works(Toolchain::Nightly, &["--version"]) {
+        Toolchain::Nightly
+    } else {
+        eprintln!(
+            "note: no nightly toolchain (`rustup toolchain install nightly --profile minimal`): building the fuzz \
+             targets with the default one and RUSTC_BOOTSTRAP=1"
+        );
+        Toolchain::Bootstrapped
+    };
+    if !works(toolchain, &["fuzz", "--version"]) {
         return Err("cargo-fuzz is missing: install it with `cargo install cargo-fuzz`".into());
     }
-    Ok(())
+    Ok(toolchain)
 }
 
 fn files_in(dir: &Path) -> BTreeSet<PathBuf> {
@@ -179,6 +210,13 @@ pub(crate) fn corpus(root: &Path) -> ExitCode {
     }
 
     let mut changed = 0;
+    match write_dicts(root, &api) {
+        Ok(n) => changed += n,
+        Err(e) => {
+            eprintln!("error: cannot write fuzz/dict/: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     for (target, seeds, generated) in
         [("response", &response, "-response"), ("cli_body", &request, "-request"), ("spec", &spec, ".yaml")]
     {
@@ -197,6 +235,173 @@ pub(crate) fn corpus(root: &Path) -> ExitCode {
         println!("{changed} seed file(s) written or removed");
     }
     ExitCode::SUCCESS
+}
+
+/// Keys of the spec's YAML files (the fields of `codegen::spec`), for the `spec` target's dictionary.
+const SPEC_KEYS: &[&str] = &[
+    "name",
+    "title",
+    "base_url",
+    "auth",
+    "query_param",
+    "token_endpoint",
+    "method",
+    "path",
+    "doc_url",
+    "envelope",
+    "code",
+    "message",
+    "rate_limit",
+    "per_minute",
+    "per_hour",
+    "day_utc_offset_hours",
+    "enums",
+    "structs",
+    "doc",
+    "values",
+    "value",
+    "fields",
+    "rules",
+    "rust_name",
+    "type",
+    "required",
+    "default",
+    "constraints",
+    "min_items",
+    "max_items",
+    "min",
+    "max",
+    "min_chars",
+    "max_chars",
+    "truncated_chars",
+    "days_ago",
+    "each",
+    "errcode",
+    "day_span",
+    "begin",
+    "end",
+    "max_days",
+    "summary",
+    "summary_en",
+    "description",
+    "retry",
+    "paging",
+    "bulk",
+    "windows",
+    "request",
+    "response",
+    "examples",
+    "style",
+    "cursor",
+    "next",
+    "items",
+    "offset",
+    "total",
+    "limit",
+    "split",
+    "failures",
+    "key",
+    "owners",
+    "errors",
+    "zh",
+    "en",
+];
+
+/// Words that have broken generators: keywords, names the generated code uses itself, extreme numbers, and
+/// the spec's own vocabulary of types, styles and retry classes.
+const SPEC_WORDS: &[&str] = &[
+    "Self",
+    "self",
+    "type",
+    "match",
+    "crate",
+    "super",
+    "gen",
+    "r#type",
+    "Unknown",
+    "extra",
+    "new",
+    "1A",
+    "_",
+    "-1",
+    "0",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "string",
+    "int",
+    "bool",
+    "timestamp",
+    "day",
+    "array<",
+    "array<string>",
+    ">",
+    "GET",
+    "POST",
+    "read",
+    "write",
+    "backoff",
+    "refresh",
+    "later",
+    "none",
+    "cursor",
+    "offset",
+    "true",
+    "false",
+    "null",
+    "~",
+    "```",
+    "https://",
+    "\r",
+    "\n  - ",
+    ": ",
+    "{ ",
+    " }",
+    "[",
+    "]",
+    "'",
+    "\"",
+    "|\n",
+];
+
+/// `fuzz/dict/<target>.dict`: libFuzzer dictionaries — the JSON field names of every request and response
+/// for `response` and `cli_body`, the spec's keys, type names and troublesome words for `spec`.
+fn write_dicts(root: &Path, api: &codegen::model::Api) -> std::io::Result<usize> {
+    let dir = root.join("fuzz/dict");
+    std::fs::create_dir_all(&dir)?;
+    let quoted = |word: &str| {
+        let mut out = String::from("\"");
+        for b in word.bytes() {
+            match b {
+                b'"' | b'\\' => out.push_str(&format!("\\{}", b as char)),
+                0x20..=0x7e => out.push(b as char),
+                _ => out.push_str(&format!("\\x{b:02X}")),
+            }
+        }
+        out.push('"');
+        out
+    };
+    let mut json_keys: BTreeSet<String> = [&api.envelope_code, &api.envelope_message].into_iter().cloned().collect();
+    json_keys.extend(api.structs.iter().flat_map(|s| s.fields.iter().map(|f| f.json_name.clone())));
+    let json: Vec<String> = json_keys.iter().map(|k| quoted(&format!("\"{k}\":"))).collect();
+    let mut spec_words: BTreeSet<String> = SPEC_KEYS.iter().map(|k| format!("{k}: ")).collect();
+    spec_words.extend(SPEC_WORDS.iter().map(|w| w.to_string()));
+    spec_words.extend(api.structs.iter().map(|s| s.name.clone()));
+    spec_words.extend(api.enums.iter().map(|e| e.name.clone()));
+    spec_words.extend(json_keys.iter().cloned());
+    let spec: Vec<String> = spec_words.iter().map(|w| quoted(w)).collect();
+    let mut changed = 0;
+    for (target, words) in [("response", &json), ("cli_body", &json), ("spec", &spec)] {
+        let text = format!(
+            "# libFuzzer dictionary of the `{target}` target, written by `cargo xtask fuzz-corpus`.\n{}\n",
+            words.join("\n")
+        );
+        let path = dir.join(format!("{target}.dict"));
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            std::fs::write(&path, text)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }
 
 fn seed(prefix: &[u8], body: &serde_json::Value) -> Vec<u8> {

@@ -28,7 +28,8 @@ const USAGE: &str = "usage: cargo xtask codegen [--check]
                     spec loader and generator; cli_body: the CLI's --body input) with libFuzzer, each
                     from its seeds in fuzz/corpus/<target>/ (what it learns is kept in
                     fuzz/target/corpus/<target>/); exit 1 when one crashes, naming the input saved in
-                    fuzz/artifacts/<target>/. Needs nightly and cargo-fuzz (`cargo install cargo-fuzz`)
+                    fuzz/artifacts/<target>/. Needs cargo-fuzz (`cargo install cargo-fuzz`) and
+                    nightly (without it: the default toolchain with RUSTC_BOOTSTRAP=1)
     --seconds N     run each target N seconds (default 60)
     --target NAME   only this target
   fuzz-corpus       write the seed corpora fuzz/corpus/<target>/ from api-spec/: every example request
