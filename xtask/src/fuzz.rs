@@ -363,8 +363,23 @@ const SPEC_WORDS: &[&str] = &[
     "|\n",
 ];
 
+/// Numbers at the edges of what the library computes with: the integer extremes, the first and last Unix
+/// second the `time` crate can hold, floats past `f64`, a negative zero.
+const JSON_NUMBERS: &[&str] = &[
+    "9223372036854775807",
+    "-9223372036854775808",
+    "18446744073709551615",
+    "253402300799",
+    "-377705116800",
+    "1e308",
+    "1e400",
+    "-0",
+    "0.5",
+    "86400",
+];
+
 /// `fuzz/dict/<target>.dict`: libFuzzer dictionaries — the JSON field names of every request and response
-/// for `response` and `cli_body`, the spec's keys, type names and troublesome words for `spec`.
+/// and numbers at the edges for `response` and `cli_body`, the spec's keys, type names and troublesome words for `spec`.
 fn write_dicts(root: &Path, api: &codegen::model::Api) -> std::io::Result<usize> {
     let dir = root.join("fuzz/dict");
     std::fs::create_dir_all(&dir)?;
@@ -382,7 +397,8 @@ fn write_dicts(root: &Path, api: &codegen::model::Api) -> std::io::Result<usize>
     };
     let mut json_keys: BTreeSet<String> = [&api.envelope_code, &api.envelope_message].into_iter().cloned().collect();
     json_keys.extend(api.structs.iter().flat_map(|s| s.fields.iter().map(|f| f.json_name.clone())));
-    let json: Vec<String> = json_keys.iter().map(|k| quoted(&format!("\"{k}\":"))).collect();
+    let mut json: Vec<String> = json_keys.iter().map(|k| quoted(&format!("\"{k}\":"))).collect();
+    json.extend(JSON_NUMBERS.iter().map(|n| quoted(n)));
     let mut spec_words: BTreeSet<String> = SPEC_KEYS.iter().map(|k| format!("{k}: ")).collect();
     spec_words.extend(SPEC_WORDS.iter().map(|w| w.to_string()));
     spec_words.extend(api.structs.iter().map(|s| s.name.clone()));
