@@ -270,3 +270,102 @@ fn broken_specs() {
     }
     insta::assert_snapshot!("broken_specs", report);
 }
+
+/// Runs the whole pipeline — parse, check and, when the check passes, generate — as the `spec` fuzz
+/// target does: a broken spec must be a spec error, never a panic of the generator.
+fn pipeline(api: &str, types: &str, endpoints: &[(&str, &str)]) -> String {
+    let result = SpecFiles::from_strs(api, types, ERRORS, endpoints).and_then(|files| codegen::check::check(&files));
+    match result {
+        Ok(api) => {
+            codegen::emit::generate(&api);
+            "no errors".to_string()
+        }
+        Err(e) => e.to_string(),
+    }
+}
+
+// The cases below each crashed the generator (an invalid identifier, invalid Rust, endless recursion)
+// before the checker knew to refuse them.
+
+#[test]
+fn a_type_named_self_is_a_spec_error() {
+    let errors = pipeline(
+        API,
+        &TYPES.replace("name: Filter", "name: Self"),
+        &[("find.yaml", &GOOD.replace("type: Filter", "type: Self"))],
+    );
+    assert!(errors.contains("api-spec/types.yaml: structs[0].name: type name `Self` is a Rust keyword"), "{errors}");
+}
+
+#[test]
+fn a_variant_that_is_no_identifier_is_a_spec_error() {
+    // heck leaves `1red` as it is, so "equal to its UpperCamelCase form" let it through.
+    let errors = pipeline(API, &TYPES.replace("name: Red", "name: 1red"), &[("find.yaml", GOOD)]);
+    assert!(
+        errors.contains("api-spec/types.yaml: enums[0].values[0].name: variant `1red` must be UpperCamelCase"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn envelope_names_must_be_field_names() {
+    for (name, bad) in [("code", "err code"), ("message", "type")] {
+        let api = API.replace(
+            "envelope: { code: errcode, message: errmsg }",
+            &if name == "code" {
+                format!("envelope: {{ code: '{bad}', message: errmsg }}")
+            } else {
+                format!("envelope: {{ code: errcode, message: '{bad}' }}")
+            },
+        );
+        let errors = pipeline(&api, TYPES, &[("find.yaml", GOOD)]);
+        assert!(
+            errors.contains(&format!("api-spec/api.yaml: envelope.{name}: `{bad}` is not usable as a Rust field name")),
+            "{errors}"
+        );
+    }
+}
+
+#[test]
+fn an_endpoint_named_a_keyword_is_a_spec_error() {
+    let errors = pipeline(API, TYPES, &[("match.yaml", &GOOD.replace("name: find", "name: match"))]);
+    assert!(
+        errors.contains(
+            "api-spec/endpoints/match.yaml: name: `match` is a Rust keyword: it cannot name the client method"
+        ),
+        "{errors}"
+    );
+}
+
+#[test]
+fn a_struct_that_contains_itself_is_a_spec_error() {
+    // Required all the way down: the example in the client method's docs recursed until the stack overflowed.
+    let types = TYPES.replace(
+        "    fields:\n      - { name: ids,",
+        "    fields:\n      - { name: parent, type: Filter, required: true, doc: parent }\n      - { name: ids,",
+    );
+    let find = GOOD.replace(
+        "{ name: filter, type: Filter, doc: filter }",
+        "{ name: filter, type: Filter, required: true, doc: filter }",
+    );
+    let errors = pipeline(API, &types, &[("find.yaml", &find)]);
+    assert!(
+        errors.contains(
+            "api-spec/types.yaml: structs[0].name: struct `Filter` contains itself (Filter.parent) outside an array"
+        ),
+        "{errors}"
+    );
+    // Optional, it is no Rust type either (an `Option` holds its value inline).
+    let types = TYPES.replace(
+        "    fields:\n      - { name: ids,",
+        "    fields:\n      - { name: parent, type: Filter, doc: parent }\n      - { name: ids,",
+    );
+    let errors = pipeline(API, &types, &[("find.yaml", GOOD)]);
+    assert!(errors.contains("struct `Filter` contains itself (Filter.parent) outside an array"), "{errors}");
+    // Through an array it is fine: a `Vec` holds it.
+    let types = TYPES.replace(
+        "    fields:\n      - { name: ids,",
+        "    fields:\n      - { name: children, type: \"array<Filter>\", doc: children }\n      - { name: ids,",
+    );
+    assert_eq!(pipeline(API, &types, &[("find.yaml", GOOD)]), "no errors");
+}

@@ -264,4 +264,34 @@ mod tests {
         assert_eq!(e.to_string(), e.message);
         assert_eq!(decode_typed::<GetRequest>(&json!({"chat_id": "wr1"})).unwrap().chat_id, "wr1");
     }
+
+    /// A day the `time` crate holds in UTC but not in UTC+8 (its last second, 9999-12-31 23:59:59 UTC) must be
+    /// a validation error like any other day out of range, not a panic of the day formatting behind it.
+    /// Found while fuzzing `cli_body` (by reading what its inputs reach; the fuzzer did not get there).
+    #[test]
+    fn the_last_day_time_can_hold_is_a_validation_error() {
+        for day in [253_402_300_799_i64, 253_402_272_000, i64::MAX] {
+            let body = json!({
+                "day_begin_time": day,
+                "owner_filter": {"userid_list": ["zhangsan"]},
+            });
+            let request = decode_request("statistic", &body).unwrap();
+            let e = request.validate().unwrap_err().to_string();
+            assert!(e.starts_with("day_begin_time: @"), "{e}");
+        }
+    }
+
+    /// Found by the `response` fuzz target: serde_json's default float parsing is off by one ulp for some
+    /// long numbers, so a number in an unknown field changed when the answer was re-encoded and read again.
+    #[test]
+    fn unknown_numbers_survive_re_encoding_exactly() {
+        let digits = format!("{}2", "7".repeat(83));
+        let body = format!(r#"{{"errcode":0,"errmsg":"ok","stats":{{"total":{digits}}}}}"#);
+        let value = decode_response("del_join_way", 200, Some("application/json"), body.as_bytes()).unwrap().unwrap();
+        let exact: f64 = digits.parse().unwrap();
+        assert_eq!(value["stats"]["total"].as_f64(), Some(exact), "the number is not the closest f64");
+        let again = serde_json::to_vec(&value).unwrap();
+        let decoded = decode_response("del_join_way", 200, Some("application/json"), &again).unwrap().unwrap();
+        assert_eq!(decoded, value);
+    }
 }

@@ -46,14 +46,15 @@ fn offset() -> time::UtcOffset {
     time::UtcOffset::from_whole_seconds(DAY_UTC_OFFSET_SECONDS as i32).unwrap_or(time::UtcOffset::UTC)
 }
 
-/// `YYYY-MM-DD` of the day holding `ts`, in UTC+8.
+/// `YYYY-MM-DD` of the day holding `ts`, in UTC+8; `@ts` for a second `time` cannot hold as a UTC+8 date
+/// (its last hours in UTC are already year 10000 in UTC+8, where `to_offset` would panic).
 pub fn format_day(ts: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(ts) {
-        Ok(t) => {
-            let d = t.to_offset(offset()).date();
+    match time::OffsetDateTime::from_unix_timestamp(ts).ok().and_then(|t| t.checked_to_offset(offset())) {
+        Some(t) => {
+            let d = t.date();
             format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
         }
-        Err(_) => format!("@{ts}"),
+        None => format!("@{ts}"),
     }
 }
 
@@ -96,7 +97,7 @@ mod tests {
     #[test]
     fn extreme_timestamps_saturate_instead_of_overflowing() {
         let now = 1_600_272_000;
-        for ts in [i64::MAX, i64::MIN, i64::MAX - 1, i64::MIN + 1] {
+        for ts in [i64::MAX, i64::MIN, i64::MAX - 1, i64::MIN + 1, 253_402_300_799] {
             let _ = day_start(ts);
             let _ = format_day(ts);
         }

@@ -1,12 +1,18 @@
 //! `cargo xtask codegen [--check]`: regenerate (or check) `wecom-groupchat/src/generated/` from `api-spec/`.
 //! `cargo xtask bench [--quick] [--only SECTIONS] [--no-peer] [--out FILE]`: run the benchmarks, write
 //! `docs/benchmarks.md` (a complete run) or `target/bench/benchmarks.md` (any other).
+//! `cargo xtask fuzz [--seconds N] [--target NAME]`: run the cargo-fuzz targets of `fuzz/`.
+//! `cargo xtask fuzz-corpus`: write their seed corpora from the spec.
+
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage: cargo xtask codegen [--check]
        cargo xtask bench [--quick] [--only SECTION[,SECTION…]] [--no-peer] [--out FILE]
+       cargo xtask fuzz [--seconds N] [--target NAME]
+       cargo xtask fuzz-corpus
 
   codegen           regenerate wecom-groupchat/src/generated/ from api-spec/
   codegen --check   exit 1 and name the stale files when they differ from what the spec produces
@@ -17,7 +23,17 @@ const USAGE: &str = "usage: cargo xtask codegen [--check]
     --only S,…      only these sections (overhead, throughput, sync, stampede, memory, codec, peer,
                     codegen)
     --no-peer       skip the peer SDK (wechatpy from PyPI)
-    --out FILE      write the report to FILE (an incomplete one still says so at its top)";
+    --out FILE      write the report to FILE (an incomplete one still says so at its top)
+  fuzz              run every cargo-fuzz target of fuzz/ (response: any endpoint's answer; spec: the
+                    spec loader and generator; cli_body: the CLI's --body input) with libFuzzer, each
+                    from its seeds in fuzz/corpus/<target>/ (what it learns is kept in
+                    fuzz/target/corpus/<target>/); exit 1 when one crashes, naming the input saved in
+                    fuzz/artifacts/<target>/. Needs cargo-fuzz (`cargo install cargo-fuzz`) and
+                    nightly (without it: the default toolchain with RUSTC_BOOTSTRAP=1)
+    --seconds N     run each target N seconds (default 60)
+    --target NAME   only this target
+  fuzz-corpus       write the seed corpora fuzz/corpus/<target>/ from api-spec/: every example request
+                    and response, every spec file (kept: other files there, e.g. crash regressions)";
 
 /// The sections `bench --only` accepts, as `wecom-groupchat-bench` names them.
 const SECTIONS: [&str; 8] = ["overhead", "throughput", "sync", "stampede", "memory", "codec", "peer", "codegen"];
@@ -29,6 +45,8 @@ fn main() -> ExitCode {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
         ["bench", rest @ ..] => bench(rest),
+        ["fuzz", rest @ ..] => fuzz::run(&workspace_root(), rest),
+        ["fuzz-corpus"] => fuzz::corpus(&workspace_root()),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -196,7 +214,7 @@ fn fresh_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
-fn run(command: &mut Command) -> bool {
+pub(crate) fn run(command: &mut Command) -> bool {
     eprintln!("$ {command:?}");
     match command.status() {
         Ok(status) if status.success() => true,
@@ -211,7 +229,7 @@ fn run(command: &mut Command) -> bool {
     }
 }
 
-fn usage_error(message: &str) -> ExitCode {
+pub(crate) fn usage_error(message: &str) -> ExitCode {
     eprintln!("error: {message}\n\n{USAGE}");
     ExitCode::from(2)
 }

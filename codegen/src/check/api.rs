@@ -60,8 +60,15 @@ pub(super) fn check_api(cx: &mut Checker, file: &Located<ApiFile>) -> Meta {
         cx.err(f, "envelope", "`code` and `message` must be two different, non-empty field names");
     }
     for (key, name) in [("code", &a.envelope.code), ("message", &a.envelope.message)] {
-        if !name.is_empty() && !super::is_snake_case(name) {
-            cx.err(f, format!("envelope.{key}"), format!("`{name}` must be a snake_case field name"));
+        // They become fields of every response type.
+        if !name.is_empty() && (!super::is_field_name(name) || super::RESERVED_FIELDS.contains(&name.as_str())) {
+            cx.err(
+                f,
+                format!("envelope.{key}"),
+                format!(
+                    "`{name}` is not usable as a Rust field name (snake_case, not a keyword, not `extra` or `new`)"
+                ),
+            );
         }
     }
     if a.rate_limit.per_minute == 0 || a.rate_limit.per_hour == 0 {

@@ -10,16 +10,7 @@ use crate::model::{
 };
 use crate::spec::FieldSpec;
 
-/// Rust keywords, which cannot be field names without a `rust_name`.
-const RUST_KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
-    "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self",
-    "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract",
-    "become", "box", "do", "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
-];
-
-/// Field names the generated code uses for itself.
-const RESERVED_FIELDS: &[&str] = &["extra", "new"];
+use super::{RESERVED_FIELDS, RUST_KEYWORDS};
 
 /// Resolves every declared struct, in declaration order (so `StructId`s stay those of the declarations).
 /// `envelope` holds the names of the two status fields every response carries.
@@ -49,7 +40,59 @@ pub(super) fn resolve(cx: &mut Checker, decls: &Decls<'_>, envelope: (&str, &str
         let rules = rules(cx, p, StructId(i), &structs[i].fields, &resolver);
         structs[i].rules = rules;
     }
+    for (id, cycle) in self_containing(&structs) {
+        let p = &decls.structs[id.0];
+        if decls.duplicated.contains(&p.name) {
+            continue;
+        }
+        cx.err(
+            &p.site.file,
+            format!("{}.name", p.site.path),
+            format!(
+                "struct `{}` contains itself ({}) outside an array: no Rust type can hold that; \
+                 make one of these fields an `array<…>`",
+                p.name,
+                cycle.join(" → ")
+            ),
+        );
+    }
     structs
+}
+
+/// The structs that contain themselves through fields that are not arrays (a `Vec` breaks the recursion, an
+/// `Option` does not), each with its cycle of `Struct.field` steps.
+fn self_containing(structs: &[Struct]) -> Vec<(StructId, Vec<String>)> {
+    let direct = |id: StructId| -> Vec<(String, StructId)> {
+        let s = &structs[id.0];
+        s.fields
+            .iter()
+            .filter_map(|f| match &f.ty {
+                Type::Struct(t) => Some((format!("{}.{}", s.name, f.json_name), *t)),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    for start in (0..structs.len()).map(StructId) {
+        // Depth-first, remembering the path to each struct reached.
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<(StructId, Vec<String>)> = vec![(start, Vec::new())];
+        while let Some((id, path)) = stack.pop() {
+            if id == start && !path.is_empty() {
+                out.push((start, path));
+                break;
+            }
+            if !seen.insert(id) {
+                continue;
+            }
+            for (step, next) in direct(id) {
+                let mut path = path.clone();
+                path.push(step);
+                stack.push((next, path));
+            }
+        }
+    }
+    out
 }
 
 /// The fields written in the struct itself.

@@ -82,6 +82,36 @@ pub(crate) fn closest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
 }
 
 /// Whether `s` is a snake_case identifier.
+/// Rust keywords, which cannot be field names without a `rust_name`.
+pub(crate) const RUST_KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
+    "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self",
+    "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract",
+    "become", "box", "do", "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+];
+
+/// Field names the generated code uses for itself.
+pub(crate) const RESERVED_FIELDS: &[&str] = &["extra", "new"];
+
+/// Whether `name` can be a Rust field name as it is.
+pub(crate) fn is_field_name(name: &str) -> bool {
+    is_snake_case(name) && !RUST_KEYWORDS.contains(&name)
+}
+
+/// Why `name` cannot name a type or an enum variant: it must be an ASCII UpperCamelCase identifier.
+pub(crate) fn type_name_problem(name: &str) -> Result<(), &'static str> {
+    use heck::ToUpperCamelCase;
+    let ascii_ident =
+        name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && name.chars().all(|c| c.is_ascii_alphanumeric());
+    if !ascii_ident || name.to_upper_camel_case() != name {
+        Err("must be UpperCamelCase (ASCII letters and digits, a capital first)")
+    } else if name == "Self" {
+        Err("is a Rust keyword")
+    } else {
+        Ok(())
+    }
+}
+
 pub(crate) fn is_snake_case(s: &str) -> bool {
     use heck::ToSnakeCase;
     !s.is_empty()

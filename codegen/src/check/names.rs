@@ -106,6 +106,8 @@ pub(super) fn declare<'a>(cx: &mut Checker, files: &'a SpecFiles) -> Decls<'a> {
         let e = &ep.value;
         if !super::is_snake_case(&e.name) {
             cx.err(file, "name", format!("`{}` is not a snake_case name", e.name));
+        } else if super::RUST_KEYWORDS.contains(&e.name.as_str()) {
+            cx.err(file, "name", format!("`{}` is a Rust keyword: it cannot name the client method", e.name));
         }
         let stem = file.rsplit('/').next().unwrap_or(file).trim_end_matches(".yaml").trim_end_matches(".yml");
         if stem != e.name {
@@ -172,8 +174,8 @@ pub(super) fn declare<'a>(cx: &mut Checker, files: &'a SpecFiles) -> Decls<'a> {
     let mut duplicated = BTreeSet::new();
     let mut check_name = |cx: &mut Checker, name: &str, site: &DeclSite, generated: bool| {
         let at = if generated { site.path.clone() } else { format!("{}.name", site.path) };
-        if !generated && (name.to_upper_camel_case() != name || name.is_empty()) {
-            cx.err(&site.file, &at, format!("type name `{name}` must be UpperCamelCase"));
+        if !generated && let Err(why) = super::type_name_problem(name) {
+            cx.err(&site.file, &at, format!("type name `{name}` {why}"));
         }
         if let Some((file, path)) = names.get(name) {
             cx.err(&site.file, &at, format!("duplicate type name `{name}` (also at {file}: {path})"));
@@ -230,8 +232,8 @@ fn check_enum(cx: &mut Checker, e: &EnumSpec, site: &DeclSite) -> Enum {
         if let Some(prev) = names_seen.insert(v.name.clone(), i) {
             cx.err(&site.file, format!("{at}.name"), format!("duplicate variant `{}` (also values[{prev}])", v.name));
         }
-        if v.name.to_upper_camel_case() != v.name || v.name.is_empty() {
-            cx.err(&site.file, format!("{at}.name"), format!("variant `{}` must be UpperCamelCase", v.name));
+        if let Err(why) = super::type_name_problem(&v.name) {
+            cx.err(&site.file, format!("{at}.name"), format!("variant `{}` {why}", v.name));
         }
         if v.name == UNKNOWN_VARIANT {
             cx.err(&site.file, format!("{at}.name"), "`Unknown` is reserved for values the spec does not list");
