@@ -369,3 +369,20 @@ fn a_struct_that_contains_itself_is_a_spec_error() {
     );
     assert_eq!(pipeline(API, &types, &[("find.yaml", GOOD)]), "no errors");
 }
+
+/// Doc text with a lone carriage return (a `\r` in a double-quoted YAML string) became a doc comment with a
+/// bare CR, which rustc refuses: the generated files must parse as Rust, as written.
+#[test]
+fn a_carriage_return_in_doc_text_does_not_break_the_generated_code() {
+    let find = GOOD.replace("summary_en: Find things.", "summary_en: \"Find\\rthings.\"").replace(
+        "{ name: limit, type: int, required: true, doc: limit,",
+        "{ name: limit, type: int, required: true, doc: \"lim\\rit\\r\\n\",",
+    );
+    let files = SpecFiles::from_strs(API, TYPES, ERRORS, &[("find.yaml", &find)]).unwrap();
+    let api = codegen::check::check(&files).unwrap();
+    for file in codegen::emit::generate(&api) {
+        if let Err(e) = syn::parse_file(&file.contents) {
+            panic!("{} does not parse: {e}", file.name);
+        }
+    }
+}

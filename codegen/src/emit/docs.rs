@@ -11,6 +11,8 @@ use crate::model::{Api, Constraints, DefaultValue, Field};
 pub fn doc_attrs(text: &str) -> TokenStream {
     let mut out = TokenStream::new();
     let mut in_code = false;
+    // A lone `\r` ends a line too: left inside one, it would be a bare CR in a doc comment, which rustc refuses.
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     for raw in text.trim().lines() {
         let fence = raw.trim_start().starts_with("```");
         let line = if in_code && !fence {

@@ -17,7 +17,9 @@ pub fn int(value: impl Into<i128>) -> Literal {
 
 /// A `#[doc]` attribute for one line of text (with the leading space `///` comments have).
 pub fn doc_line(text: &str) -> TokenStream {
-    let text = format!(" {text}");
+    // One line: a line break from the spec (a summary, a name) would otherwise end up inside it, and a bare CR
+    // in a doc comment is refused by rustc.
+    let text = format!(" {}", text.replace(['\r', '\n'], " "));
     quote! { #[doc = #text] }
 }
 
