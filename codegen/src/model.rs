@@ -97,16 +97,7 @@ impl Api {
 
     /// How a type is written in the spec (for messages), e.g. `array<FailedChat>`.
     pub fn spec_type_name(&self, ty: &Type) -> String {
-        match ty {
-            Type::String => "string".into(),
-            Type::Int => "int".into(),
-            Type::Bool => "bool".into(),
-            Type::Timestamp => "timestamp".into(),
-            Type::Day => "day".into(),
-            Type::Struct(id) => self.struct_(*id).name.clone(),
-            Type::Enum(id) => self.enum_(*id).name.clone(),
-            Type::Array(inner) => format!("array<{}>", self.spec_type_name(inner)),
-        }
+        ty.spec_name(&|id| self.struct_(id).name.clone(), &|id| self.enum_(id).name.clone())
     }
 }
 
@@ -275,6 +266,23 @@ pub enum Type {
     Enum(EnumId),
     /// A JSON array.
     Array(Box<Type>),
+}
+
+impl Type {
+    /// How the type is written in the spec, the names of structs and enums given by the caller (a checker
+    /// knows them before the model exists).
+    pub fn spec_name(&self, struct_name: &dyn Fn(StructId) -> String, enum_name: &dyn Fn(EnumId) -> String) -> String {
+        match self {
+            Type::String => "string".into(),
+            Type::Int => "int".into(),
+            Type::Bool => "bool".into(),
+            Type::Timestamp => "timestamp".into(),
+            Type::Day => "day".into(),
+            Type::Struct(id) => struct_name(*id),
+            Type::Enum(id) => enum_name(*id),
+            Type::Array(inner) => format!("array<{}>", inner.spec_name(struct_name, enum_name)),
+        }
+    }
 }
 
 impl Type {

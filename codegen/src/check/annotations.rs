@@ -59,16 +59,7 @@ impl Lookup<'_> {
 }
 
 fn spec_name(structs: &[Struct], ty: &Type) -> String {
-    match ty {
-        Type::String => "string".into(),
-        Type::Int => "int".into(),
-        Type::Bool => "bool".into(),
-        Type::Timestamp => "timestamp".into(),
-        Type::Day => "day".into(),
-        Type::Struct(id) => structs[id.0].name.clone(),
-        Type::Enum(_) => "an enum".into(),
-        Type::Array(inner) => format!("array<{}>", spec_name(structs, inner)),
-    }
+    ty.spec_name(&|id| structs[id.0].name.clone(), &|_| "an enum".into())
 }
 
 fn check_token(cx: &mut Checker, files: &SpecFiles, decl: &TokenDecl, structs: &[Struct]) -> TokenEndpoint {

@@ -430,15 +430,6 @@ impl Resolver<'_, '_> {
 
     /// How a type is written in the spec.
     pub(super) fn spec_name(&self, ty: &Type) -> String {
-        match ty {
-            Type::String => "string".into(),
-            Type::Int => "int".into(),
-            Type::Bool => "bool".into(),
-            Type::Timestamp => "timestamp".into(),
-            Type::Day => "day".into(),
-            Type::Struct(id) => self.decls.structs[id.0].name.clone(),
-            Type::Enum(id) => self.decls.enums[id.0].name.clone(),
-            Type::Array(inner) => format!("array<{}>", self.spec_name(inner)),
-        }
+        ty.spec_name(&|id| self.decls.structs[id.0].name.clone(), &|id| self.decls.enums[id.0].name.clone())
     }
 }

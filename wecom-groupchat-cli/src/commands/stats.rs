@@ -14,28 +14,14 @@ use crate::commands;
 use crate::failure::{Failure, Outcome};
 use crate::output::{self, Rows};
 
-const FIGURES: [&str; 8] = [
-    "new_chat_cnt",
-    "chat_total",
-    "chat_has_msg",
-    "new_member_cnt",
-    "member_total",
-    "member_has_msg",
-    "msg_total",
-    "migrate_trainee_chat_cnt",
-];
+/// The figures' column names: the spec's field order, which `figures` follows.
+const FIGURES: &[&str] = StatisticData::FIELDS;
 
-fn figures(d: &StatisticData) -> [Option<i64>; 8] {
-    [
-        d.new_chat_cnt,
-        d.chat_total,
-        d.chat_has_msg,
-        d.new_member_cnt,
-        d.member_total,
-        d.member_has_msg,
-        d.msg_total,
-        d.migrate_trainee_chat_cnt,
-    ]
+/// The figures of `d` in [`FIGURES`] order, read through its JSON form so a figure added to the spec is a
+/// column with no change here.
+fn figures(d: &StatisticData) -> Vec<Option<i64>> {
+    let value = serde_json::to_value(d).unwrap_or_default();
+    FIGURES.iter().map(|name| value.get(name).and_then(serde_json::Value::as_i64)).collect()
 }
 
 fn day(text: &str, flag: &str) -> Result<i64, Failure> {
@@ -104,7 +90,7 @@ pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
     }
 
     // By day: one row per day, summed over the owner batches the range was split into.
-    let mut days: BTreeMap<i64, [Option<i64>; 8]> = BTreeMap::new();
+    let mut days: BTreeMap<i64, Vec<Option<i64>>> = BTreeMap::new();
     let request = StatisticGroupByDayRequest::new(begin).owner_filter(owners).day_end_time(end);
     check_calls(&request, now)?;
     let client = commands::client(global)?;
@@ -115,7 +101,7 @@ pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
             eprintln!("warning: the server sent a by-day item without `stat_time`; it is left out");
             continue;
         };
-        let sums = days.entry(day).or_insert([None; 8]);
+        let sums = days.entry(day).or_insert_with(|| vec![None; FIGURES.len()]);
         for (sum, value) in sums.iter_mut().zip(figures(&item.data.unwrap_or_default())) {
             if let Some(v) = value {
                 // The figures are the server's: an absurd one must not overflow the sum.
