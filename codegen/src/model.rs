@@ -55,6 +55,8 @@ pub struct Api {
     pub endpoints: Vec<Endpoint>,
     /// Error codes, sorted by code.
     pub errors: Vec<ErrorCode>,
+    /// Callback forms and typed events.
+    pub events: Events,
 }
 
 impl Api {
@@ -700,4 +702,129 @@ fn constraint_marks(c: &Constraints, prefix: &str) -> Vec<String> {
         out.extend(constraint_marks(each, &format!("{prefix}each.")));
     }
     out
+}
+
+/// The callbacks: the forms a decrypted message comes in, and the typed events.
+#[derive(Debug, Clone, Default)]
+pub struct Events {
+    /// The forms, in the order a message is tried against them.
+    pub forms: Vec<CallbackForm>,
+    /// The events' enumerations, in declaration order (events by name).
+    pub enums: Vec<EventEnum>,
+    /// The events, sorted by name.
+    pub events: Vec<EventType>,
+}
+
+/// One form of callback message: a header struct and the element naming the event.
+#[derive(Debug, Clone)]
+pub struct CallbackForm {
+    /// snake_case name (`third_party`).
+    pub name: String,
+    /// Header struct name (`ThirdPartyHeader`).
+    pub struct_name: String,
+    /// Variant of `Header` (`ThirdParty`).
+    pub variant: String,
+    /// Doc text.
+    pub doc: String,
+    /// The element naming the event (`InfoType`).
+    pub kind: String,
+    /// Its doc text.
+    pub kind_doc: String,
+    /// The header elements.
+    pub elements: Vec<XmlElement>,
+    /// The body a callback of this form is answered with.
+    pub reply: String,
+}
+
+/// One element of a header or an event, resolved.
+#[derive(Debug, Clone)]
+pub struct XmlElement {
+    /// XML name (`MemChangeList`).
+    pub xml_name: String,
+    /// Rust field and JSON key (`mem_change_list`).
+    pub field: String,
+    /// Its type.
+    pub ty: ElementType,
+    /// Whether every message has it.
+    pub required: bool,
+    /// The value builders fill in.
+    pub default: Option<String>,
+    /// Doc text.
+    pub doc: String,
+}
+
+/// The type of an element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ElementType {
+    /// Text.
+    String,
+    /// An integer.
+    Int,
+    /// Unix seconds.
+    Timestamp,
+    /// An event enumeration, by index into [`Events::enums`].
+    Enum(usize),
+    /// A list of strings: `item` children, or a comma-separated text when allowed.
+    List {
+        /// Name of the item elements.
+        item: String,
+        /// Whether a comma-separated text is accepted.
+        comma_separated: bool,
+    },
+}
+
+/// An open enumeration of an event element.
+#[derive(Debug, Clone)]
+pub struct EventEnum {
+    /// Rust name.
+    pub name: String,
+    /// Doc text.
+    pub doc: String,
+    /// Whether the values are strings (else integers).
+    pub strings: bool,
+    /// The documented values.
+    pub values: Vec<EventEnumValue>,
+}
+
+/// One value of an event enumeration.
+#[derive(Debug, Clone)]
+pub struct EventEnumValue {
+    /// The value as written in the XML.
+    pub wire: String,
+    /// Rust variant name.
+    pub name: String,
+    /// What it means.
+    pub doc: String,
+}
+
+/// One typed event.
+#[derive(Debug, Clone)]
+pub struct EventType {
+    /// The name the kind element carries (`change_external_chat`).
+    pub name: String,
+    /// Rust name of its struct and of its `Event` variant (`ChangeExternalChat`).
+    pub rust_name: String,
+    /// One-line summary.
+    pub title: String,
+    /// Longer doc text.
+    pub doc: String,
+    /// Official documentation.
+    pub doc_url: String,
+    /// Indices into [`Events::forms`].
+    pub forms: Vec<usize>,
+    /// Its elements after the header.
+    pub elements: Vec<XmlElement>,
+    /// Documented messages.
+    pub examples: Vec<EventExample>,
+}
+
+/// A documented message.
+#[derive(Debug, Clone)]
+pub struct EventExample {
+    /// snake_case name.
+    pub name: String,
+    /// Where it comes from.
+    pub doc: String,
+    /// The decrypted XML.
+    pub xml: String,
 }

@@ -8,6 +8,8 @@
 //! | `types.yaml` | structs and enums shared between endpoints |
 //! | `errors.yaml` | the error-code table |
 //! | `endpoints/<name>.yaml` | one endpoint each: path, docs, retry class, paging, fields, examples |
+//! | `callbacks.yaml` | the forms of callback messages: their header elements, the element naming the event |
+//! | `events/<name>.yaml` | one callback event each: its forms, enums, elements, examples |
 //!
 //! Nothing here is interpreted: names are not resolved and constraints are not checked. That is the job of
 //! [`crate::check`], which turns a [`SpecFiles`] into the resolved [`crate::model::Api`].
@@ -530,6 +532,139 @@ pub enum ErrorRetrySpec {
     Never,
 }
 
+/// `callbacks.yaml`: the forms a decrypted callback message comes in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbacksFile {
+    /// The forms, in the order a message is tried against them.
+    pub forms: Vec<CallbackFormSpec>,
+}
+
+/// One form of callback message (a self-built app's, a third-party suite's): its header elements.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackFormSpec {
+    /// snake_case name, as event files list it (`app`, `third_party`).
+    pub name: String,
+    /// Rust name of the header struct (UpperCamelCase).
+    pub rust_name: String,
+    /// Doc text.
+    pub doc: String,
+    /// The element whose text names the event (`Event`, `InfoType`); its presence picks the form.
+    pub kind: KindElementSpec,
+    /// The header elements, besides `kind`.
+    pub elements: Vec<ElementSpec>,
+    /// The body a callback of this form is answered with (`success`); none means an empty body.
+    #[serde(default)]
+    pub reply: Option<String>,
+}
+
+/// The element that names the event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindElementSpec {
+    /// XML element name.
+    pub name: String,
+    /// Doc text.
+    pub doc: String,
+}
+
+/// One XML element of a callback header or event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElementSpec {
+    /// XML element name, as WeCom writes it (`ChatId`); the Rust field and JSON key are its snake_case.
+    pub name: String,
+    /// `string`, `int`, `timestamp`, an event enum's name, or `array<string>`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Whether every message has it.
+    #[serde(default)]
+    pub required: bool,
+    /// For an array: the name of its item elements (`Item`).
+    #[serde(default)]
+    pub item: Option<String>,
+    /// For an array: a comma-separated text is accepted as well as item elements.
+    #[serde(default)]
+    pub comma_separated: bool,
+    /// The value a builder fills in (`sys`, `event`).
+    #[serde(default)]
+    pub default: Option<String>,
+    /// Doc text.
+    pub doc: String,
+}
+
+/// `events/<name>.yaml`: one callback event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventFile {
+    /// The event's name as the kind element carries it (`change_external_chat`).
+    pub name: String,
+    /// One-line summary (official Chinese title, then English).
+    pub title: String,
+    /// Longer doc text.
+    #[serde(default)]
+    pub doc: String,
+    /// Official documentation.
+    pub doc_url: String,
+    /// The forms (of `callbacks.yaml`) the event comes in.
+    pub forms: Vec<String>,
+    /// The event's own enumerations (values are integers or strings).
+    #[serde(default)]
+    pub enums: Vec<EventEnumSpec>,
+    /// The event's elements after the header, in the order they are written.
+    pub elements: Vec<ElementSpec>,
+    /// Documented messages, decoded in tests.
+    #[serde(default)]
+    pub examples: Vec<EventExampleSpec>,
+}
+
+/// An enumeration of an event element: integer or string values, open (unknown values are kept).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventEnumSpec {
+    /// Rust type name (UpperCamelCase).
+    pub name: String,
+    /// Doc text.
+    pub doc: String,
+    /// The documented values.
+    pub values: Vec<EventEnumValueSpec>,
+}
+
+/// One documented value of an event enumeration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventEnumValueSpec {
+    /// The value in the XML: an integer or a string.
+    pub value: ScalarSpec,
+    /// Rust variant name (UpperCamelCase).
+    pub name: String,
+    /// What the value means.
+    pub doc: String,
+}
+
+/// An integer or a string.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ScalarSpec {
+    /// An integer.
+    Int(i64),
+    /// A string.
+    Str(String),
+}
+
+/// A documented message of an event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventExampleSpec {
+    /// snake_case name.
+    pub name: String,
+    /// Where it comes from.
+    pub doc: String,
+    /// The decrypted message.
+    pub xml: String,
+}
+
 /// A parsed file with the path it came from (relative to the spec directory, for messages).
 #[derive(Debug, Clone)]
 pub struct Located<T> {
@@ -550,6 +685,10 @@ pub struct SpecFiles {
     pub errors: Located<ErrorsFile>,
     /// `endpoints/*.yaml`, sorted by file name.
     pub endpoints: Vec<Located<EndpointFile>>,
+    /// `callbacks.yaml`, if there is one (required when there are events).
+    pub callbacks: Option<Located<CallbacksFile>>,
+    /// `events/*.yaml`, sorted by file name.
+    pub events: Vec<Located<EventFile>>,
 }
 
 impl SpecFiles {
@@ -563,28 +702,33 @@ impl SpecFiles {
         let types = parse_file::<TypesFile>(&dir.join("types.yaml"), display("types.yaml"), &mut errors);
         let errs = parse_file::<ErrorsFile>(&dir.join("errors.yaml"), display("errors.yaml"), &mut errors);
 
-        let mut endpoints = Vec::new();
-        let endpoint_dir = dir.join("endpoints");
-        match list_yaml_files(&endpoint_dir) {
-            Ok(files) => {
-                for path in files {
-                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    if let Some(parsed) =
-                        parse_file::<EndpointFile>(&path, display(&format!("endpoints/{name}")), &mut errors)
-                    {
-                        endpoints.push(parsed);
-                    }
-                }
-            }
-            Err(e) => errors.push(SpecError::new(display("endpoints"), "", format!("cannot list directory: {e}"))),
-        }
+        let endpoints = parse_dir::<EndpointFile>(dir, "endpoints", display_root, true, &mut errors);
+        let callbacks_path = dir.join("callbacks.yaml");
+        let callbacks = if callbacks_path.exists() {
+            parse_file::<CallbacksFile>(&callbacks_path, display("callbacks.yaml"), &mut errors)
+        } else {
+            None
+        };
+        let events = parse_dir::<EventFile>(dir, "events", display_root, false, &mut errors);
 
         match (api, types, errs) {
             (Some(api), Some(types), Some(errs)) if errors.is_empty() => {
-                Ok(SpecFiles { api, types, errors: errs, endpoints })
+                Ok(SpecFiles { api, types, errors: errs, endpoints, callbacks, events })
             }
             _ => Err(SpecErrors(errors)),
         }
+    }
+
+    /// Adds callback forms and events held in memory (tests and fixtures). `events` are `(file name, text)`
+    /// pairs.
+    pub fn with_events(mut self, callbacks: &str, events: &[(&str, &str)]) -> Result<SpecFiles, SpecErrors> {
+        let mut errors = Vec::new();
+        self.callbacks = parse_str::<CallbacksFile>(callbacks, "api-spec/callbacks.yaml".into(), &mut errors);
+        self.events = events
+            .iter()
+            .filter_map(|(name, text)| parse_str::<EventFile>(text, format!("api-spec/events/{name}"), &mut errors))
+            .collect();
+        if errors.is_empty() { Ok(self) } else { Err(SpecErrors(errors)) }
     }
 
     /// Parses a spec held in memory (tests and fixtures). `endpoints` are `(file name, text)` pairs.
@@ -606,9 +750,37 @@ impl SpecFiles {
             .collect();
         match (api, types, errs) {
             (Some(api), Some(types), Some(errs)) if errors.is_empty() => {
-                Ok(SpecFiles { api, types, errors: errs, endpoints })
+                Ok(SpecFiles { api, types, errors: errs, endpoints, callbacks: None, events: Vec::new() })
             }
             _ => Err(SpecErrors(errors)),
+        }
+    }
+}
+
+/// Parses every YAML file of a subdirectory, sorted by name. A missing directory is an error when
+/// `required`, else no files.
+fn parse_dir<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    sub: &str,
+    display_root: &str,
+    required: bool,
+    errors: &mut Vec<SpecError>,
+) -> Vec<Located<T>> {
+    let path = dir.join(sub);
+    if !required && !path.exists() {
+        return Vec::new();
+    }
+    match list_yaml_files(&path) {
+        Ok(files) => files
+            .iter()
+            .filter_map(|file| {
+                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                parse_file::<T>(file, format!("{display_root}/{sub}/{name}"), errors)
+            })
+            .collect(),
+        Err(e) => {
+            errors.push(SpecError::new(format!("{display_root}/{sub}"), "", format!("cannot list directory: {e}")));
+            Vec::new()
         }
     }
 }

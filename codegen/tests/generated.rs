@@ -98,3 +98,10 @@ fn a_new_endpoint_needs_only_yaml() {
         syn::parse_file(&file.contents).unwrap_or_else(|e| panic!("{} does not parse: {e}", file.name));
     }
 }
+
+#[test]
+fn events() {
+    let files = emit::generate(&api());
+    let events = files.iter().find(|f| f.name == "events.rs").expect("events.rs is generated");
+    insta::assert_snapshot!("events", events.contents);
+}

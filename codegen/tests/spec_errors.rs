@@ -386,3 +386,172 @@ fn a_carriage_return_in_doc_text_does_not_break_the_generated_code() {
         }
     }
 }
+
+const CALLBACKS: &str = r#"
+forms:
+  - name: app
+    rust_name: AppHeader
+    doc: app form
+    kind: { name: Event, doc: the event }
+    elements:
+      - { name: ToUserName, type: string, required: true, doc: corp }
+      - { name: CreateTime, type: timestamp, required: true, doc: time }
+"#;
+
+const EVENT: &str = r#"
+name: thing_changed
+title: 变更 — a thing changed
+doc_url: https://example.com/event
+forms: [app]
+enums:
+  - name: Change
+    doc: what changed
+    values:
+      - { value: create, name: Create, doc: created }
+      - { value: drop, name: Drop, doc: dropped }
+elements:
+  - { name: ThingId, type: string, required: true, doc: id }
+  - { name: Change, type: Change, required: true, doc: change }
+  - { name: Members, type: "array<string>", item: Item, doc: members }
+examples:
+  - name: created
+    doc: made up
+    xml: "<xml><ToUserName>c</ToUserName><CreateTime>1</CreateTime><Event>thing_changed</Event><ThingId>t</ThingId><Change>create</Change></xml>"
+"#;
+
+/// The checker's message for a callbacks file and event files, or `no errors` (the generator then runs too).
+fn event_errors(callbacks: &str, events: &[(&str, &str)]) -> String {
+    let result = SpecFiles::from_strs(API, TYPES, ERRORS, &[("find.yaml", GOOD)])
+        .and_then(|files| files.with_events(callbacks, events))
+        .and_then(|files| codegen::check::check(&files));
+    match result {
+        Ok(api) => {
+            codegen::emit::generate(&api);
+            "no errors".to_string()
+        }
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn broken_events() {
+    assert_eq!(event_errors(CALLBACKS, &[("thing_changed.yaml", EVENT)]), "no errors");
+    let cases: Vec<(&str, String)> = vec![
+        ("unknown form", event_errors(CALLBACKS, &[("e.yaml", &EVENT.replace("forms: [app]", "forms: [app, suite]"))])),
+        (
+            "unknown element type",
+            event_errors(CALLBACKS, &[("e.yaml", &EVENT.replace("type: Change,", "type: Chnage,"))]),
+        ),
+        ("array without item", event_errors(CALLBACKS, &[("e.yaml", &EVENT.replace(", item: Item", ""))])),
+        (
+            "item on a scalar",
+            event_errors(
+                CALLBACKS,
+                &[(
+                    "e.yaml",
+                    &EVENT.replace("type: string, required: true, doc: id", "type: string, item: Item, doc: id"),
+                )],
+            ),
+        ),
+        (
+            "element reusing a header element",
+            event_errors(CALLBACKS, &[("e.yaml", &EVENT.replace("name: ThingId", "name: ToUserName"))]),
+        ),
+        (
+            "two elements with one snake_case",
+            event_errors(CALLBACKS, &[("e.yaml", &EVENT.replace("name: Members", "name: THING_ID"))]),
+        ),
+        (
+            "element named a keyword",
+            event_errors(CALLBACKS, &[("e.yaml", &EVENT.replace("name: Members", "name: Type"))]),
+        ),
+        ("element named extra", event_errors(CALLBACKS, &[("e.yaml", &EVENT.replace("name: Members", "name: Extra"))])),
+        (
+            "element name that is no XML name",
+            event_errors(CALLBACKS, &[("e.yaml", &EVENT.replace("name: Members", "name: \"Mem bers\""))]),
+        ),
+        ("mixed enum values", event_errors(CALLBACKS, &[("e.yaml", &EVENT.replace("value: drop", "value: 2"))])),
+        (
+            "variant named Unknown",
+            event_errors(CALLBACKS, &[("e.yaml", &EVENT.replace("name: Drop", "name: Unknown"))]),
+        ),
+        (
+            "duplicate enum value",
+            event_errors(CALLBACKS, &[("e.yaml", &EVENT.replace("value: drop", "value: create"))]),
+        ),
+        (
+            "enum named like a generated type",
+            event_errors(
+                CALLBACKS,
+                &[(
+                    "e.yaml",
+                    &EVENT.replace("name: Change\n", "name: Header\n").replace("type: Change,", "type: Header,"),
+                )],
+            ),
+        ),
+        (
+            "enum shadowing String",
+            event_errors(
+                CALLBACKS,
+                &[(
+                    "e.yaml",
+                    &EVENT.replace("name: Change\n", "name: String\n").replace("type: Change,", "type: String,"),
+                )],
+            ),
+        ),
+        (
+            "event name that is no name",
+            event_errors(CALLBACKS, &[("e.yaml", &EVENT.replace("name: thing_changed", "name: Thing-Changed"))]),
+        ),
+        (
+            "the same event twice",
+            event_errors(
+                CALLBACKS,
+                &[
+                    ("a.yaml", EVENT),
+                    (
+                        "b.yaml",
+                        &EVENT.replace("name: Change\n", "name: Change2\n").replace("type: Change,", "type: Change2,"),
+                    ),
+                ],
+            ),
+        ),
+        (
+            "example not naming the event",
+            event_errors(CALLBACKS, &[("e.yaml", &EVENT.replace("<Event>thing_changed</Event>", "<Event>x</Event>"))]),
+        ),
+        (
+            "default on an integer",
+            event_errors(
+                &CALLBACKS
+                    .replace("type: timestamp, required: true,", "type: timestamp, default: now, required: true,"),
+                &[("e.yaml", EVENT)],
+            ),
+        ),
+        (
+            "two forms named by one element",
+            event_errors(
+                &format!(
+                    "{CALLBACKS}{}",
+                    CALLBACKS
+                        .replace("forms:\n", "")
+                        .replace("name: app", "name: app2")
+                        .replace("AppHeader", "App2Header")
+                ),
+                &[("e.yaml", EVENT)],
+            ),
+        ),
+        ("events without callbacks.yaml", {
+            let files = SpecFiles::from_strs(API, TYPES, ERRORS, &[("find.yaml", GOOD)]).unwrap();
+            let mut files = files.with_events(CALLBACKS, &[("e.yaml", EVENT)]).unwrap();
+            files.callbacks = None;
+            codegen::check::check(&files).err().map(|e| e.to_string()).unwrap_or_default()
+        }),
+    ];
+    let report: String = cases.iter().map(|(name, errors)| format!("## {name}\n{errors}\n\n")).collect();
+    for (name, errors) in &cases {
+        assert_ne!(errors, "no errors", "case `{name}` should fail");
+        assert!(errors.contains("api-spec/"), "case `{name}` does not name a file: {errors}");
+    }
+    insta::assert_snapshot!("broken_events", report);
+}

@@ -13,6 +13,8 @@ use wecom_groupchat::types::{
     AddJoinWayRequest, GetJoinWayRequest, JoinWayConfig, JoinWayScene, ProofWidgetRequest, ProofWidgetResponse,
 };
 use wecom_groupchat::{Error, error_code};
+use wecom_groupchat::callback::{CallbackCrypto, Receiver};
+use wecom_groupchat::events::{AppHeader, CallbackEvent, EXAMPLES, Event, ProofTagChange, ProofTagChanged};
 use wecom_groupchat_sim::{FaultKind, ScriptedFault, SimConfig, Simulator};
 
 #[tokio::main]
@@ -159,6 +161,32 @@ async fn main() {
     assert!(stderr.contains("--proof-tag") || stderr.contains("proof_tag"), "{stderr}");
     println!("cli: join-way add/get/update --merge/--clear handle --proof-tag");
 
+    prove_event().await;
+
     sim.shutdown().await;
     println!("spec-only change: proven");
+}
+
+/// The event added in `event.yaml`: typed from its documented example, written back, and received —
+/// signed and encrypted — by the callback receiver as a typed event.
+async fn prove_event() {
+    let example = EXAMPLES.iter().find(|e| e.event == "proof_tag_changed").expect("the event's example");
+    let read = CallbackEvent::decode(wecom_groupchat::callback::xml::parse(example.xml).unwrap());
+    let Event::ProofTagChanged(tag) = &read.event else { panic!("not typed: {read:?}") };
+    assert_eq!((tag.tag_id.as_str(), tag.tag_change), ("t1", ProofTagChange::Renamed));
+    assert_eq!(tag.tag_names.as_deref(), Some(&["old".to_string(), "new".to_string()][..]));
+    assert_eq!(read.to_json()["tag_change"], 2);
+    println!("events: proof_tag_changed reads typed from its example");
+
+    let crypto = CallbackCrypto::new("proof", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "ww1").unwrap();
+    let (receiver, mut events) = Receiver::channel(crypto.clone(), 4);
+    let mut sent = ProofTagChanged::new("t2", ProofTagChange::Created);
+    sent.tag_names = Some(vec!["fresh".into()]);
+    let message = CallbackEvent::new(AppHeader::new("ww1", 1_700_000_000), sent.clone()).to_xml();
+    let sealed = crypto.encrypt(&message, "1700000000", "nonce1").unwrap();
+    let answer = receiver.handle("POST", &sealed.post_query(), sealed.post_body("ww1", None).as_bytes()).await;
+    assert_eq!(answer.status, 200);
+    let received = events.recv().await.expect("the receiver hands the event over");
+    assert_eq!(received.event.event, Event::ProofTagChanged(sent));
+    println!("events: the receiver hands proof_tag_changed over typed");
 }

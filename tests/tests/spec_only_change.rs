@@ -79,6 +79,7 @@ fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 fn change_the_spec(copy: &Path) {
     let spec = copy.join("api-spec");
     std::fs::write(spec.join("endpoints/proof_widget.yaml"), fixture("endpoint.yaml")).unwrap();
+    std::fs::write(spec.join("events/proof_tag_changed.yaml"), fixture("event.yaml")).unwrap();
 
     let errors = spec.join("errors.yaml");
     let mut table = std::fs::read_to_string(&errors).unwrap();
@@ -161,7 +162,7 @@ fn an_endpoint_an_error_code_and_a_join_way_field_added_in_yaml_reach_client_sim
         .filter(|path| !path.starts_with("api-spec") && !path.starts_with("wecom-groupchat/src/generated"))
         .collect();
     assert!(written_by_hand.is_empty(), "files outside the spec and the generated code changed: {written_by_hand:?}");
-    for generated in ["types.rs", "client.rs", "endpoints.rs", "error_codes.rs", "examples.rs"] {
+    for generated in ["types.rs", "client.rs", "endpoints.rs", "error_codes.rs", "examples.rs", "events.rs"] {
         let path = PathBuf::from("wecom-groupchat/src/generated").join(generated);
         assert!(changed.contains(&&path), "{} was not regenerated; changed: {changed:?}", path.display());
     }
@@ -198,6 +199,8 @@ fn an_endpoint_an_error_code_and_a_join_way_field_added_in_yaml_reach_client_sim
         "simulator: answered",
         "cli: call proof_widget printed widget wgAAAA",
         "cli: join-way add/get/update --merge/--clear handle --proof-tag",
+        "events: proof_tag_changed reads typed from its example",
+        "events: the receiver hands proof_tag_changed over typed",
         "spec-only change: proven",
     ] {
         assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");

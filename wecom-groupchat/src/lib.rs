@@ -63,7 +63,7 @@ pub use error::{
     TransportKind, sanitize_text,
 };
 pub use generated::error_codes::codes;
-pub use generated::{endpoints, error_codes, examples, types};
+pub use generated::{endpoints, error_codes, events, examples, types};
 pub use secret::{Secret, mask_secrets};
 pub use validate::ValidationError;
 

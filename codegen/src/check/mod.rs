@@ -10,11 +10,13 @@
 //!    expanded, rules over fields;
 //! 4. [`annotations`] — each endpoint's paging, bulk, windows, simulator and examples, and the token
 //!    endpoint's roles;
-//! 5. [`usage`] — where each type travels, and which are declared but never used.
+//! 5. [`usage`] — where each type travels, and which are declared but never used;
+//! 6. [`events`] — `callbacks.yaml` and `events/`: the callback forms and the typed events.
 
 mod annotations;
 pub(crate) mod api;
 mod constraints;
+mod events;
 mod fields;
 mod names;
 mod usage;
@@ -51,6 +53,7 @@ impl Checker {
         let structs = fields::resolve(self, &decls, (&meta.envelope_code, &meta.envelope_message));
         let (token, endpoints) = annotations::check(self, files, &decls.endpoints, &decls.token, &structs);
         let (structs, enums) = usage::mark(self, structs, decls.enums, &decls.names, &decls.duplicated);
+        let events = events::check(self, files);
         Some(Api {
             name: meta.name,
             title: meta.title,
@@ -66,6 +69,7 @@ impl Checker {
             structs,
             endpoints,
             errors,
+            events,
         })
     }
 }

@@ -7,6 +7,7 @@ mod client;
 mod docs;
 mod endpoints;
 mod error_codes;
+mod events;
 mod examples;
 mod tokens;
 mod types;
@@ -38,6 +39,7 @@ pub fn generate(api: &Api) -> Vec<GeneratedFile> {
         file("client.rs", "One `Client` method per endpoint.", client::all(api)),
         file("error_codes.rs", "The error-code table, and a named constant per code.", error_codes::all(api)),
         file("examples.rs", "The documented request and answer examples of every endpoint.", examples::all(api)),
+        file("events.rs", "Typed callback events: the message forms, the event enums and structs.", events::all(api)),
     ]
 }
 
@@ -117,6 +119,7 @@ fn mod_tokens(api: &Api) -> TokenStream {
         pub mod client;
         pub mod endpoints;
         pub mod error_codes;
+        pub mod events;
         pub mod examples;
         pub mod types;
 

@@ -70,6 +70,14 @@ mod tests {
     use super::*;
     use crate::callback::CallbackMessage;
     use crate::callback::crypto::tests::*;
+    use crate::events::Event;
+
+    fn chat_id(msg: &CallbackMessage) -> String {
+        match &msg.event.event {
+            Event::ChangeExternalChat(change) => change.chat_id.clone(),
+            other => panic!("not a change_external_chat: {other:?}"),
+        }
+    }
 
     /// Serves `router` on an ephemeral loopback port; returns its base URL.
     async fn serve_on_loopback(router: Router) -> String {
@@ -143,7 +151,7 @@ mod tests {
             let sink = sink.clone();
             async move {
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                sink.lock().unwrap().push(msg.root.child_text("ChatId").unwrap_or_default().to_string());
+                sink.lock().unwrap().push(chat_id(&msg));
                 Ok(())
             }
         });
@@ -201,6 +209,6 @@ mod tests {
 
         let ok = client().post(&url).body(sealed.post_body(RECEIVE_ID, None)).send().await.unwrap();
         assert_eq!(ok.status(), 200);
-        assert_eq!(rx.recv().await.unwrap().root.child_text("ChatId"), Some("chat1"));
+        assert_eq!(chat_id(&rx.recv().await.unwrap()), "chat1");
     }
 }

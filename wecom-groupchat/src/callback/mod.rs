@@ -11,16 +11,20 @@
 //!   message is acknowledged (200) only once the application has it.
 //! - `axum` (feature `axum`): the receiver as an axum `Router`.
 //!
-//! Typed event structs are not here: a [`CallbackMessage`] carries the decrypted XML, its parsed
-//! [`Element`] tree and a few header facts.
+//! - [`codec`]: the runtime under the typed events of [`crate::events`], which the generator makes from
+//!   `api-spec/callbacks.yaml` and `api-spec/events/`: a [`CallbackMessage`] carries its message read as a
+//!   [`CallbackEvent`](crate::events::CallbackEvent).
 //!
 //! ```no_run
 //! use wecom_groupchat::callback::{CallbackCrypto, CallbackMessage, Receiver, Reject};
+//! use wecom_groupchat::events::Event;
 //!
 //! # fn example() -> Result<(), wecom_groupchat::callback::CallbackError> {
 //! let crypto = CallbackCrypto::new("token", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "ww0123456789abcdef")?;
 //! let receiver = Receiver::new(crypto, |msg: CallbackMessage| async move {
-//!     println!("{:?} {}", msg.kind, msg.xml.len());
+//!     if let Event::ChangeExternalChat(change) = &msg.event.event {
+//!         println!("{} {}: {:?}", change.chat_id, change.change_type, change.update_detail);
+//!     }
 //!     Ok::<(), Reject>(())
 //! });
 //! // In any HTTP framework: let answer = receiver.handle("POST", query, &body).await;
@@ -31,12 +35,14 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
+pub mod codec;
 pub mod crypto;
 pub mod dedupe;
 mod error;
 pub mod receiver;
 pub mod xml;
 
+pub use codec::{EventError, EventExample, RawEvent};
 pub use crypto::{CallbackCrypto, Sealed};
 pub use error::CallbackError;
 pub use receiver::{CallbackHandler, CallbackMessage, CallbackResponse, Receiver, ReceiverBuilder, Reject};

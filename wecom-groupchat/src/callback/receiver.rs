@@ -34,6 +34,7 @@ use crate::callback::crypto::CallbackCrypto;
 use crate::callback::dedupe::{Seen, Status, dedupe_key};
 use crate::callback::error::CallbackError;
 use crate::callback::xml::{self, Element};
+use crate::events::CallbackEvent;
 
 /// Default bound on a handler: below the 5 s after which WeCom gives up on a delivery.
 pub const DEFAULT_HANDLER_TIMEOUT: Duration = Duration::from_secs(4);
@@ -52,28 +53,21 @@ const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 pub struct CallbackMessage {
     /// The decrypted XML, exactly as WeCom sent it.
     pub xml: String,
-    /// The parsed XML: the `<xml>` root; read fields with [`Element::child_text`] and [`Element::items`].
-    pub root: Element,
+    /// The message read into its typed event (see [`CallbackEvent`]): an event with no type here, or one
+    /// that does not read, is an [`Event::Other`](crate::events::Event::Other) with every element.
+    pub event: CallbackEvent,
     /// Identifies the message across redeliveries (see [`dedupe_key`]).
     pub dedupe_key: String,
-    /// The event name: `Event` (e.g. `change_external_chat`) or, in third-party callbacks, `InfoType`.
-    /// `None` for plain messages (see `msg_type`).
-    pub kind: Option<String>,
-    /// `MsgType` (`event`, `text` …), if present.
-    pub msg_type: Option<String>,
-    /// Whether this is a third-party ("指令回调") callback: it has an `InfoType`.
-    pub third_party: bool,
     /// The `timestamp` of the request (covered by the signature).
     pub timestamp: String,
 }
 
 impl fmt::Debug for CallbackMessage {
-    /// Shows the header facts and the size of the message, not its content.
+    /// Shows the event's name and form and the size of the message, not its content.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CallbackMessage")
-            .field("kind", &self.kind)
-            .field("msg_type", &self.msg_type)
-            .field("third_party", &self.third_party)
+            .field("event", &self.event.name())
+            .field("form", &self.event.header.as_ref().map(|h| h.form()))
             .field("dedupe_key", &self.dedupe_key)
             .field("timestamp", &self.timestamp)
             .field("xml_len", &self.xml.len())
@@ -83,12 +77,19 @@ impl fmt::Debug for CallbackMessage {
 
 impl CallbackMessage {
     fn new(xml: String, root: Element, timestamp: &str) -> Self {
-        let info_type = root.child_text("InfoType").map(str::to_string);
-        let third_party = info_type.is_some();
-        let kind = root.child_text("Event").map(str::to_string).or(info_type);
-        let msg_type = root.child_text("MsgType").map(str::to_string);
         let dedupe_key = dedupe_key(&root);
-        CallbackMessage { xml, root, dedupe_key, kind, msg_type, third_party, timestamp: timestamp.to_string() }
+        CallbackMessage { xml, event: CallbackEvent::decode(root), dedupe_key, timestamp: timestamp.to_string() }
+    }
+
+    /// The event's name (`change_external_chat`); empty for a message in no known form.
+    pub fn name(&self) -> &str {
+        self.event.name()
+    }
+
+    /// The body the callback is answered with: empty, or `success` for a third-party command callback
+    /// (from the spec's callback forms).
+    pub fn reply(&self) -> &'static str {
+        self.event.header.as_ref().map_or("", |h| h.reply())
     }
 }
 
@@ -383,7 +384,7 @@ impl Receiver {
             Err(error) => return refuse(400, &format_args!("decrypted message: {error}")),
         };
         let message = CallbackMessage::new(xml, root, &ts);
-        let success = if message.third_party { "success" } else { "" };
+        let success = message.reply();
         let key = message.dedupe_key.clone();
 
         let status = self.seen().begin(&key, Instant::now());
@@ -454,6 +455,7 @@ mod tests {
 
     use super::*;
     use crate::callback::crypto::tests::*;
+    use crate::events::Event;
 
     const EVENT: &str = "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_chat]]></Event><ChatId><![CDATA[wrx7HUARsKwGRaQBVKPBTcEyzdHA4HrQ]]></ChatId><ChangeType><![CDATA[update]]></ChangeType><UpdateDetail><![CDATA[add_member]]></UpdateDetail><MemChangeList><Item><![CDATA[Jack]]></Item><Item>Rose</Item></MemChangeList></xml>";
     const THIRD_PARTY: &str = "<xml><SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId><AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId><InfoType><![CDATA[change_external_chat]]></InfoType><TimeStamp>1403610513</TimeStamp><ChatId><![CDATA[CHAT_ID]]></ChatId><ChangeType><![CDATA[create]]></ChangeType></xml>";
@@ -514,11 +516,12 @@ mod tests {
             assert_eq!(messages.len(), 1);
             let msg = &messages[0];
             assert_eq!(msg.xml, EVENT);
-            assert_eq!(msg.kind.as_deref(), Some("change_external_chat"));
-            assert_eq!(msg.msg_type.as_deref(), Some("event"));
-            assert!(!msg.third_party);
+            assert_eq!(msg.name(), "change_external_chat");
+            assert_eq!(msg.event.header.as_ref().map(|h| h.form()), Some("app"));
+            assert_eq!(msg.reply(), "");
             assert_eq!(msg.timestamp, "1700000000");
-            assert_eq!(msg.root.items("MemChangeList"), Some(vec!["Jack", "Rose"]));
+            let Event::ChangeExternalChat(event) = &msg.event.event else { panic!("{:?}", msg.event) };
+            assert_eq!(event.mem_change_list.as_deref(), Some(&["Jack".to_string(), "Rose".to_string()][..]));
             assert!(!format!("{msg:?}").contains("Jack"));
         }
         // The same message encrypted afresh, with another nonce, and written with other whitespace.

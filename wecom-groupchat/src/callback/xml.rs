@@ -58,6 +58,37 @@ pub struct Element {
 }
 
 impl Element {
+    /// An element with this name, text and children (to build messages: simulators, tests).
+    pub fn new(name: impl Into<String>, text: impl Into<String>, children: Vec<Element>) -> Self {
+        Element { name: name.into(), text: text.into(), children }
+    }
+
+    /// The text, taken out of the element.
+    pub fn into_text(self) -> String {
+        self.text
+    }
+
+    /// The child elements, taken out of the element.
+    pub fn into_children(self) -> Vec<Element> {
+        self.children
+    }
+
+    /// Writes the element as XML: its text as CDATA (when not empty), then its children.
+    pub fn write_xml(&self, out: &mut String) {
+        out.push('<');
+        out.push_str(&self.name);
+        out.push('>');
+        if !self.text.is_empty() {
+            push_cdata(out, &self.text);
+        }
+        for child in &self.children {
+            child.write_xml(out);
+        }
+        out.push_str("</");
+        out.push_str(&self.name);
+        out.push('>');
+    }
+
     /// The tag name, as written (with any namespace prefix).
     pub fn name(&self) -> &str {
         &self.name

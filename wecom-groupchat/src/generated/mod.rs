@@ -10,6 +10,8 @@ pub mod endpoints;
 
 pub mod error_codes;
 
+pub mod events;
+
 pub mod examples;
 
 pub mod types;

@@ -1,0 +1,291 @@
+//! The runtime under the typed events of [`crate::events`] (generated from `api-spec/callbacks.yaml` and
+//! `api-spec/events/`): reading element texts into values, and writing values as XML (the way WeCom
+//! sends them) and as JSON (snake_case keys, the CLI's output).
+//!
+//! Reading is lenient where WeCom's traffic varies — text or CDATA, surrounding whitespace, a list as
+//! `<Item>` children or (where the spec allows) a comma-separated text — and strict where a value would
+//! otherwise be guessed: an integer element that is not an integer is an [`EventError`].
+
+use serde_json::{Map, Value};
+
+use crate::callback::xml::{Element, push_cdata};
+
+/// Why a message could not be read as the typed event its name announces. The message is not lost:
+/// it is handed over as a raw event carrying this error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EventError {
+    /// A required element is absent.
+    #[error("element `{0}` is missing")]
+    Missing(&'static str),
+    /// An integer element holds something else.
+    #[error("element `{0}` is not an integer")]
+    NotInteger(&'static str),
+}
+
+/// A documented message of an event, from the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventExample {
+    /// The event's name (`change_external_chat`).
+    pub event: &'static str,
+    /// The example's name.
+    pub name: &'static str,
+    /// Where it comes from.
+    pub doc: &'static str,
+    /// The decrypted message.
+    pub xml: &'static str,
+}
+
+/// An event this crate has no type for, or a typed one that could not be read: its elements as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RawEvent {
+    /// The event's name, as the element naming it carries it; empty for a message in no known form.
+    pub name: String,
+    /// The elements: the event's own (after the header and the element naming the event), or every
+    /// element of the message when it has no header that reads.
+    pub elements: Vec<Element>,
+    /// Why a typed event could not be read; `None` for an event with no type here.
+    pub error: Option<EventError>,
+}
+
+impl RawEvent {
+    /// The text of the first element named `name` (`ChatId` …).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        find(&self.elements, name).map(Element::text)
+    }
+}
+
+/// The first element named `name`.
+#[doc(hidden)]
+pub fn find<'e>(elements: &'e [Element], name: &str) -> Option<&'e Element> {
+    elements.iter().find(|e| e.name() == name)
+}
+
+/// Checks that a required element is present.
+#[doc(hidden)]
+pub fn check_present(elements: &[Element], name: &'static str) -> Result<(), EventError> {
+    find(elements, name).map(|_| ()).ok_or(EventError::Missing(name))
+}
+
+/// Checks that the first element named `name`, if any, holds an integer.
+#[doc(hidden)]
+pub fn check_int(elements: &[Element], name: &'static str) -> Result<(), EventError> {
+    match find(elements, name) {
+        Some(e) => int(e.text(), name).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+/// An integer element's value (surrounding whitespace is already trimmed by the reader).
+#[doc(hidden)]
+pub fn int(text: &str, name: &'static str) -> Result<i64, EventError> {
+    text.parse().map_err(|_| EventError::NotInteger(name))
+}
+
+/// The entries of a list element: the texts of its `item` children, or — when `comma_separated` and it
+/// has no children — its text split at commas (empty entries dropped).
+#[doc(hidden)]
+pub fn list(element: Element, item: &str, comma_separated: bool) -> Vec<String> {
+    if comma_separated && element.children().is_empty() {
+        return element.text().split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    }
+    element.into_children().into_iter().filter(|c| c.name() == item).map(Element::into_text).collect()
+}
+
+/// Removes the first element named `name`, if any, and reads it as an integer.
+#[doc(hidden)]
+pub fn take_int(elements: &mut Vec<Element>, name: &'static str) -> Result<Option<i64>, EventError> {
+    take(elements, name).map(|e| int(e.text(), name)).transpose()
+}
+
+/// Removes the first element named `name`, if any.
+#[doc(hidden)]
+pub fn take(elements: &mut Vec<Element>, name: &str) -> Option<Element> {
+    let index = elements.iter().position(|e| e.name() == name)?;
+    Some(elements.remove(index))
+}
+
+/// Writes a message as XML, element by element, the way WeCom does: strings as CDATA, integers as text.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct XmlWriter {
+    out: String,
+}
+
+impl XmlWriter {
+    /// Starts a message (`<xml>`).
+    pub fn new() -> Self {
+        let mut out = String::with_capacity(512);
+        out.push_str("<xml>");
+        XmlWriter { out }
+    }
+
+    /// `<name><![CDATA[value]]></name>`.
+    pub fn string(&mut self, name: &str, value: &str) {
+        self.open(name);
+        push_cdata(&mut self.out, value);
+        self.close(name);
+    }
+
+    /// `<name>value</name>`.
+    pub fn int(&mut self, name: &str, value: i64) {
+        self.open(name);
+        self.out.push_str(&value.to_string());
+        self.close(name);
+    }
+
+    /// `<name><item><![CDATA[a]]></item>…</name>`.
+    pub fn list(&mut self, name: &str, item: &str, values: &[String]) {
+        self.open(name);
+        for value in values {
+            self.string(item, value);
+        }
+        self.close(name);
+    }
+
+    /// An element kept as received.
+    pub fn element(&mut self, element: &Element) {
+        element.write_xml(&mut self.out);
+    }
+
+    /// Ends the message (`</xml>`).
+    pub fn finish(mut self) -> String {
+        self.out.push_str("</xml>");
+        self.out
+    }
+
+    fn open(&mut self, name: &str) {
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    fn close(&mut self, name: &str) {
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+}
+
+/// Writes a message as one JSON object: each element under the snake_case of its name.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct JsonWriter {
+    map: Map<String, Value>,
+}
+
+impl JsonWriter {
+    /// An empty object.
+    pub fn new() -> Self {
+        JsonWriter::default()
+    }
+
+    /// A value under a key the generator already wrote in snake_case.
+    pub fn value(&mut self, key: &str, value: impl Into<Value>) {
+        self.map.insert(key.to_string(), value.into());
+    }
+
+    /// A list of strings.
+    pub fn list(&mut self, key: &str, values: &[String]) {
+        self.map.insert(key.to_string(), Value::Array(values.iter().cloned().map(Value::String).collect()));
+    }
+
+    /// An element kept as received: its text, or for a list (children all of one name) an array, or else
+    /// an object of its children. A key already written (a known element) is not overwritten.
+    pub fn element(&mut self, element: &Element) {
+        self.map.entry(snake_case(element.name())).or_insert_with(|| element_json(element));
+    }
+
+    /// The object.
+    pub fn finish(self) -> Map<String, Value> {
+        self.map
+    }
+}
+
+fn element_json(element: &Element) -> Value {
+    let children = element.children();
+    let Some(first) = children.first() else {
+        return Value::String(element.text().to_string());
+    };
+    if children.iter().all(|c| c.name() == first.name()) {
+        Value::Array(children.iter().map(element_json).collect())
+    } else {
+        let mut map = Map::new();
+        for child in children {
+            map.entry(snake_case(child.name())).or_insert_with(|| element_json(child));
+        }
+        Value::Object(map)
+    }
+}
+
+/// `MemChangeList` → `mem_change_list`, `AuthCorpId` → `auth_corp_id`: the JSON key of an element. The
+/// generator names fields with the same rule (`heck`'s snake case).
+pub fn snake_case(name: &str) -> String {
+    heck::ToSnakeCase::to_snake_case(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::callback::xml;
+
+    #[test]
+    fn lists_read_items_or_a_comma_separated_text() {
+        let root =
+            xml::parse("<xml><L><Item>a</Item><Other>x</Other><Item><![CDATA[b]]></Item></L><C>a, b,,c</C></xml>")
+                .unwrap();
+        let mut elements = root.into_children();
+        let l = take(&mut elements, "L").unwrap();
+        assert_eq!(list(l.clone(), "Item", true), ["a", "b"]);
+        assert_eq!(list(l, "Item", false), ["a", "b"]);
+        let c = take(&mut elements, "C").unwrap();
+        assert_eq!(list(c.clone(), "Item", true), ["a", "b", "c"]);
+        assert!(list(c, "Item", false).is_empty());
+        assert!(elements.is_empty());
+    }
+
+    #[test]
+    fn integers_are_checked() {
+        assert_eq!(int("-12", "N"), Ok(-12));
+        assert_eq!(int("1.5", "N"), Err(EventError::NotInteger("N")));
+        assert_eq!(int("99999999999999999999", "N"), Err(EventError::NotInteger("N")));
+        let elements = xml::parse("<xml><N>x</N></xml>").unwrap().into_children();
+        assert_eq!(check_int(&elements, "N"), Err(EventError::NotInteger("N")));
+        assert_eq!(check_int(&elements, "M"), Ok(()));
+        assert_eq!(check_present(&elements, "M"), Err(EventError::Missing("M")));
+    }
+
+    #[test]
+    fn writer_output_reads_back() {
+        let mut w = XmlWriter::new();
+        w.string("A", "x]]>y<&");
+        w.int("N", -3);
+        w.list("L", "Item", &["p".into(), "q".into()]);
+        w.element(&Element::new("Raw", "t", vec![Element::new("K", "v", vec![])]));
+        let root = xml::parse(&w.finish()).unwrap();
+        assert_eq!(root.child_text("A"), Some("x]]>y<&"));
+        assert_eq!(root.child_text("N"), Some("-3"));
+        assert_eq!(root.items("L"), Some(vec!["p", "q"]));
+        assert_eq!(root.child("Raw").and_then(|r| r.child_text("K")), Some("v"));
+    }
+
+    #[test]
+    fn json_of_unknown_elements() {
+        let root = xml::parse(
+            "<xml><NewThing>1</NewThing><Tags><Tag>a</Tag><Tag>b</Tag></Tags><Obj><A>x</A><B>y</B></Obj></xml>",
+        )
+        .unwrap();
+        let mut w = JsonWriter::new();
+        w.value("new_thing", "known");
+        for e in root.children() {
+            w.element(e);
+        }
+        let json = Value::Object(w.finish());
+        assert_eq!(json, serde_json::json!({"new_thing": "known", "tags": ["a", "b"], "obj": {"a": "x", "b": "y"}}));
+        assert_eq!(snake_case("MemChangeList"), "mem_change_list");
+        assert_eq!(snake_case("AuthCorpId"), "auth_corp_id");
+        assert_eq!(snake_case("ToUserName"), "to_user_name");
+    }
+}
