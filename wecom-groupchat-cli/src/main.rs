@@ -5,6 +5,7 @@ mod commands;
 mod failure;
 mod join_way_flags;
 mod output;
+mod signals;
 
 use std::process::ExitCode;
 

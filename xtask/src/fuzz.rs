@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// The targets of `fuzz/fuzz_targets/`, in the order `cargo xtask fuzz` runs them.
-const TARGETS: [&str; 3] = ["response", "spec", "cli_body"];
+const TARGETS: [&str; 4] = ["response", "spec", "cli_body", "event"];
 
 /// `cargo xtask fuzz [--seconds N] [--target NAME]`.
 pub(crate) fn run(root: &Path, args: &[&str]) -> ExitCode {
@@ -197,6 +197,13 @@ pub(crate) fn corpus(root: &Path) -> ExitCode {
             }
         }
     }
+    // Event seeds: every documented message of every event, as the receiver reads it after decryption.
+    let event: Vec<(String, Vec<u8>)> = api
+        .events
+        .events
+        .iter()
+        .flat_map(|e| e.examples.iter().map(move |x| (format!("{}-{}.xml", e.name, x.name), x.xml.as_bytes().to_vec())))
+        .collect();
     let mut spec = Vec::new();
     let fixed = ["api.yaml", "types.yaml", "errors.yaml"].map(PathBuf::from);
     let all = fixed.iter().cloned().chain(endpoint_files.iter().map(|f| Path::new("endpoints").join(f)));
@@ -221,9 +228,12 @@ pub(crate) fn corpus(root: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    for (target, seeds, generated) in
-        [("response", &response, "-response"), ("cli_body", &request, "-request"), ("spec", &spec, ".yaml")]
-    {
+    for (target, seeds, generated) in [
+        ("response", &response, "-response"),
+        ("cli_body", &request, "-request"),
+        ("spec", &spec, ".yaml"),
+        ("event", &event, ".xml"),
+    ] {
         match write_seeds(&root.join("fuzz/corpus").join(target), seeds, generated) {
             Ok(n) => {
                 changed += n;

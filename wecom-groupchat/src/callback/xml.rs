@@ -34,6 +34,9 @@ pub enum XmlError {
     /// The bytes are not UTF-8.
     #[error("not UTF-8")]
     NotUtf8,
+    /// An element name that is no XML name.
+    #[error("an element name is not an XML name")]
+    BadName,
     /// There is no root element.
     #[error("no root element")]
     NoRoot,
@@ -208,8 +211,11 @@ fn open_element(raw_name: &[u8], depth: usize, count: &mut usize) -> Result<Elem
     if depth >= MAX_DEPTH {
         return Err(XmlError::TooDeep);
     }
-    let name = std::str::from_utf8(raw_name).map_err(|_| XmlError::NotUtf8)?.to_string();
-    Ok(Element { name, ..Element::default() })
+    let name = std::str::from_utf8(raw_name).map_err(|_| XmlError::NotUtf8)?;
+    if !is_name(name) {
+        return Err(XmlError::BadName);
+    }
+    Ok(Element { name: name.to_string(), ..Element::default() })
 }
 
 /// Adds character data to the innermost open element; outside the root only whitespace may appear.
@@ -233,6 +239,15 @@ fn close(mut element: Element, open: &mut [Element], root: &mut Option<Element>)
         Some(parent) => parent.children.push(element),
         None => *root = Some(element),
     }
+}
+
+/// Whether `name` is an XML name (the `Name` production, without its rarer Unicode exclusions): the reader
+/// would otherwise take `<a/b>` or a name with control characters, which no writer can give back.
+fn is_name(name: &str) -> bool {
+    let start = |c: char| c.is_alphabetic() || c == '_' || c == ':';
+    let rest = |c: char| c.is_alphanumeric() || matches!(c, '_' | ':' | '-' | '.' | '\u{B7}');
+    let mut chars = name.chars();
+    chars.next().is_some_and(start) && chars.all(rest)
 }
 
 fn is_xml_space(c: char) -> bool {
@@ -361,6 +376,24 @@ mod tests {
             assert!(matches!(parse(bad), Err(XmlError::Syntax(_))), "{bad:?}: {:?}", parse(bad));
         }
         assert_eq!(parse_bytes(b"<xml>\xff</xml>"), Err(XmlError::NotUtf8));
+    }
+
+    #[test]
+    fn refuses_names_that_are_no_xml_names() {
+        // Found by fuzzing: each was read as an element that could not be written back.
+        for bad in [
+            "<xml><a//></xml>",
+            "<xml><\u{1}t/></xml>",
+            "<xml><1a/></xml>",
+            "<xml><-a></-a></xml>",
+            "<xml><a/b></a/b></xml>",
+        ] {
+            assert_eq!(parse(bad), Err(XmlError::BadName), "{bad:?}");
+        }
+        for good in ["<xml><a-b.c_d/></xml>", "<xml><ns:a/></xml>", "<xml><_x/></xml>", "<xml><名字>v</名字></xml>"]
+        {
+            assert!(parse(good).is_ok(), "{good:?}");
+        }
     }
 
     #[test]
