@@ -16,10 +16,11 @@ const FIXED: [&str; 3] = [
 ];
 
 /// Every `endpoints/*.yaml` (`cargo xtask fuzz-corpus` fails when this list is out of date).
-const ENDPOINTS: [(&str, &str); 11] = [
+const ENDPOINTS: [(&str, &str); 12] = [
     ("add_join_way.yaml", include_str!("../../api-spec/endpoints/add_join_way.yaml")),
     ("del_join_way.yaml", include_str!("../../api-spec/endpoints/del_join_way.yaml")),
     ("get.yaml", include_str!("../../api-spec/endpoints/get.yaml")),
+    ("get_follow_user_list.yaml", include_str!("../../api-spec/endpoints/get_follow_user_list.yaml")),
     ("get_join_way.yaml", include_str!("../../api-spec/endpoints/get_join_way.yaml")),
     ("list.yaml", include_str!("../../api-spec/endpoints/list.yaml")),
     ("onjob_transfer.yaml", include_str!("../../api-spec/endpoints/onjob_transfer.yaml")),

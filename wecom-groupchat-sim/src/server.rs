@@ -339,10 +339,14 @@ async fn serve_call<R: Endpoint>(
         Ok(bytes) => bytes,
         Err(_) => return sim.fail(Failure::new(INVALID_PARAMETER, "request body too large or unreadable")),
     };
-    let result = if method != Method::POST {
-        Err(Failure::new(PARAMETER_EMPTY, format!("{method} is not accepted; POST a JSON body")))
+    // A GET endpoint takes no body: its request (no fields) is read from an empty object.
+    let takes_get = R::INFO.method == wecom_groupchat::endpoint::HttpMethod::Get;
+    let result = if method != Method::POST && !(takes_get && method == Method::GET) {
+        let expected = if takes_get { "GET" } else { "POST a JSON body" };
+        Err(Failure::new(PARAMETER_EMPTY, format!("{method} is not accepted; {expected}")))
     } else {
         let ctx = CallCtx::new(sim.clock.now_ms());
+        let bytes = if takes_get && bytes.iter().all(u8::is_ascii_whitespace) { Bytes::from_static(b"{}") } else { bytes };
         handlers::decode::<R>(&bytes, &ctx)
             .and_then(|request| handle(request, &mut sim.company(), &ctx))
             .map(|response| answer::json(&response))

@@ -4,6 +4,7 @@
 
 mod chats;
 mod join_way;
+mod staff;
 mod statistic;
 mod transfer;
 

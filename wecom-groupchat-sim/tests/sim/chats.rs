@@ -129,3 +129,41 @@ async fn opengid_converts_to_a_chat_id() {
     let error = client.opengid_to_chatid(&OpengidToChatidRequest::new("oNoSuchGroup")).await.unwrap_err();
     assert_eq!(error.code(), Some(90511));
 }
+
+#[tokio::test]
+async fn follow_user_list_names_the_staff_with_customer_contact_and_covers_the_81017_listing() {
+    use wecom_groupchat::types::GetFollowUserListRequest;
+    let visible = wecom_groupchat::api::VISIBLE_STAFF_WITHOUT_OWNER_FILTER as usize + 1;
+    let sim = start_with(config().visible_staff(visible)).await;
+    let client = client(&sim);
+    let hints = sim.hints();
+    let users = client.get_follow_user_list(&GetFollowUserListRequest::new()).await.unwrap().follow_user.unwrap();
+    let set: HashSet<&str> = users.iter().map(String::as_str).collect();
+    assert_eq!(set.len(), users.len(), "each userid once");
+    assert!(hints.active_owners.iter().all(|o| set.contains(o.userid.as_str())));
+    assert!(hints.without_customer_contact.iter().all(|u| !set.contains(u.as_str())));
+    assert!(hints.resigned_staff.iter().all(|u| !set.contains(u.as_str())));
+
+    // Without an owner filter the listing is refused; by batches of the followers and the resigned owners
+    // (known from elsewhere) it covers every chat.
+    let refused = client.list(&ListRequest::new(1000)).await.unwrap_err();
+    assert_eq!(refused.code(), Some(wecom_groupchat::codes::TOO_MANY_ITEMS_REQUESTED));
+    let mut owners = users.clone();
+    owners.extend(hints.resigned_owners.iter().map(|o| o.userid.clone()));
+    let mut listed = HashSet::new();
+    for batch in owners.chunks(OwnerFilter::USERID_LIST_MAX_ITEMS) {
+        let request = ListRequest::new(1000).owner_filter(OwnerFilter::new(batch.iter().map(String::as_str)));
+        let page: Vec<_> = client.list_stream(request).try_collect().await.unwrap();
+        listed.extend(page.into_iter().map(|c| c.chat_id));
+    }
+    assert_eq!(listed.len(), hints.chats);
+
+    // On the wire: a GET with no body (a POST is taken too).
+    let raw = Raw::new(&sim).await;
+    let url = format!("{}{}?access_token={}", sim.base_url(), path("get_follow_user_list"), raw.token);
+    let answer: serde_json::Value = raw.http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(errcode(&answer), 0);
+    assert_eq!(answer["follow_user"].as_array().unwrap().len(), users.len());
+    let posted = raw.call("get_follow_user_list", json!({})).await;
+    assert_eq!(posted["follow_user"], answer["follow_user"]);
+}

@@ -115,6 +115,42 @@ impl Client {
         self.call(request).await
     }
 
+    /// 获取配置了客户联系功能的成员列表 — List the staff who have customer contact enabled (the owners a chat listing can name).
+    ///
+    /// 企业和第三方服务商可获取配置了客户联系功能的成员列表。
+    /// 第三方应用需拥有「企业客户」权限;第三方/自建应用只能获取到可见范围内的配置了客户联系功能的成员。
+    ///
+    /// The staff with customer contact enabled, within the app's visible range. When `list` answers 81017
+    /// (more than 1000 people visible), these userids, in batches for `owner_filter`, cover the owners still
+    /// employed; staff who resigned are not in it.
+    ///
+    /// `GET /cgi-bin/externalcontact/get_follow_user_list` · official documentation: <https://developer.work.weixin.qq.com/document/path/92571>
+    ///
+    /// The request is validated first (no call is made when a documented limit is broken). Retry class: idempotent. Transient failures (system busy, concurrency limit, HTTP 5xx, timeouts, dropped connections, bodies cut short) are retried with backoff.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when validation fails, the API answers a non-zero `errcode`, or the call fails in transport or decoding.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: &wecom_groupchat::Client) -> Result<(), wecom_groupchat::Error> {
+    /// use wecom_groupchat::types::GetFollowUserListRequest;
+    ///
+    /// let request = GetFollowUserListRequest::new();
+    /// let response = client.get_follow_user_list(&request).await?;
+    /// println!("{response:?}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn get_follow_user_list(
+        &self,
+        request: &GetFollowUserListRequest,
+    ) -> Result<GetFollowUserListResponse, Error> {
+        self.call(request).await
+    }
+
     /// 获取客户群进群方式配置 — Get a "join group chat" configuration.
     ///
     /// 获取企业配置的群二维码或小程序按钮。

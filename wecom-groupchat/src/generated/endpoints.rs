@@ -16,6 +16,7 @@ pub static ALL: &[&EndpointInfo] = &[
     &ADD_JOIN_WAY,
     &DEL_JOIN_WAY,
     &GET,
+    &GET_FOLLOW_USER_LIST,
     &GET_JOIN_WAY,
     &LIST,
     &ONJOB_TRANSFER,
@@ -39,6 +40,7 @@ pub fn visit<V: EndpointVisitor>(name: &str, visitor: V) -> Option<V::Output> {
         "add_join_way" => Some(visitor.visit::<AddJoinWayRequest>()),
         "del_join_way" => Some(visitor.visit::<DelJoinWayRequest>()),
         "get" => Some(visitor.visit::<GetRequest>()),
+        "get_follow_user_list" => Some(visitor.visit::<GetFollowUserListRequest>()),
         "get_join_way" => Some(visitor.visit::<GetJoinWayRequest>()),
         "list" => Some(visitor.visit::<ListRequest>()),
         "onjob_transfer" => Some(visitor.visit::<OnjobTransferRequest>()),
@@ -62,7 +64,8 @@ macro_rules! for_each_endpoint {
     ($callback:ident) => {
         $callback ! { (add_join_way, $crate::types::AddJoinWayRequest, handler),
         (del_join_way, $crate::types::DelJoinWayRequest, handler), (get,
-        $crate::types::GetRequest, handler), (get_join_way,
+        $crate::types::GetRequest, handler), (get_follow_user_list,
+        $crate::types::GetFollowUserListRequest, handler), (get_join_way,
         $crate::types::GetJoinWayRequest, handler), (list, $crate::types::ListRequest,
         handler), (onjob_transfer, $crate::types::OnjobTransferRequest, handler),
         (opengid_to_chatid, $crate::types::OpengidToChatidRequest, handler), (statistic,
@@ -146,6 +149,31 @@ impl Endpoint for GetRequest {
     type Response = GetResponse;
 
     const INFO: &'static EndpointInfo = &GET;
+}
+
+/// `get_follow_user_list`: 获取配置了客户联系功能的成员列表 — List the staff who have customer contact enabled (the owners a chat listing can name).
+pub const GET_FOLLOW_USER_LIST: EndpointInfo = EndpointInfo {
+    name: "get_follow_user_list",
+    method: HttpMethod::Get,
+    path: "/cgi-bin/externalcontact/get_follow_user_list",
+    summary: "获取配置了客户联系功能的成员列表",
+    summary_en: "List the staff who have customer contact enabled (the owners a chat listing can name).",
+    doc_url: "https://developer.work.weixin.qq.com/document/path/92571",
+    retry: RetryClass::Idempotent,
+    paging: Paging::None,
+    batch_size: None,
+    rate_limit: RateLimit {
+        per_minute: 10000,
+        per_hour: 150000,
+    },
+    request_type: "GetFollowUserListRequest",
+    response_type: "GetFollowUserListResponse",
+};
+
+impl Endpoint for GetFollowUserListRequest {
+    type Response = GetFollowUserListResponse;
+
+    const INFO: &'static EndpointInfo = &GET_FOLLOW_USER_LIST;
 }
 
 /// `get_join_way`: 获取客户群进群方式配置 — Get a "join group chat" configuration.

@@ -50,6 +50,14 @@ pub static EXAMPLES: &[Example] = &[
         ),
     },
     Example {
+        endpoint: "get_follow_user_list",
+        name: None,
+        request: None,
+        response: Some(
+            "{\"errcode\":0,\"errmsg\":\"ok\",\"follow_user\":[\"zhangsan\",\"lissi\"]}",
+        ),
+    },
+    Example {
         endpoint: "get_join_way",
         name: None,
         request: Some("{\"config_id\":\"9ad7fa5cdaa6511298498f979c472aaa\"}"),

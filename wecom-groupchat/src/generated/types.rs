@@ -1971,6 +1971,110 @@ impl SpecDrift for GroupChatAdmin {
     }
 }
 
+/// Request body of `get_follow_user_list`: 获取配置了客户联系功能的成员列表
+///
+/// Build it with `new` (the required fields) and the setters (the optional ones); unset optional fields are left out of the JSON, so the server applies its own defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GetFollowUserListRequest {}
+impl GetFollowUserListRequest {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &[];
+
+    /// Creates a value with every optional field unset.
+    pub fn new() -> Self {
+        Self {}
+    }
+}
+
+impl Default for GetFollowUserListRequest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Validate for GetFollowUserListRequest {
+    fn validate_in(
+        &self,
+        _path: &FieldPath<'_>,
+        _now: i64,
+    ) -> Result<(), ValidationError> {
+        Ok(())
+    }
+}
+
+/// Response body of `get_follow_user_list`: 获取配置了客户联系功能的成员列表
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GetFollowUserListResponse {
+    /// 返回码 — error code: `Some(0)` or `None` (some successes leave it out) in a response the client
+    /// hands back, since non-zero codes become errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// 对返回码的文本描述内容 — error message, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errmsg: Option<String>,
+    /// 配置了客户联系功能的成员userid列表 — userids of the staff with customer contact enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_user: Option<Vec<String>>,
+    /// Fields the spec does not know, kept as the server sent them (and sent back on re-encoding).
+    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl GetFollowUserListResponse {
+    /// The JSON names of the fields the spec lists, in wire order (the envelope and unknown fields aside).
+    pub const FIELDS: &'static [&'static str] = &["follow_user"];
+
+    /// Creates a value with every optional field unset. The envelope says success (`errcode` 0, `errmsg` "ok").
+    pub fn new() -> Self {
+        Self {
+            errcode: Some(0),
+            errmsg: Some("ok".to_string()),
+            follow_user: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    /// Sets `follow_user`.
+    #[must_use]
+    pub fn follow_user(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.follow_user = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Default for GetFollowUserListResponse {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Envelope for GetFollowUserListResponse {
+    fn errcode(&self) -> i64 {
+        self.errcode.unwrap_or(0)
+    }
+
+    fn errmsg(&self) -> &str {
+        self.errmsg.as_deref().unwrap_or("")
+    }
+
+    fn proves_status(&self) -> bool {
+        self.errcode.is_some() || self.errmsg.is_some()
+    }
+}
+
+impl SpecDrift for GetFollowUserListResponse {
+    fn drift_into(&self, path: &FieldPath<'_>, out: &mut Vec<Drift>) {
+        for key in self.extra.keys() {
+            out.push(Drift::UnknownField(path.field(key).to_string()));
+        }
+    }
+}
+
 /// Request body of `get_join_way`: 获取客户群进群方式配置
 ///
 /// Build it with `new` (the required fields) and the setters (the optional ones); unset optional fields are left out of the JSON, so the server applies its own defaults.
