@@ -346,7 +346,8 @@ async fn serve_call<R: Endpoint>(
         Err(Failure::new(PARAMETER_EMPTY, format!("{method} is not accepted; {expected}")))
     } else {
         let ctx = CallCtx::new(sim.clock.now_ms());
-        let bytes = if takes_get && bytes.iter().all(u8::is_ascii_whitespace) { Bytes::from_static(b"{}") } else { bytes };
+        let bytes =
+            if takes_get && bytes.iter().all(u8::is_ascii_whitespace) { Bytes::from_static(b"{}") } else { bytes };
         handlers::decode::<R>(&bytes, &ctx)
             .and_then(|request| handle(request, &mut sim.company(), &ctx))
             .map(|response| answer::json(&response))
