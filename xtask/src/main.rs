@@ -79,15 +79,16 @@ fn codegen(check: bool) -> ExitCode {
     let openapi = codegen::emit::openapi(&api);
     let relative = |p: &Path| p.strip_prefix(&root).unwrap_or(p).display().to_string();
     let count = files.len() + 1;
-    let result = if check {
-        codegen::sync::compare(&files, &out_dir).and_then(|mut stale| {
-            Ok(stale.extend(codegen::sync::compare_file(&openapi_path, &openapi)?)).map(|()| stale)
-        })
-    } else {
-        codegen::sync::write(&files, &out_dir).and_then(|mut changed| {
-            Ok(changed.extend(codegen::sync::write_file(&openapi_path, &openapi)?)).map(|()| changed)
-        })
+    let sync = || -> std::io::Result<Vec<codegen::sync::Staleness>> {
+        let (mut changes, openapi_change) = if check {
+            (codegen::sync::compare(&files, &out_dir)?, codegen::sync::compare_file(&openapi_path, &openapi)?)
+        } else {
+            (codegen::sync::write(&files, &out_dir)?, codegen::sync::write_file(&openapi_path, &openapi)?)
+        };
+        changes.extend(openapi_change);
+        Ok(changes)
     };
+    let result = sync();
     match result {
         Ok(changes) if changes.is_empty() => {
             println!("generated code is up to date ({count} files)");
