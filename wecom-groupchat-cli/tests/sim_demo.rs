@@ -97,11 +97,22 @@ fn sim_help_and_bad_flags() {
     for args in [&["sim", "--help"][..], &["-v", "sim", "--help"][..], &["-v", "sim", "-h"][..]] {
         let run = Cli::new().env("WECOM_CORP_SECRET", common::SECRET).args(args).run();
         run.ok().stdout_has(&["--corp-id", "--corp-secret", "--data", "--latency-ms", "--rate-limit", "--seed"]);
+        run.stdout_has(&["--callback-url", "--callback-token", "--callback-aes-key", "--callback-api-writes"]);
         assert!(!run.stdout.contains("--output"), "{args:?}: the tool's help:\n{}", run.stdout);
     }
     Cli::new().args(["sim", "--no-such-flag"]).run().code(2).stderr_has(&["--no-such-flag"]);
     Cli::new().args(["sim", "--busy-fraction", "0.8", "--drop-fraction", "0.8"]).run().code(2);
     Cli::new().args(["sim", "--addr", "0.0.0.0:0"]).run().code(2).stderr_has(&["--allow-non-loopback"]);
+    // A callback key of the wrong length is a usage error that names the flag, never the key or the token.
+    Cli::new()
+        .secret("short-aes-key-hidden")
+        .secret("callback-token-hidden")
+        .args(["sim", "--callback-url", "http://127.0.0.1:9/cb", "--callback-token", "callback-token-hidden"])
+        .args(["--callback-aes-key", "short-aes-key-hidden"])
+        .run()
+        .code(2)
+        .stderr_has(&["--callback-aes-key", "43"]);
+    Cli::new().args(["sim", "--callback-token", "t"]).run().code(2).stderr_has(&["--callback-url"]);
 }
 
 #[test]

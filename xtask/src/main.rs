@@ -67,49 +67,50 @@ fn codegen(check: bool) -> ExitCode {
     let root = workspace_root();
     let spec_dir = root.join("api-spec");
     let out_dir = root.join("wecom-groupchat/src/generated");
-    let files = match codegen::generate_from_dir(&spec_dir, "api-spec") {
-        Ok(files) => files,
+    let openapi_path = root.join(codegen::emit::OPENAPI_PATH);
+    let api = match codegen::load(&spec_dir, "api-spec") {
+        Ok(api) => api,
         Err(errors) => {
             eprintln!("error: the spec has {} problem(s):\n{errors}", errors.0.len());
             return ExitCode::FAILURE;
         }
     };
+    let files = codegen::emit::generate(&api);
+    let openapi = codegen::emit::openapi(&api);
     let relative = |p: &Path| p.strip_prefix(&root).unwrap_or(p).display().to_string();
-    if check {
-        match codegen::sync::compare(&files, &out_dir) {
-            Ok(stale) if stale.is_empty() => {
-                println!("generated code is up to date ({} files)", files.len());
-                ExitCode::SUCCESS
-            }
-            Ok(stale) => {
-                eprintln!("error: generated code is stale:");
-                for s in &stale {
-                    eprintln!("  {}", stale_line(s, &relative));
-                }
-                eprintln!("run `{}` and commit the result", codegen::REGENERATE_COMMAND);
-                ExitCode::FAILURE
-            }
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", relative(&out_dir));
-                ExitCode::FAILURE
-            }
+    let count = files.len() + 1;
+    let sync = || -> std::io::Result<Vec<codegen::sync::Staleness>> {
+        let (mut changes, openapi_change) = if check {
+            (codegen::sync::compare(&files, &out_dir)?, codegen::sync::compare_file(&openapi_path, &openapi)?)
+        } else {
+            (codegen::sync::write(&files, &out_dir)?, codegen::sync::write_file(&openapi_path, &openapi)?)
+        };
+        changes.extend(openapi_change);
+        Ok(changes)
+    };
+    let result = sync();
+    match result {
+        Ok(changes) if changes.is_empty() => {
+            println!("generated code is up to date ({count} files)");
+            ExitCode::SUCCESS
         }
-    } else {
-        match codegen::sync::write(&files, &out_dir) {
-            Ok(changed) if changed.is_empty() => {
-                println!("generated code is up to date ({} files)", files.len());
-                ExitCode::SUCCESS
+        Ok(stale) if check => {
+            eprintln!("error: generated code is stale:");
+            for s in &stale {
+                eprintln!("  {}", stale_line(s, &relative));
             }
-            Ok(changed) => {
-                for s in &changed {
-                    println!("updated {}", stale_line(s, &relative));
-                }
-                ExitCode::SUCCESS
+            eprintln!("run `{}` and commit the result", codegen::REGENERATE_COMMAND);
+            ExitCode::FAILURE
+        }
+        Ok(changed) => {
+            for s in &changed {
+                println!("updated {}", stale_line(s, &relative));
             }
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", relative(&out_dir));
-                ExitCode::FAILURE
-            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot {} the generated files: {e}", if check { "read" } else { "write" });
+            ExitCode::FAILURE
         }
     }
 }
