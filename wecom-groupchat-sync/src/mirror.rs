@@ -471,7 +471,9 @@ impl Mirror {
         let (outcome, applied_at, kind) = match &plan {
             Plan::Unchanged => (EventOutcome::Unchanged, Some(now), None),
             Plan::RemoveMembers { userids, version } => {
-                store::remove_members(&mut tx, chat_id, userids, version.as_deref()).await.map_err(db)?;
+                store::remove_members(&mut tx, store.dialect(), chat_id, userids, version.as_deref())
+                    .await
+                    .map_err(db)?;
                 (EventOutcome::Applied, Some(now), Some(ChangeKind::MembersRemoved))
             }
             Plan::Dismiss => {

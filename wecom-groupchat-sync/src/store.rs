@@ -301,6 +301,10 @@ impl Store {
         self.pool.close().await;
     }
 
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     pub(crate) fn db_error(&self, e: &sqlx::Error) -> SyncError {
         SyncError::Database { url: self.url.to_string(), message: self.url.scrub(&e.to_string()) }
     }
@@ -874,9 +878,11 @@ pub(crate) async fn dismiss(
     mark_events_applied(tx, chat_id, now).await
 }
 
-/// A `del_member` applied without a `get`: the members who left are removed and the version moves on.
+/// A `del_member` applied without a `get`: the members who left are removed and the version moves on —
+/// in `raw` too, which then reads as `get` would answer.
 pub(crate) async fn remove_members(
     tx: &mut sqlx::AnyConnection,
+    dialect: Dialect,
     chat_id: &str,
     userids: &[String],
     version: Option<&str>,
@@ -888,15 +894,23 @@ pub(crate) async fn remove_members(
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query(
-        "UPDATE group_chat SET member_version = $2, \
+    let sql = format!("SELECT {} FROM group_chat WHERE chat_id = $1", dialect.json_out("raw"));
+    let raw: Option<String> = sqlx::query(&sql).bind(chat_id).fetch_one(&mut *tx).await?.try_get(0)?;
+    let raw = raw.and_then(|text| serde_json::from_str::<Value>(&text).ok()).map(|mut raw| {
+        if let Some(members) = raw.get_mut("member_list").and_then(Value::as_array_mut) {
+            members.retain(|m| !m["userid"].as_str().is_some_and(|u| userids.iter().any(|left| left == u)));
+        }
+        if let Some(object) = raw.as_object_mut() {
+            object.insert("member_version".into(), version.map_or(Value::Null, |v| Value::String(v.into())));
+        }
+        raw.to_string()
+    });
+    let sql = format!(
+        "UPDATE group_chat SET member_version = $2, raw = COALESCE({}, raw), \
          member_count = (SELECT COUNT(*) FROM group_chat_member WHERE chat_id = $1) WHERE chat_id = $1",
-    )
-    .bind(chat_id)
-    .bind(version)
-    .execute(&mut *tx)
-    .await
-    .map(drop)
+        dialect.json_in(3)
+    );
+    sqlx::query(&sql).bind(chat_id).bind(version).bind(raw).execute(&mut *tx).await.map(drop)
 }
 
 /// Events of `chat_id` waiting for a `get` have reached the rows.
