@@ -185,6 +185,106 @@ pub enum Command {
     Sim(SimPassthrough),
     /// Start the embedded simulator and walk through every endpoint (no WeCom account needed).
     Demo,
+    /// Keep a mirror of every customer group and member in SQLite or PostgreSQL.
+    ///
+    /// `--once`: one reconcile — list every chat, fetch each with `get` (within the rate limits), store
+    /// each chat and its members in one transaction; exits 4 when some chats still failed after their
+    /// attempts (they stay queued for the next run). With `--callback-addr`: a reconcile, then events
+    /// received on the callback URL are stored and applied (a `get` only where member versions cannot
+    /// save it) until SIGINT or SIGTERM, which finish the calls in flight and exit 0; `--reconcile-every`
+    /// catches whatever events were missed. Several processes on one PostgreSQL share the work.
+    /// A run stopped midway resumes where it stopped.
+    #[command(after_help = "Examples:\n  \
+        wecom-groupchat sync --once\n  \
+        wecom-groupchat sync --db postgres://mirror@db.internal/crm --callback-addr 0.0.0.0:8080 \\\n      \
+        --reconcile-every 6h      # WECOM_CALLBACK_TOKEN and WECOM_CALLBACK_AES_KEY in the environment\n  \
+        wecom-groupchat sync status --db sqlite://wecom-groupchat.db")]
+    Sync(SyncArgs),
+}
+
+/// Where the mirror lives: `sqlite://PATH` (a file, created on first use) or `postgres://…`.
+#[derive(Clone, Args)]
+pub struct DbArg {
+    /// The mirror's database: sqlite://PATH (created on first use) or postgres://USER[:PASSWORD]@HOST/DB.
+    /// A password in it is never printed.
+    #[arg(long, env = "WECOM_SYNC_DB", hide_env_values = true, default_value = "sqlite://wecom-groupchat.db")]
+    pub db: String,
+}
+
+impl std::fmt::Debug for DbArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("DbArg").field("db", &"***").finish()
+    }
+}
+
+/// `sync`: one reconcile (`--once`), or keep the mirror (`--callback-addr`, `--reconcile-every`).
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SyncArgs {
+    #[command(subcommand)]
+    pub command: Option<SyncCommand>,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// One reconcile, then exit.
+    #[arg(long, conflicts_with_all = ["callback_addr", "reconcile_every"])]
+    pub once: bool,
+    /// Address of the callback URL to listen on (e.g. 0.0.0.0:8080; port 0 picks a free one); prints
+    /// `callback: http://ADDR/PATH` on stdout.
+    #[arg(long, value_name = "ADDR")]
+    pub callback_addr: Option<std::net::SocketAddr>,
+    /// The callback Token set in the WeCom admin console. Never printed.
+    #[arg(long, env = "WECOM_CALLBACK_TOKEN", hide_env_values = true)]
+    pub callback_token: Option<String>,
+    /// The callback EncodingAESKey (43 characters). Never printed.
+    #[arg(long, env = "WECOM_CALLBACK_AES_KEY", hide_env_values = true)]
+    pub callback_aes_key: Option<String>,
+    /// The receive id of the callbacks: the corp id for a corp's own app (the default), the suite id for
+    /// a third-party suite.
+    #[arg(long, value_name = "ID")]
+    pub receive_id: Option<String>,
+    /// The URL path of the callback.
+    #[arg(long, default_value = "/callback", value_name = "PATH")]
+    pub callback_path: String,
+    /// Reconcile again every DURATION (`30m`, `6h`, `1d`; a bare number is seconds), to catch events
+    /// that were missed.
+    #[arg(long, value_name = "DURATION")]
+    pub reconcile_every: Option<String>,
+    /// `get` calls in flight at once in this process (1 to 256).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(allow_negative_numbers = true)]
+    pub concurrency: u32,
+}
+
+impl std::fmt::Debug for SyncArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "***");
+        f.debug_struct("SyncArgs")
+            .field("command", &self.command)
+            .field("db", &self.db)
+            .field("once", &self.once)
+            .field("callback_addr", &self.callback_addr)
+            .field("callback_token", &hidden(&self.callback_token))
+            .field("callback_aes_key", &hidden(&self.callback_aes_key))
+            .field("receive_id", &self.receive_id)
+            .field("callback_path", &self.callback_path)
+            .field("reconcile_every", &self.reconcile_every)
+            .field("concurrency", &self.concurrency)
+            .finish()
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// The mirror's figures: chats, members, dismissed, queued, the last reconcile (JSON when stdout is not
+    /// a terminal).
+    Status(SyncStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncStatusArgs {
+    #[command(flatten)]
+    pub db: DbArg,
 }
 
 /// The simulator's own flags, parsed by `wecom_groupchat_sim::SimArgs`.

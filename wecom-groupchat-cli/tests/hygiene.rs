@@ -27,6 +27,8 @@ const COMMANDS: &[&[&str]] = &[
     &["export"],
     &["sim"],
     &["demo"],
+    &["sync"],
+    &["sync", "status"],
 ];
 
 #[test]
@@ -40,6 +42,12 @@ fn every_command_has_help_that_hides_secrets() {
                 .env("WECOM_CORP_SECRET", common::SECRET)
                 .env("WECOM_ACCESS_TOKEN", token)
                 .env("WECOM_TOKEN_STORE", store)
+                .env("WECOM_SYNC_DB", "postgres://mirror:dbpassword456@db/crm")
+                .env("WECOM_CALLBACK_TOKEN", "callbacktoken789")
+                .env("WECOM_CALLBACK_AES_KEY", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C")
+                .secret("dbpassword456")
+                .secret("callbacktoken789")
+                .secret("jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C")
                 .secret(token)
                 .secret("redispassword123")
                 .args(*command)

@@ -144,6 +144,16 @@ impl DbUrl {
         })
     }
 
+    /// The same database, which must exist already: an SQLite file is not created (for reading a mirror,
+    /// e.g. its status). A `mode` given in the URL is kept.
+    pub fn must_exist(&self) -> DbUrl {
+        let mut url = self.clone();
+        if url.backend == Backend::Sqlite {
+            url.connect = url.connect.replace("mode=rwc", "mode=rw");
+        }
+        url
+    }
+
     /// The engine.
     pub fn backend(&self) -> Backend {
         self.backend

@@ -585,6 +585,18 @@ impl Mirror {
         Ok(RunState::Going)
     }
 
+    /// Finishes the run in progress when it is listed and nothing of it is left (taking it over if its
+    /// worker is gone); a run that still needs listing is left to the scheduler.
+    async fn settle_open_run(&self) -> Result<(), SyncError> {
+        let store = &self.inner.store;
+        if let Some(run) = store.open_run().await.map_err(|e| store.db_error(&e))?
+            && run.listed_at.is_some()
+        {
+            self.settle_run(run.id).await?;
+        }
+        Ok(())
+    }
+
     /// Lists every chat into the queue for `run` (held until the listing is complete).
     async fn list(&self, run: i64) -> Result<(), SyncError> {
         let mode = match self.list_pages(run, None).await {
@@ -758,7 +770,13 @@ impl Mirror {
                         Err(e) => break Err(e),
                     },
                     Until::Idle => break Ok(()),
-                    Until::Stop(_) => {}
+                    Until::Stop(_) => {
+                        // Idle: the run in progress may be complete (finished here rather than at the
+                        // scheduler's next tick, so that its finish time is true).
+                        if let Err(e) = self.settle_open_run().await {
+                            tracing::warn!(error = %e, "cannot settle the run in progress");
+                        }
+                    }
                 }
             }
             if claimed > 0 && inflight.len() < options.concurrency {

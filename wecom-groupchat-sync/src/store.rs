@@ -245,6 +245,16 @@ impl Store {
         Self::open_with(url, 16).await
     }
 
+    /// [`Store::open`] of a database that exists already (an SQLite file is not created).
+    ///
+    /// # Errors
+    /// See [`Store::open`]; a missing SQLite file is [`SyncError::Unreachable`].
+    pub async fn open_existing(url: &DbUrl) -> Result<Store, SyncError> {
+        let mut store = Self::open_with(&url.must_exist(), 2).await?;
+        store.url = url.clone();
+        Ok(store)
+    }
+
     /// [`Store::open`] with at most `connections` PostgreSQL connections (SQLite uses one: it has a single
     /// writer, and one connection keeps its transactions from ever meeting a busy lock).
     ///
@@ -273,6 +283,16 @@ impl Store {
                     Ok(())
                 })
             });
+        // One connection first: its error says why (refused, authentication, no such file), where a pool
+        // only says it timed out.
+        {
+            use sqlx::Connection;
+            let first = tokio::time::timeout(Duration::from_secs(10), sqlx::AnyConnection::connect(url.connect_url()))
+                .await
+                .map_err(|_| unreachable(&"no connection within 10 s"))?
+                .map_err(|e| unreachable(&e))?;
+            let _ = first.close().await;
+        }
         let pool = options.connect(url.connect_url()).await.map_err(|e| unreachable(&e))?;
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,

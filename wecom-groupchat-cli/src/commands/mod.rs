@@ -8,6 +8,7 @@ mod join_way;
 mod list;
 pub mod sim;
 mod stats;
+mod sync;
 pub mod transfer;
 
 use std::io::IsTerminal;
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Export(args) => export::run(&global, args).await,
         Command::Sim(args) => sim::run(&global, args.args).await,
         Command::Demo => demo::run().await,
+        Command::Sync(args) => sync::run(&global, args).await,
     }
 }
 
