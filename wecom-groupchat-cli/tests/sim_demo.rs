@@ -138,6 +138,12 @@ fn demo_walks_through_every_endpoint() {
         "requests sent for those two: 0",
         "errcode 40050",
         "gettoken called 1 time(s)",
+        // Step 8: the mirror.
+        "reconcile into sqlite://",
+        "300 chats listed, 300 fetched with get → 300 chats,",
+        "event update/del_member: stored and applied to the rows, no get",
+        "event update/change_name: stored, a get of the chat queued",
+        "the rename needed a get — 1 get call(s) for the two events",
     ]);
     // The summary table counts a call of every endpoint.
     let summary = &run.stdout[run.stdout.find("what went over the wire").expect("a summary")..];

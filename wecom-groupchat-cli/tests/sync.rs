@@ -40,7 +40,7 @@ impl Db {
             _ => {
                 let _ = writeln!(
                     std::io::stderr(),
-                    "\nnote: the sync CLI's PostgreSQL tests did not run: set {POSTGRES_URL_VAR} (see .ci/start-postgres)\n"
+                    "\nnote: the sync CLI's PostgreSQL tests did not run: set {POSTGRES_URL_VAR} (`bash .ci/postgres start` starts one)\n"
                 );
                 return None;
             }

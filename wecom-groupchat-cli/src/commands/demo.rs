@@ -309,11 +309,15 @@ pub async fn run() -> Outcome {
     }
 
     // 7. callback events
-    callback_events(&sim, &client, events).await?;
+    let mut events = events;
+    callback_events(&sim, &client, &mut events).await?;
+
+    // 8. a mirror
+    mirror_step(&sim, &client, &mut events).await?;
     server.abort();
 
     // Summary
-    heading(8, "what went over the wire")?;
+    heading(9, "what went over the wire")?;
     let stats = sim.stats();
     let mut rows = Rows::new(&["endpoint", "calls"]);
     for (endpoint, n) in stats.calls.iter().filter(|(_, n)| **n > 0) {
@@ -333,7 +337,7 @@ pub async fn run() -> Outcome {
 async fn callback_events(
     sim: &Simulator,
     client: &Client,
-    mut events: tokio::sync::mpsc::Receiver<CallbackMessage>,
+    events: &mut tokio::sync::mpsc::Receiver<CallbackMessage>,
 ) -> Outcome {
     heading(7, "callback events — changes made in the WeCom app, pushed signed and encrypted to a receiver")?;
     let hints = sim.hints();
@@ -407,4 +411,112 @@ async fn callback_events(
         &before.chars().take(8).collect::<String>(),
         &after.chars().take(8).collect::<String>()
     ))
+}
+
+/// Step 8: a mirror of the demo company in a temporary SQLite file (crate `wecom-groupchat-sync`), then an
+/// event — a member leaves, pushed by the simulator — and the rows it changed, without a `get`; then a
+/// rename, which needs one.
+async fn mirror_step(
+    sim: &Simulator,
+    client: &Client,
+    events: &mut tokio::sync::mpsc::Receiver<CallbackMessage>,
+) -> Outcome {
+    use wecom_groupchat_sync::{DbUrl, EventOutcome, Mirror, Store, SyncOptions};
+    heading(8, "a mirror — every group and member in SQLite, kept by events (wecom-groupchat sync)")?;
+    let dir = tempfile::Builder::new()
+        .prefix("wecom-groupchat-demo-")
+        .tempdir()
+        .map_err(|e| Failure::Io(format!("cannot make a temporary directory: {e}")))?;
+    let url = DbUrl::parse(&format!("sqlite://{}", dir.path().join("mirror.db").display()))
+        .map_err(|e| Failure::Io(e.to_string()))?;
+    let sync_failed = |e: wecom_groupchat_sync::SyncError| Failure::Io(e.to_string());
+    let store = Store::open(&url).await.map_err(sync_failed)?;
+    let mirror = Mirror::new(store, client.clone(), SyncOptions::default()).map_err(sync_failed)?;
+    let report = mirror.reconcile().await.map_err(sync_failed)?;
+    let status = mirror.store().status(mirror.options().max_attempts).await.map_err(sync_failed)?;
+    line(&format!(
+        "reconcile into {url}: {} chats listed, {} fetched with get → {} chats, {} members in the tables",
+        report.run.listed, report.run.fetched, status.chats, status.members
+    ))?;
+    let staff = client.get_follow_user_list(&wecom_groupchat::types::GetFollowUserListRequest::new()).await?;
+    line(&format!(
+        "(above {} visible staff WeCom refuses an unfiltered list; the mirror then lists by batches of the {} staff \
+         get_follow_user_list names, plus the owners it knows)",
+        wecom_groupchat::api::VISIBLE_STAFF_WITHOUT_OWNER_FILTER,
+        staff.follow_user.map_or(0, |u| u.len())
+    ))?;
+
+    // A chat with an external member, who leaves in the WeCom app: the event follows the stored version.
+    let mut picked = None;
+    for id in mirror.store().chat_ids().await.map_err(sync_failed)? {
+        let members = mirror.store().members(&id).await.map_err(sync_failed)?;
+        if let Some(guest) = members.iter().find(|m| m.member_type == Some(2)) {
+            picked = Some((id, guest.userid.clone()));
+            break;
+        }
+    }
+    let Some((chat_id, guest)) = picked else { return line("(no chat with an external member)") };
+    let row = |mirror: Mirror, chat_id: String| async move {
+        mirror.store().chat(&chat_id).await.map_err(sync_failed)?.ok_or_else(|| Failure::Io("chat row gone".into()))
+    };
+    let before = row(mirror.clone(), chat_id.clone()).await?;
+    let gets = sim.calls("get");
+    let control = |path: String, body: serde_json::Value| {
+        let request = reqwest::Client::new()
+            .post(format!("{}/__sim/chats/{chat_id}/{path}", sim.base_url()))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+        async move {
+            let answer = request.send().await.map_err(|e| Failure::Io(format!("simulator control path: {e}")))?;
+            if !answer.status().is_success() {
+                return Err(Failure::Io(format!("simulator control path {path}: {}", answer.status())));
+            }
+            Ok(())
+        }
+    };
+    let mut deliver = async |what: &str| -> Outcome {
+        if tokio::time::timeout(std::time::Duration::from_secs(30), sim.callbacks_idle()).await.is_err() {
+            return line("(the deliveries did not finish within 30 s)");
+        }
+        while let Ok(message) = events.try_recv() {
+            let outcome = match mirror.apply_event(&message).await.map_err(sync_failed)? {
+                EventOutcome::Applied => "stored and applied to the rows, no get",
+                EventOutcome::Queued => "stored, a get of the chat queued",
+                EventOutcome::Unchanged => "stored, the rows already said so",
+                EventOutcome::Dismissed => "stored, the chat marked dismissed",
+                EventOutcome::Duplicate => "a redelivery, ignored",
+                _ => "stored",
+            };
+            line(&format!("event {what}: {outcome}"))?;
+        }
+        Ok(())
+    };
+    control("quit".into(), json!({"userids": [guest]})).await?;
+    deliver("update/del_member").await?;
+    let after = row(mirror.clone(), chat_id.clone()).await?;
+    let left = mirror.store().members(&chat_id).await.map_err(sync_failed)?.iter().all(|m| m.userid != guest);
+    control("rename".into(), json!({"name": "VIP customers (mirrored)"})).await?;
+    deliver("update/change_name").await?;
+    mirror.work_queue().await.map_err(sync_failed)?;
+    let renamed = row(mirror.clone(), chat_id.clone()).await?;
+
+    let mut rows = Rows::new(&["group_chat", "name", "member_count", "member_version", "synced_at"]);
+    let short = |v: &Option<String>| v.as_deref().map(|v| v.chars().take(8).collect::<String>()).unwrap_or_default();
+    for (label, r) in [("before", &before), ("after the departure", &after), ("after the rename", &renamed)] {
+        rows.push(vec![
+            json!(label),
+            json!(r.name),
+            json!(r.member_count),
+            json!(short(&r.member_version)),
+            datetime(r.synced_at),
+        ]);
+    }
+    rows.print(Output::Table)?;
+    line(&format!(
+        "chat {chat_id}: the departure was applied from the event (its LastMemVer was the stored member_version; \
+         member row of {guest} gone: {left}); the rename needed a get — {} get call(s) for the two events",
+        sim.calls("get") - gets
+    ))?;
+    mirror.store().close().await;
+    Ok(())
 }

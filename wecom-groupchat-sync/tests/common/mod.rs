@@ -44,7 +44,7 @@ pub fn postgres_url() -> Option<String> {
             tell_developer(&format!(
                 "the mirror's PostgreSQL tests did not run: they need a PostgreSQL server. Run them with\n    \
                  {POSTGRES_URL_VAR}=postgres://USER@127.0.0.1:PORT/DATABASE cargo test --workspace\n    \
-                 (`.ci/start-postgres` starts a throwaway cluster and prints the URL)"
+                 (`bash .ci/postgres start` starts a throwaway cluster and prints the URL)"
             ));
             None
         }
