@@ -188,7 +188,13 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn no_errcode_or_documented_limit_is_written_outside_the_spec() {
     let facts = facts();
     let mut problems = Vec::new();
-    let crates = ["wecom-groupchat", "wecom-groupchat-sim", "wecom-groupchat-cli", "wecom-groupchat-bench"];
+    let crates = [
+        "wecom-groupchat",
+        "wecom-groupchat-sim",
+        "wecom-groupchat-cli",
+        "wecom-groupchat-bench",
+        "wecom-groupchat-sync",
+    ];
     let mut scanned = 0;
     for krate in crates {
         let mut files = Vec::new();

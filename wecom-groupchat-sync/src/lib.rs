@@ -41,3 +41,8 @@ pub use db_url::{Backend, DbUrl};
 pub use error::SyncError;
 pub use mirror::{Change, ChangeKind, EventOutcome, Mirror, MirrorHandler, Progress, RunReport, SyncOptions};
 pub use store::{ChatRow, MemberRow, RunRow, Status, Store};
+
+/// The README's examples compile (doc tests).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

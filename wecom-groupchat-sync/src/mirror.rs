@@ -164,6 +164,13 @@ pub struct Progress {
     pub events: u64,
     /// Of those, events that needed no `get` (already in the rows, a `del_member` applied, a dismissal).
     pub events_without_get: u64,
+    /// Time spent in the transactions that store `get` answers, BEGIN to COMMIT (by every mirror on this
+    /// [`Store`] and its clones).
+    pub store_time: Duration,
+    /// The same with the wait for a connection (SQLite has one: the stores of concurrent fetches queue).
+    pub store_time_with_wait: Duration,
+    /// Transactions that stored a `get` answer (or a dismissal `get` found).
+    pub stores: u64,
 }
 
 #[derive(Debug, Default)]
@@ -175,6 +182,8 @@ struct Counters {
     get_calls: AtomicU64,
     events: AtomicU64,
     events_without_get: AtomicU64,
+    store_nanos: AtomicU64,
+    stores: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -320,6 +329,9 @@ impl Mirror {
             get_calls: get(&c.get_calls),
             events: get(&c.events),
             events_without_get: get(&c.events_without_get),
+            store_time: self.inner.store.store_time(),
+            store_time_with_wait: Duration::from_nanos(get(&c.store_nanos)),
+            stores: get(&c.stores),
         }
     }
 
@@ -402,12 +414,31 @@ impl Mirror {
         reconcile_every: Option<Duration>,
         stop: impl Future<Output = ()>,
     ) -> Result<(), SyncError> {
+        self.serve_inner(true, reconcile_every, stop).await
+    }
+
+    /// Works the queue until `stop` completes, as [`Mirror::serve`] does, but starts no reconcile of its
+    /// own (it joins one another worker runs, and finishes it when that worker is gone): a worker for
+    /// the events, or an extra worker for a fleet's reconciles.
+    ///
+    /// # Errors
+    /// As [`Mirror::serve`].
+    pub async fn work(&self, stop: impl Future<Output = ()>) -> Result<(), SyncError> {
+        self.serve_inner(false, None, stop).await
+    }
+
+    async fn serve_inner(
+        &self,
+        at_start: bool,
+        reconcile_every: Option<Duration>,
+        stop: impl Future<Output = ()>,
+    ) -> Result<(), SyncError> {
         let _ticker = self.ticker();
         let (stop_tx, stop_rx) = watch::channel(false);
         let scheduler = {
             let mirror = self.clone();
             let stop_rx = stop_rx.clone();
-            tokio::spawn(async move { mirror.schedule(reconcile_every, stop_rx).await })
+            tokio::spawn(async move { mirror.schedule(at_start, reconcile_every, stop_rx).await })
         };
         let worker = self.drain(Until::Stop(stop_rx));
         tokio::pin!(worker);
@@ -658,8 +689,13 @@ impl Mirror {
 
     /// In `serve`: starts a reconcile at once (or joins the one in progress), then every `every`;
     /// lists the runs this worker holds and finishes them.
-    async fn schedule(&self, every: Option<Duration>, mut stop: watch::Receiver<bool>) -> Result<(), SyncError> {
-        let mut started_once = false;
+    async fn schedule(
+        &self,
+        at_start: bool,
+        every: Option<Duration>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), SyncError> {
+        let mut started_once = !at_start;
         let tick = self.inner.options.lease / 4;
         while !*stop.borrow() {
             match self.schedule_once(every, &mut started_once).await {
@@ -863,9 +899,17 @@ impl Mirror {
             return Ok(());
         };
         let now = now();
+        let started = Instant::now();
+        let timed = |stored| {
+            let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            inner.counters.store_nanos.fetch_add(nanos, Ordering::Relaxed);
+            bump(&inner.counters.stores);
+            stored
+        };
         match answer {
             Ok(response) => {
-                let stored = store.store_chat(claim, self.worker(), &response.group_chat, now).await.map_err(db)?;
+                let stored =
+                    timed(store.store_chat(claim, self.worker(), &response.group_chat, now).await.map_err(db)?);
                 if stored == Stored::LeaseLost {
                     tracing::warn!(chat_id = %claim.chat_id, "another worker holds the chat now: answer dropped");
                     return Ok(());
@@ -879,7 +923,7 @@ impl Mirror {
                 Ok(())
             }
             Err(e) if gone(&e) => {
-                if store.store_gone(claim, self.worker(), now).await.map_err(db)? == Stored::Done {
+                if timed(store.store_gone(claim, self.worker(), now).await.map_err(db)?) == Stored::Done {
                     bump(&inner.counters.dismissed);
                     self.count_for_run(claim.run_id, 0, 1);
                     let _ = inner.changes.send(Change { chat_id: claim.chat_id.clone(), kind: ChangeKind::Dismissed });

@@ -232,6 +232,8 @@ pub struct Store {
     pool: AnyPool,
     url: DbUrl,
     dialect: Dialect,
+    /// Time spent in the transactions that store a chat, BEGIN to COMMIT, in nanoseconds.
+    store_nanos: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -303,7 +305,7 @@ impl Store {
             Backend::Sqlite => Dialect::Sqlite,
             Backend::Postgres => Dialect::Postgres,
         };
-        Ok(Store { pool, url: url.clone(), dialect })
+        Ok(Store { pool, url: url.clone(), dialect, store_nanos: Default::default() })
     }
 
     /// The database's URL (its `Display` masks a password).
@@ -319,6 +321,17 @@ impl Store {
     /// Closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Time spent in the transactions that stored chats (BEGIN to COMMIT, the wait for a connection not
+    /// included), by every clone of this store.
+    pub(crate) fn store_time(&self) -> Duration {
+        Duration::from_nanos(self.store_nanos.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn count_store(&self, began: std::time::Instant) {
+        let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.store_nanos.fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn dialect(&self) -> Dialect {
@@ -652,6 +665,7 @@ impl Store {
         members.reverse();
 
         let mut tx = self.pool.begin().await?;
+        let began = std::time::Instant::now();
         if !Self::still_ours(&mut tx, claim, worker).await? {
             tx.rollback().await?;
             return Ok(Stored::LeaseLost);
@@ -701,6 +715,7 @@ impl Store {
         }
         let outcome = dequeue(&mut tx, claim, worker, now).await?;
         tx.commit().await?;
+        self.count_store(began);
         Ok(outcome)
     }
 
@@ -708,6 +723,7 @@ impl Store {
     /// queue row removed.
     pub(crate) async fn store_gone(&self, claim: &Claim, worker: &str, now: i64) -> Result<Stored, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        let began = std::time::Instant::now();
         if !Self::still_ours(&mut tx, claim, worker).await? {
             tx.rollback().await?;
             return Ok(Stored::LeaseLost);
@@ -727,6 +743,7 @@ impl Store {
             .await?;
         mark_events_applied(&mut tx, &claim.chat_id, now).await?;
         tx.commit().await?;
+        self.count_store(began);
         Ok(Stored::Done)
     }
 

@@ -439,3 +439,20 @@ async fn a_wrong_secret_stops_the_run_before_any_chat_is_marked() {
     assert!(matches!(error, SyncError::Api(_)), "{error:?}");
     assert_eq!(mirror.store().status(3).await.unwrap().chats, 0);
 }
+
+async fn a_database_of_a_newer_schema_is_refused(db: TestDb) {
+    let store = db.open().await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99991231000000, 'from a newer build', TRUE, $1, 0)",
+    )
+    .bind(vec![0u8; 48])
+    .execute(store.pool())
+    .await
+    .unwrap();
+    store.close().await;
+    let error = wecom_groupchat_sync::Store::open(&db.url).await.unwrap_err();
+    assert!(matches!(error, SyncError::Unreachable { .. }), "{error:?}");
+    assert!(error.to_string().contains("99991231000000"), "{error}");
+}
+both!(a_database_of_a_newer_schema_is_refused);
