@@ -8,6 +8,7 @@ pub mod floor;
 pub mod host;
 pub mod machine;
 pub mod memory;
+pub mod mirror;
 pub mod overhead;
 pub mod peer;
 pub mod report;

@@ -9,7 +9,7 @@ use wecom_groupchat_bench::host::{self, Threads};
 use wecom_groupchat_bench::machine::Machine;
 use wecom_groupchat_bench::memory::{self, Mode};
 use wecom_groupchat_bench::report::Report;
-use wecom_groupchat_bench::{codec, codegen_time, overhead, peer, stampede, sync, throughput};
+use wecom_groupchat_bench::{codec, codegen_time, mirror, overhead, peer, stampede, sync, throughput};
 
 /// Benchmarks of wecom-groupchat against its simulator on loopback. Prints one table and writes it,
 /// with the machine and the command, to docs/benchmarks.md (a complete run: every section ran, none
@@ -101,9 +101,10 @@ enum Section {
     Codec,
     Peer,
     Codegen,
+    Mirror,
 }
 
-const ALL: [Section; 8] = [
+const ALL: [Section; 9] = [
     Section::Overhead,
     Section::Throughput,
     Section::Sync,
@@ -112,6 +113,7 @@ const ALL: [Section; 8] = [
     Section::Codec,
     Section::Peer,
     Section::Codegen,
+    Section::Mirror,
 ];
 
 fn default_root() -> PathBuf {
@@ -210,6 +212,13 @@ fn run(args: RunArgs) -> Result<(), String> {
             Section::Codegen => {
                 codegen_time::run(&args.root, if quick { 2 } else { 10 }).map(|r| report.codegen = Some(r))
             }
+            Section::Mirror => mirror::run(&rt, threads.sim, &args.root, mirror::Plan::new(quick)).map(|r| {
+                if let Some(reason) = &r.postgres_skipped {
+                    eprintln!("{reason}");
+                    report.incomplete.push(format!("mirror on PostgreSQL not measured: {reason}"));
+                }
+                report.mirror = Some(r);
+            }),
         };
         match outcome {
             Ok(()) => eprintln!("   {name}: {:.1} s", t.elapsed().as_secs_f64()),
