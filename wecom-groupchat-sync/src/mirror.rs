@@ -238,6 +238,27 @@ struct Inner {
     changes: broadcast::Sender<Change>,
     /// A claim could not be given back (the database was away): give back all at the next idle moment.
     release_pending: std::sync::atomic::AtomicBool,
+    /// Runs this process is listing right now.
+    listing: Mutex<std::collections::HashSet<i64>>,
+}
+
+/// Marks a run as being listed by this process while it lives.
+struct Listing<'a> {
+    inner: &'a Inner,
+    run: i64,
+}
+
+impl<'a> Listing<'a> {
+    fn start(inner: &'a Inner, run: i64) -> Self {
+        inner.listing.lock().unwrap_or_else(PoisonError::into_inner).insert(run);
+        Listing { inner, run }
+    }
+}
+
+impl Drop for Listing<'_> {
+    fn drop(&mut self) {
+        self.inner.listing.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.run);
+    }
 }
 
 /// A mirror of the customer groups of one corp: see the crate's documentation.
@@ -297,6 +318,7 @@ impl Mirror {
                 lease_ok_until,
                 changes,
                 release_pending: std::sync::atomic::AtomicBool::new(false),
+                listing: Mutex::new(std::collections::HashSet::new()),
             }),
         })
     }
@@ -372,7 +394,12 @@ impl Mirror {
         loop {
             match self.settle_run(run).await? {
                 RunState::NeedsListing => {
-                    self.list(run).await?;
+                    // List and fetch at once: each page is due as soon as it is queued.
+                    let listing = async {
+                        let _listing = Listing::start(&self.inner, run);
+                        self.list(run).await
+                    };
+                    tokio::try_join!(listing, self.drain(Until::Run(run)))?;
                     listed_here = true;
                 }
                 RunState::Finished => break,
@@ -605,7 +632,8 @@ impl Mirror {
             return Ok(RunState::Going);
         }
         if row.listed_at.is_none() {
-            return Ok(RunState::NeedsListing);
+            let listing_here = self.inner.listing.lock().unwrap_or_else(PoisonError::into_inner).contains(&run);
+            return Ok(if listing_here { RunState::Going } else { RunState::NeedsListing });
         }
         if store.run_pending(run, self.inner.options.max_attempts).await.map_err(db)? == 0 {
             self.flush_counts().await;
@@ -628,61 +656,117 @@ impl Mirror {
         Ok(())
     }
 
-    /// Lists every chat into the queue for `run` (held until the listing is complete).
+    /// Lists every chat into the queue for `run`, page by page (workers fetch as pages come). Each page
+    /// is queued in one transaction with the listing's progress (mode, owner batch, cursor), so a listing
+    /// interrupted by a crash goes on from its last page instead of queueing again what the run stored.
     async fn list(&self, run: i64) -> Result<(), SyncError> {
-        let mode = match self.list_pages(run, None).await {
-            Ok(()) => "all",
-            Err(SyncError::Api(e)) if e.code() == Some(codes::TOO_MANY_ITEMS_REQUESTED) => {
-                let store = &self.inner.store;
-                let follow = self.inner.client.get_follow_user_list(&GetFollowUserListRequest::new()).await?;
-                let known = store.known_owners().await.map_err(|e| store.db_error(&e))?;
-                let mut seen = std::collections::HashSet::new();
-                let owners: Vec<String> = follow
-                    .follow_user
-                    .unwrap_or_default()
-                    .into_iter()
-                    .chain(known)
-                    .filter(|o| seen.insert(o.clone()))
-                    .collect();
-                tracing::info!(owners = owners.len(), "listing by owners");
-                for batch in owners.chunks(OwnerFilter::USERID_LIST_MAX_ITEMS) {
-                    self.list_pages(run, Some(batch)).await?;
-                }
-                "owners"
-            }
-            Err(e) => return Err(e),
-        };
         let store = &self.inner.store;
-        store.finish_listing(run, mode, now()).await.map_err(|e| store.db_error(&e))?;
+        let db = |e: sqlx::Error| store.db_error(&e);
+        let Some(row) = store.run(run).await.map_err(db)? else { return Ok(()) };
+        let progress = store.list_progress(run).await.map_err(db)?;
+        let owners = match progress.mode.as_deref() {
+            Some("owners") => Some(progress.owners.clone()),
+            // Its last page was queued; only the end was not recorded.
+            Some(_) if progress.batch > 0 => None,
+            _ => match self.list_batch(run, row.started_at, None, 0, progress.cursor.clone()).await {
+                Ok(()) => None,
+                Err(SyncError::Api(e)) if e.code() == Some(codes::TOO_MANY_ITEMS_REQUESTED) => {
+                    Some(self.fallback_owners().await?)
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        if let Some(owners) = owners {
+            let (first, mut cursor) = match progress.mode.as_deref() {
+                Some("owners") => (usize::try_from(progress.batch).unwrap_or(0), progress.cursor.clone()),
+                _ => (0, None),
+            };
+            tracing::info!(owners = owners.len(), "listing by owners");
+            let batches: Vec<&[String]> = owners.chunks(OwnerFilter::USERID_LIST_MAX_ITEMS).collect();
+            if first == 0 && cursor.is_none() {
+                // Where the batches come from is saved once, so that a resumed listing uses the same.
+                store.start_owner_listing(run, &owners).await.map_err(db)?;
+            }
+            for (i, batch) in batches.iter().enumerate().skip(first) {
+                let at = i64::try_from(i).unwrap_or(i64::MAX);
+                self.list_batch(run, row.started_at, Some(batch), at, cursor.take()).await?;
+            }
+        }
+        store.finish_listing(run, now()).await.map_err(db)?;
         self.inner.wake.notify_waiters();
         Ok(())
     }
 
-    /// One listing (every owner, or a batch of them), page by page into the queue.
-    async fn list_pages(&self, run: i64, owners: Option<&[String]>) -> Result<(), SyncError> {
-        use futures::TryStreamExt;
+    /// The owners to list by after 81017: the staff `get_follow_user_list` names, then every owner the
+    /// mirror knows (staff who resigned among them).
+    async fn fallback_owners(&self) -> Result<Vec<String>, SyncError> {
         let store = &self.inner.store;
-        let page = ListRequest::LIMIT_MAX;
-        let mut request = ListRequest::new(page).status_filter(StatusFilter::All);
-        if let Some(owners) = owners {
-            request = request.owner_filter(OwnerFilter::new(owners.iter().map(String::as_str)));
-        }
-        let mut stream = std::pin::pin!(self.inner.client.list_stream(request));
-        let size = usize::try_from(page).unwrap_or(1);
-        let mut batch = Vec::with_capacity(size);
+        let follow = self.inner.client.get_follow_user_list(&GetFollowUserListRequest::new()).await?;
+        let known = store.known_owners().await.map_err(|e| store.db_error(&e))?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(follow.follow_user.unwrap_or_default().into_iter().chain(known).filter(|o| seen.insert(o.clone())).collect())
+    }
+
+    /// One listing — every owner (`owners` `None`), or batch `batch` of the owners — from `cursor` on,
+    /// each page queued with the progress it makes. A saved cursor WeCom no longer takes restarts the
+    /// listing from its first page (chats stored since the run started are then not queued again).
+    async fn list_batch(
+        &self,
+        run: i64,
+        started_at: i64,
+        owners: Option<&[String]>,
+        batch: i64,
+        mut cursor: Option<String>,
+    ) -> Result<(), SyncError> {
+        let store = &self.inner.store;
+        let mode = if owners.is_some() { "owners" } else { "all" };
+        let mut resumed = cursor.is_some();
         loop {
-            let item = stream.try_next().await?;
-            let done = item.is_none();
-            if let Some(chat) = item {
-                batch.push((chat.chat_id, chat.status.map(i64::from)));
+            let mut request = ListRequest::new(ListRequest::LIMIT_MAX).status_filter(StatusFilter::All);
+            if let Some(owners) = owners {
+                request = request.owner_filter(OwnerFilter::new(owners.iter().map(String::as_str)));
+            }
+            if let Some(c) = &cursor {
+                request = request.cursor(c.clone());
+            }
+            let page = match self.inner.client.list(&request).await {
+                Ok(page) => page,
+                Err(e) if resumed && !fatal(&e) && e.code() != Some(codes::TOO_MANY_ITEMS_REQUESTED) => {
+                    tracing::warn!(error = %e, "the saved listing cursor was refused; listing again from the start");
+                    resumed = false;
+                    cursor = None;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            resumed = false;
+            let chats: Vec<(String, Option<i64>)> = page
+                .group_chat_list
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| (c.chat_id, c.status.map(i64::from)))
+                .collect();
+            for _ in &chats {
                 bump(&self.inner.counters.listed);
             }
-            if batch.len() >= size || (done && !batch.is_empty()) {
-                store.queue_listed(run, &batch, now()).await.map_err(|e| store.db_error(&e))?;
-                batch.clear();
+            let next = page.next_cursor.filter(|c| !c.is_empty());
+            if next.is_some() && next == cursor {
+                return Err(SyncError::Api(wecom_groupchat::Error::Protocol {
+                    endpoint: <ListRequest as wecom_groupchat::endpoint::Endpoint>::INFO.name,
+                    message: "the same cursor came back: the listing makes no progress".into(),
+                }));
             }
-            if done {
-                return Ok(());
+            // After the last page of a batch, the progress points at the next batch.
+            let (at_batch, at_cursor) = match &next {
+                Some(c) => (batch, Some(c.as_str())),
+                None => (batch + 1, None),
+            };
+            let progress = store::ListStep { mode, batch: at_batch, cursor: at_cursor };
+            store.queue_listed(run, started_at, &chats, &progress, now()).await.map_err(|e| store.db_error(&e))?;
+            self.inner.wake.notify_waiters();
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(()),
             }
         }
     }
@@ -742,6 +826,7 @@ impl Mirror {
             }
         };
         if let RunState::NeedsListing = self.settle_run(run).await? {
+            let _listing = Listing::start(&self.inner, run);
             self.list(run).await?;
         }
         Ok(())

@@ -18,10 +18,6 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 /// Migrations of the PostgreSQL schema, embedded in the binary (same versions, same tables).
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// `next_try_at` of the rows a listing queues while it is still going: none is fetched before the
-/// listing is complete, so a listing interrupted by a crash and done again fetches nothing twice.
-pub(crate) const HELD: i64 = i64::MAX;
-
 /// Where the SQL of the two engines differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
@@ -188,6 +184,27 @@ pub struct Status {
     pub events: i64,
     /// The last reconcile.
     pub last_run: Option<RunRow>,
+}
+
+/// How far a run's listing got.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ListProgress {
+    /// `all`, `owners`, or `None` before the first page.
+    pub(crate) mode: Option<String>,
+    /// The owners of the batches (`owners` mode).
+    pub(crate) owners: Vec<String>,
+    /// The batch under way (`owners` mode).
+    pub(crate) batch: i64,
+    /// The cursor of the next page of that listing; `None` for its first page.
+    pub(crate) cursor: Option<String>,
+}
+
+/// The progress a listed page makes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ListStep<'a> {
+    pub(crate) mode: &'a str,
+    pub(crate) batch: i64,
+    pub(crate) cursor: Option<&'a str>,
 }
 
 /// A queue row a worker has taken.
@@ -480,27 +497,73 @@ impl Store {
         row.try_get::<Option<i64>, _>(0)
     }
 
-    /// Queues a page of listed chats for run `run`, held until the listing is complete.
+    /// Where the listing of `run` stands (a resumed run goes on from there).
+    pub(crate) async fn list_progress(&self, run: i64) -> Result<ListProgress, sqlx::Error> {
+        let row = sqlx::query("SELECT list_mode, list_owners, list_batch, list_cursor FROM sync_run WHERE id = $1")
+            .bind(run)
+            .fetch_one(&self.pool)
+            .await?;
+        let owners: Option<String> = row.try_get(1)?;
+        Ok(ListProgress {
+            mode: row.try_get(0)?,
+            owners: owners.and_then(|o| serde_json::from_str(&o).ok()).unwrap_or_default(),
+            batch: row.try_get(2)?,
+            cursor: row.try_get(3)?,
+        })
+    }
+
+    /// The listing of `run` goes by batches of these owners (81017): saved, so that a resumed listing uses
+    /// the same batches.
+    pub(crate) async fn start_owner_listing(&self, run: i64, owners: &[String]) -> Result<(), sqlx::Error> {
+        let owners = serde_json::to_string(owners).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "UPDATE sync_run SET list_mode = 'owners', list_owners = $2, list_batch = 0, list_cursor = NULL WHERE id = $1",
+        )
+        .bind(run)
+        .bind(owners)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+    }
+
+    /// Queues a page of listed chats for run `run`, due at once (workers fetch while the listing goes on),
+    /// and records the listing's progress in the same transaction. The chats stored since the run started
+    /// (`synced_at` later than `started_at`) are not queued again (a listing done again from its start).
     pub(crate) async fn queue_listed(
         &self,
         run: i64,
+        started_at: i64,
         chats: &[(String, Option<i64>)],
+        step: &ListStep<'_>,
         now: i64,
     ) -> Result<(), sqlx::Error> {
         let mut seen = HashSet::new();
         let chats: Vec<&(String, Option<i64>)> = chats.iter().filter(|(id, _)| seen.insert(id.as_str())).collect();
         let mut tx = self.pool.begin().await?;
+        // The run's row first (a write: SQLite's write lock; one listing at a time per run anyway).
+        sqlx::query(
+            "UPDATE sync_run SET list_mode = $2, list_batch = $3, list_cursor = $4, listed = listed + $5 WHERE id = $1",
+        )
+        .bind(run)
+        .bind(step.mode)
+        .bind(step.batch)
+        .bind(step.cursor)
+        .bind(i64::try_from(chats.len()).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?;
         for chunk in chunks(&chats) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, 'reconcile', $1, ${}, 0, 0, $2, $3)", 4 + 2 * i, 5 + 2 * i))
-                .collect();
+            let values: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 4 + 2 * i, 5 + 2 * i)).collect();
+            // `column1`, `column2`: the names both engines give the columns of a VALUES list. (SQLite needs
+            // the WHERE to read ON CONFLICT as the upsert's.)
             let sql = format!(
                 "INSERT INTO sync_queue (chat_id, reason, run_id, list_status, seq, attempts, next_try_at, queued_at) \
-                 VALUES {} ON CONFLICT (chat_id) DO UPDATE SET run_id = excluded.run_id, \
+                 SELECT v.column1, 'reconcile', $1, v.column2, 0, 0, $2, $2 FROM (VALUES {}) AS v \
+                 WHERE NOT EXISTS (SELECT 1 FROM group_chat g WHERE g.chat_id = v.column1 AND g.synced_at > $3) \
+                 ON CONFLICT (chat_id) DO UPDATE SET run_id = excluded.run_id, \
                  list_status = excluded.list_status, attempts = 0",
                 values.join(", ")
             );
-            let mut q = sqlx::query(&sql).bind(run).bind(HELD).bind(now);
+            let mut q = sqlx::query(&sql).bind(run).bind(now).bind(started_at);
             for (id, status) in chunk {
                 q = q.bind(id.as_str()).bind(*status);
             }
@@ -509,25 +572,14 @@ impl Store {
         tx.commit().await
     }
 
-    /// The listing of `run` is complete: counts it and makes its chats due.
-    pub(crate) async fn finish_listing(&self, run: i64, mode: &str, now: i64) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE sync_run SET listed_at = $2, list_mode = $3, \
-             listed = (SELECT COUNT(*) FROM sync_queue WHERE run_id = $1) WHERE id = $1",
-        )
-        .bind(run)
-        .bind(now)
-        .bind(mode)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE sync_queue SET next_try_at = $2 WHERE run_id = $1 AND next_try_at = $3")
+    /// The listing of `run` is complete.
+    pub(crate) async fn finish_listing(&self, run: i64, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE sync_run SET listed_at = $2, list_cursor = NULL WHERE id = $1")
             .bind(run)
             .bind(now)
-            .bind(HELD)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await
+            .execute(&self.pool)
+            .await
+            .map(drop)
     }
 
     /// Chats of `run` still to fetch (fewer than `max_attempts` failures so far).
@@ -666,7 +718,10 @@ impl Store {
 
         let mut tx = self.pool.begin().await?;
         let began = std::time::Instant::now();
-        if !Self::still_ours(&mut tx, claim, worker).await? {
+        // First, the queue row (a write: SQLite's write lock is taken here, PostgreSQL locks the queue row
+        // before the chat's, as an event does).
+        let outcome = dequeue(&mut tx, claim, worker, now).await?;
+        if outcome == Stored::LeaseLost {
             tx.rollback().await?;
             return Ok(Stored::LeaseLost);
         }
@@ -713,7 +768,9 @@ impl Store {
         for chunk in chunks(&members) {
             upsert_members(&mut tx, chunk).await?;
         }
-        let outcome = dequeue(&mut tx, claim, worker, now).await?;
+        if outcome == Stored::Done {
+            mark_events_applied(&mut tx, &claim.chat_id, now).await?;
+        }
         tx.commit().await?;
         self.count_store(began);
         Ok(outcome)
@@ -960,8 +1017,9 @@ async fn mark_events_applied(tx: &mut sqlx::AnyConnection, chat_id: &str, now: i
         .map(drop)
 }
 
-/// Removes the queue row of a stored claim, unless it was queued again since it was taken (then it is
-/// handed back, due at once).
+/// Removes the queue row of a claim whose answer is being stored, unless it was queued again since it was
+/// taken (then it is handed back, due at once: `Requeued`); `LeaseLost` when the row is no longer this
+/// worker's.
 async fn dequeue(tx: &mut sqlx::AnyConnection, claim: &Claim, worker: &str, now: i64) -> Result<Stored, sqlx::Error> {
     let removed = sqlx::query("DELETE FROM sync_queue WHERE chat_id = $1 AND lease_owner = $2 AND seq = $3")
         .bind(claim.chat_id.as_str())
@@ -971,10 +1029,9 @@ async fn dequeue(tx: &mut sqlx::AnyConnection, claim: &Claim, worker: &str, now:
         .await?
         .rows_affected();
     if removed == 1 {
-        mark_events_applied(tx, &claim.chat_id, now).await?;
         return Ok(Stored::Done);
     }
-    sqlx::query(
+    let handed_back = sqlx::query(
         "UPDATE sync_queue SET lease_owner = NULL, lease_until = NULL, attempts = 0, next_try_at = $3 \
          WHERE chat_id = $1 AND lease_owner = $2",
     )
@@ -982,8 +1039,9 @@ async fn dequeue(tx: &mut sqlx::AnyConnection, claim: &Claim, worker: &str, now:
     .bind(worker)
     .bind(now)
     .execute(&mut *tx)
-    .await?;
-    Ok(Stored::Requeued)
+    .await?
+    .rows_affected();
+    Ok(if handed_back == 1 { Stored::Requeued } else { Stored::LeaseLost })
 }
 
 /// Inserts or updates member rows (a row left as it is when nothing in it changed).

@@ -456,3 +456,32 @@ async fn a_database_of_a_newer_schema_is_refused(db: TestDb) {
     assert!(error.to_string().contains("99991231000000"), "{error}");
 }
 both!(a_database_of_a_newer_schema_is_refused);
+
+async fn a_listing_stopped_mid_way_goes_on_from_its_last_page(db: TestDb) {
+    use wecom_groupchat_sim::{DataSource, Scale};
+    // Three pages of chats; the second page's call fails, which stops the run mid-listing.
+    let sim = sim_with(SimConfig::default().data(DataSource::Scale(Scale::groups(2_500)))).await;
+    let recorder = Recorder::default();
+    let proxy = recording_proxy(&sim, recorder.clone(), Duration::ZERO).await;
+    recorder.fail_list_call(2);
+    let lease = Duration::from_secs(3);
+    let first =
+        Mirror::new(db.open().await, client_at(&sim, &proxy), options().lease(lease).worker_id("first")).unwrap();
+    let error = first.reconcile().await.unwrap_err();
+    assert!(matches!(error, SyncError::Api(_)), "{error:?}");
+    let open = first.store().last_run().await.unwrap().unwrap();
+    assert!(open.finished_at.is_none() && open.listed_at.is_none());
+    assert_eq!(open.listed, 1000, "the first page is queued, with the listing's progress");
+
+    let second =
+        Mirror::new(db.open().await, client_at(&sim, &proxy), options().lease(lease).worker_id("second")).unwrap();
+    let report = second.reconcile().await.unwrap();
+    assert_eq!(report.run.id, open.id);
+    assert_eq!(report.run.listed, 2_500);
+    assert_eq!(recorder.lists(), 4, "pages 1 and 2 (refused), then 2 and 3 from the saved cursor");
+    let counts = recorder.counts();
+    assert_eq!(counts.len(), 2_500);
+    assert!(counts.values().all(|n| *n == 1), "no chat fetched twice");
+    assert_eq!(second.store().status(3).await.unwrap().chats, 2_500);
+}
+both!(a_listing_stopped_mid_way_goes_on_from_its_last_page);

@@ -46,7 +46,7 @@ CREATE TABLE sync_queue (
     lease_until BIGINT,
     last_error  TEXT
 );
-CREATE INDEX sync_queue_due ON sync_queue (next_try_at);
+CREATE INDEX sync_queue_due ON sync_queue (next_try_at, queued_at);
 CREATE INDEX sync_queue_run ON sync_queue (run_id);
 CREATE INDEX sync_queue_lease ON sync_queue (lease_owner);
 
@@ -72,6 +72,9 @@ CREATE TABLE sync_run (
     listed_at   BIGINT,
     finished_at BIGINT,
     list_mode   TEXT,
+    list_owners TEXT,
+    list_batch  BIGINT NOT NULL DEFAULT 0,
+    list_cursor TEXT,
     owner       TEXT,
     lease_until BIGINT,
     listed      BIGINT NOT NULL DEFAULT 0,

@@ -248,6 +248,10 @@ struct RecorderState {
     in_flight: HashMap<String, usize>,
     max_in_flight: BTreeMap<String, usize>,
     gets: Vec<String>,
+    /// `list` calls so far.
+    lists: usize,
+    /// The `list` call (1-based) to answer with an error WeCom does not retry, if any.
+    fail_list: Option<usize>,
 }
 
 impl Recorder {
@@ -268,6 +272,16 @@ impl Recorder {
             *counts.entry(id).or_default() += 1;
         }
         counts
+    }
+
+    /// `list` calls so far.
+    pub fn lists(&self) -> usize {
+        self.inner.lock().unwrap().lists
+    }
+
+    /// Answers the `n`-th `list` call (counting from 1) with an errcode the client does not retry.
+    pub fn fail_list_call(&self, n: usize) {
+        self.inner.lock().unwrap().fail_list = Some(n);
     }
 
     pub fn clear(&self) {
@@ -292,6 +306,7 @@ pub async fn recording_proxy(sim: &Simulator, recorder: Recorder, hold: Duration
         recorder: Recorder,
         hold: Duration,
         get_path: &'static str,
+        list_path: &'static str,
     }
 
     async fn forward(
@@ -319,6 +334,19 @@ pub async fn recording_proxy(sim: &Simulator, recorder: Recorder, hold: Duration
         if chat.is_some() {
             tokio::time::sleep(p.hold).await;
         }
+        if uri.path() == p.list_path {
+            let fail = {
+                let mut s = p.recorder.inner.lock().unwrap();
+                s.lists += 1;
+                s.fail_list == Some(s.lists)
+            };
+            if fail {
+                let body =
+                    serde_json::json!({"errcode": wecom_groupchat::codes::CHAT_IDS_NOT_UPGRADED, "errmsg": "injected"});
+                return (StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "application/json")], body.to_string())
+                    .into_response();
+            }
+        }
         let url = format!("{}{}", p.target, uri.path_and_query().map(|x| x.as_str()).unwrap_or("/"));
         let answer = p.http.request(method, url).body(body).send().await;
         if let Some(chat) = &chat {
@@ -343,6 +371,7 @@ pub async fn recording_proxy(sim: &Simulator, recorder: Recorder, hold: Duration
         recorder,
         hold,
         get_path: wecom_groupchat::endpoints::by_name("get").unwrap().path,
+        list_path: wecom_groupchat::endpoints::by_name("list").unwrap().path,
     };
     let app = axum::Router::new().fallback(forward).with_state(proxy);
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
