@@ -862,7 +862,10 @@ impl Mirror {
             }
             let free = options.concurrency.saturating_sub(inflight.len());
             let mut claimed = 0;
-            if free > 0 && self.lease_ok() {
+            // Chats are taken a few at a time (a quarter of the slots), not one per fetch that ends: fewer
+            // statements on a busy queue (SQLite's one connection serves every store too).
+            let batch = (options.concurrency / 4).max(1);
+            if (free >= batch || inflight.is_empty()) && free > 0 && self.lease_ok() {
                 let now = now();
                 match store.claim(self.worker(), free, now, self.lease_until(now), max_attempts).await {
                     Ok(claims) => {
@@ -900,7 +903,7 @@ impl Mirror {
                     }
                 }
             }
-            if claimed > 0 && inflight.len() < options.concurrency {
+            if claimed > 0 && options.concurrency - inflight.len() >= batch {
                 continue;
             }
             // Nothing to take now (or no room): wait for a fetch to end, an event, or the next look.

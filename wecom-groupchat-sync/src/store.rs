@@ -42,6 +42,14 @@ impl Dialect {
         }
     }
 
+    /// A subquery of the texts of a JSON array parameter (`NOT IN (…)`).
+    fn json_text_array(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("SELECT value FROM json_each(${n})"),
+            Dialect::Postgres => format!("SELECT jsonb_array_elements_text(CAST(${n} AS JSONB))"),
+        }
+    }
+
     /// Locks the rows a queue claim picks, skipping those another worker is picking (PostgreSQL). SQLite
     /// has one writer at a time: the claim is atomic as it is.
     fn skip_locked(self) -> &'static str {
@@ -215,6 +223,7 @@ pub(crate) struct Claim {
     pub(crate) run_id: Option<i64>,
     pub(crate) list_status: Option<i64>,
     pub(crate) attempts: i64,
+    pub(crate) reason: String,
 }
 
 /// How storing a fetched chat went.
@@ -240,7 +249,7 @@ pub(crate) struct Known {
     pub(crate) leased: bool,
 }
 
-/// Rows per multi-row statement: powers of two up to this, so that few statement shapes are prepared.
+/// Most rows in one multi-row statement.
 const MAX_ROWS_PER_STATEMENT: usize = 64;
 
 /// The mirror's database.
@@ -661,7 +670,7 @@ impl Store {
             "UPDATE sync_queue SET lease_owner = $1, lease_until = $2 WHERE chat_id IN (\
              SELECT chat_id FROM sync_queue WHERE next_try_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
              AND attempts < $4 ORDER BY next_try_at, queued_at LIMIT $5{}) \
-             RETURNING chat_id, seq, run_id, list_status, attempts",
+             RETURNING chat_id, seq, run_id, list_status, attempts, reason",
             self.dialect.skip_locked()
         );
         let rows = sqlx::query(&sql)
@@ -680,6 +689,7 @@ impl Store {
                     run_id: r.try_get(2)?,
                     list_status: r.try_get(3)?,
                     attempts: r.try_get(4)?,
+                    reason: r.try_get(5)?,
                 })
             })
             .collect()
@@ -750,25 +760,20 @@ impl Store {
             .bind(raw)
             .execute(&mut *tx)
             .await?;
-        let existing = sqlx::query("SELECT userid FROM group_chat_member WHERE chat_id = $1")
-            .bind(chat.chat_id.as_str())
-            .fetch_all(&mut *tx)
-            .await?;
-        let current: HashSet<&str> = members.iter().map(|m| m.userid.as_str()).collect();
-        for row in existing {
-            let userid: String = row.try_get(0)?;
-            if !current.contains(userid.as_str()) {
-                sqlx::query("DELETE FROM group_chat_member WHERE chat_id = $1 AND userid = $2")
-                    .bind(chat.chat_id.as_str())
-                    .bind(userid)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
+        // Members who left: every row of the chat whose userid is not in the answer, in one statement.
+        let userids = serde_json::to_string(&members.iter().map(|m| m.userid.as_str()).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into());
+        let sql = format!(
+            "DELETE FROM group_chat_member WHERE chat_id = $1 AND userid NOT IN ({})",
+            self.dialect.json_text_array(2)
+        );
+        sqlx::query(&sql).bind(chat.chat_id.as_str()).bind(userids).execute(&mut *tx).await?;
         for chunk in chunks(&members) {
             upsert_members(&mut tx, chunk).await?;
         }
-        if outcome == Stored::Done {
+        // Events of the chat waiting for this `get` reached the rows — there are none when only the listing
+        // ever queued it (`reconcile`, no request since).
+        if outcome == Stored::Done && !(claim.reason == "reconcile" && claim.seq == 0) {
             mark_events_applied(&mut tx, &claim.chat_id, now).await?;
         }
         tx.commit().await?;
@@ -1081,21 +1086,11 @@ async fn upsert_members(tx: &mut sqlx::AnyConnection, rows: &[MemberRow]) -> Res
     q.execute(&mut *tx).await.map(drop)
 }
 
-/// Splits `items` into chunks whose sizes are powers of two (at most [`MAX_ROWS_PER_STATEMENT`]), so a
-/// multi-row statement comes in a few shapes only (each prepared once per connection).
+/// Splits `items` into chunks of [`MAX_ROWS_PER_STATEMENT`] rows and one of the rest: a chat's members
+/// usually go in one statement, and a multi-row statement comes in at most that many shapes (each
+/// prepared once per connection).
 fn chunks<T>(items: &[T]) -> Vec<&[T]> {
-    let mut out = Vec::new();
-    let mut rest = items;
-    while !rest.is_empty() {
-        let mut size = MAX_ROWS_PER_STATEMENT;
-        while size > rest.len() {
-            size /= 2;
-        }
-        let (head, tail) = rest.split_at(size);
-        out.push(head);
-        rest = tail;
-    }
-    out
+    items.chunks(MAX_ROWS_PER_STATEMENT).collect()
 }
 
 const RUN_COLUMNS: &str = "SELECT id, started_at, listed_at, finished_at, list_mode, listed, fetched, dismissed, failed, \
@@ -1158,11 +1153,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chunks_come_in_powers_of_two() {
+    fn chunks_hold_at_most_the_rows_of_one_statement() {
         let sizes = |n: usize| chunks(&vec![0u8; n]).iter().map(|c| c.len()).collect::<Vec<_>>();
         assert_eq!(sizes(0), Vec::<usize>::new());
-        assert_eq!(sizes(20), [16, 4]);
+        assert_eq!(sizes(20), [20]);
         assert_eq!(sizes(64), [64]);
-        assert_eq!(sizes(131), [64, 64, 2, 1]);
+        assert_eq!(sizes(131), [64, 64, 3]);
     }
 }
