@@ -138,6 +138,10 @@ pub struct LatencyRow {
     pub direct: Option<Summary>,
     /// Events whose row never changed within the wait.
     pub missing: usize,
+    /// `get` calls the mirror made for them.
+    pub gets: u64,
+    /// Events that needed no `get` (member versions).
+    pub without_get: u64,
 }
 
 /// `get` calls saved.
@@ -432,6 +436,7 @@ async fn latency(
     let n = plan.events().min(ids.len());
     let http = reqwest::Client::new();
     let (seen, recorder) = record_changes(mirror);
+    let (before, gets_before) = (mirror.progress(), sim.calls("get"));
     let mut sent = Vec::with_capacity(n);
     let start = tokio::time::Instant::now();
     let gap = Duration::from_secs_f64(1.0 / f64::from(plan.event_rate.max(1)));
@@ -457,6 +462,7 @@ async fn latency(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     recorder.abort();
+    let after = mirror.progress();
     let seen = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     let (mut all, mut via_get, mut direct, mut missing) = (Vec::new(), Vec::new(), Vec::new(), 0);
     for (chat, at, joins) in &sent {
@@ -477,6 +483,8 @@ async fn latency(
         via_get: Summary::of(&mut via_get),
         direct: Summary::of(&mut direct),
         missing,
+        gets: sim.calls("get") - gets_before,
+        without_get: after.events_without_get - before.events_without_get,
     })
 }
 

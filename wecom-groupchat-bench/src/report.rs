@@ -683,11 +683,22 @@ fn render_mirror_rows(w: &mut String, m: &MirrorResult) {
             if l.missing > 0 { format!("; **{} never reached the rows**", l.missing) } else { String::new() }
         );
     }
-    for s in &m.savings {
+    for (s, l) in m.savings.iter().zip(&m.latency) {
+        let _ = writeln!(
+            w,
+            "| 9 | mirror: `get` calls saved, {}, steady events | the {} events above: half departures that follow the stored `member_version` | {} events, **{} `get`s** (one per event: {}) — {} saved: {} events needed none (member versions) | — | — |",
+            l.backend,
+            group_digits(l.events as u64),
+            l.events,
+            l.gets,
+            l.events,
+            (l.events as u64).saturating_sub(l.gets),
+            l.without_get
+        );
         let naive = s.events;
         let _ = writeln!(
             w,
-            "| 9 | mirror: `get` calls saved, {} | {} chats × 5 events in a burst (2 joins, a departure, a rename, a notice) | {} events, **{} `get`s** (one per event: {}) — {} saved: {} events needed none (member versions), {} joined another's `get` (coalescing); rows equal to the simulator's: {} | — | — |",
+            "| 9 | mirror: `get` calls saved, {}, bursts | {} chats × 5 events in a burst (2 joins, a departure, a rename, a notice, back to back) | {} events, **{} `get`s** (one per event: {}) — {} saved: {} events needed none (member versions), {} joined another's `get` (coalescing); rows equal to the simulator's: {} | — | — |",
             s.backend,
             group_digits(m.plan.burst_chats as u64),
             naive,
