@@ -195,7 +195,10 @@ impl CallbackCrypto {
         self.encrypt_with_random(plaintext, timestamp, nonce, random)
     }
 
-    fn encrypt_with_random(
+    /// [`CallbackCrypto::encrypt`] with the 16 random bytes given: deterministic, for tests, seed corpora
+    /// and fuzzing. Production code wants `encrypt`.
+    #[doc(hidden)]
+    pub fn encrypt_with_random(
         &self,
         plaintext: &str,
         timestamp: &str,
