@@ -402,6 +402,40 @@ pub enum CallbackCommand {
         wecom-groupchat callback decrypt --receive-id ww0123456789abcdef --msg-signature SIG --timestamp TS \
         --nonce N --body @event.xml")]
     Decrypt(CallbackDecryptArgs),
+    /// Serve a callback URL: answer WeCom's URL verification, verify and decrypt each event, and print it as
+    /// one JSON line.
+    ///
+    /// Prints `callback: http://ADDR/PATH` on stdout once listening, then one JSON object per line for each
+    /// event: its elements under their snake_case names (`chat_id`, `change_type`, `mem_change_list` as an
+    /// array of strings …), the element naming the event as `event` (`info_type` for third-party
+    /// callbacks), and `dedupe_key`. An event of a kind this tool has no type for is printed too. An event
+    /// is acknowledged only once its line is written; a redelivery of a printed event (the same decrypted
+    /// message) is acknowledged and not printed again. SIGINT and SIGTERM stop it with exit 0.
+    #[command(after_help = "Examples:\n  \
+        export WECOM_CALLBACK_TOKEN=… WECOM_CALLBACK_AES_KEY=…\n  \
+        wecom-groupchat callback serve --addr 0.0.0.0:8080 --receive-id ww0123456789abcdef --path /wecom/callback\n  \
+        wecom-groupchat callback serve --addr 127.0.0.1:0 --receive-id ww0123456789abcdef | jq .chat_id")]
+    Serve(CallbackServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CallbackServeArgs {
+    #[command(flatten)]
+    pub keys: CallbackKeys,
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: std::net::SocketAddr,
+    /// The URL path of the callback.
+    #[arg(long, default_value = "/callback", value_parser = callback_path)]
+    pub path: String,
+}
+
+fn callback_path(path: &str) -> Result<String, String> {
+    if path.starts_with('/') && !path.contains(['?', '#', ' ', '{', '}', '*', ':']) {
+        Ok(path.to_string())
+    } else {
+        Err("a path starts with `/` and has no `?`, `#`, spaces, braces, `*` or `:`".into())
+    }
 }
 
 /// The callback configuration of one app, as set in the admin console; every `callback` subcommand takes

@@ -4,19 +4,25 @@
 //!
 //! - `decrypt`: verify and open one request by hand — the echostr of a URL verification or the body of an
 //!   event POST — and print the plaintext.
+//! - `serve`: a callback URL — URL verification answered, each event printed as one JSON line (the event's
+//!   elements under their snake_case names, plus `dedupe_key`), redeliveries acknowledged once printed.
 
 use std::io::Read;
 
-use wecom_groupchat::callback::{CallbackCrypto, CallbackError};
+use serde_json::Value;
+use tokio::sync::watch;
+use wecom_groupchat::callback::{CallbackCrypto, CallbackError, CallbackMessage, Receiver, Reject};
 
-use crate::args::{CallbackCommand, CallbackDecryptArgs, CallbackKeys};
+use crate::args::{CallbackCommand, CallbackDecryptArgs, CallbackKeys, CallbackServeArgs};
 use crate::failure::{Failure, Outcome};
 use crate::output;
+use crate::signals::Signals;
 
 /// Runs a `callback` subcommand.
 pub async fn run(command: CallbackCommand) -> Outcome {
     match command {
         CallbackCommand::Decrypt(args) => decrypt(args),
+        CallbackCommand::Serve(args) => serve(args).await,
     }
 }
 
@@ -88,4 +94,50 @@ fn refusal(error: &CallbackError, hint: &str) -> Failure {
         other => other.to_string(),
     };
     Failure::Callback(format!("callback decrypt: {what}{hint}"))
+}
+
+/// `callback serve`: a callback URL on this machine, until SIGINT or SIGTERM (exit 0) or until stdout is
+/// closed. An event is acknowledged only once its line is written, so a line that could not be written is
+/// delivered again by WeCom.
+async fn serve(args: CallbackServeArgs) -> Outcome {
+    let crypto = args.keys.crypto()?;
+    // Set when stdout is gone: the server stops (the events not printed stay unacknowledged).
+    let (closed_tx, mut closed_rx) = watch::channel(false);
+    let receiver = Receiver::new(crypto, move |message: CallbackMessage| {
+        let closed_tx = closed_tx.clone();
+        async move {
+            match output::line(&event_line(&message)) {
+                Ok(()) => Ok(()),
+                Err(_) => {
+                    let _ = closed_tx.send(true);
+                    Err(Reject::new("stdout is closed"))
+                }
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| Failure::Io(format!("cannot listen on {}: {e}", args.addr)))?;
+    let local = listener.local_addr().map_err(|e| Failure::Io(format!("cannot read the bound address: {e}")))?;
+    let mut signals = Signals::new()?;
+    output::line(&format!("callback: http://{local}{}", args.path))?;
+
+    let app = wecom_groupchat::callback::axum::router(receiver, &args.path);
+    let stop = async move {
+        tokio::select! {
+            signal = signals.next() => eprintln!("{}: stopping", signal.name()),
+            _ = closed_rx.wait_for(|closed| *closed) => {}
+        }
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await
+        .map_err(|e| Failure::Io(format!("callback server: {e}")))
+}
+
+/// The printed line: the event's JSON (see `CallbackEvent::to_json`) and its dedupe key.
+fn event_line(message: &CallbackMessage) -> String {
+    let mut json = message.event.to_json();
+    json.insert("dedupe_key".into(), Value::String(message.dedupe_key.clone()));
+    Value::Object(json).to_string()
 }
