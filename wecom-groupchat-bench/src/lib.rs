@@ -15,3 +15,4 @@ pub mod stampede;
 pub mod stats;
 pub mod sync;
 pub mod throughput;
+pub mod venv;

@@ -600,8 +600,8 @@ impl Report {
             let _ = writeln!(
                 w,
                 "\nThe virtualenv (`target/bench/peer-venv`, created afresh) and `pip install -r {}` (wechatpy {} and the libraries on its request path pinned{}) took {:.1} s, outside every figure.",
-                crate::peer::REQUIREMENTS,
-                crate::peer::WECHATPY_VERSION,
+                crate::venv::REQUIREMENTS,
+                crate::venv::WECHATPY_VERSION,
                 p.requests.as_ref().map_or(String::new(), |v| format!(": requests {v}")),
                 p.install.as_secs_f64()
             );
