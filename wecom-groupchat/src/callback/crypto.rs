@@ -12,6 +12,7 @@
 //! length checks. Every check of a decrypted text is bounded: hostile input yields an error, never a panic
 //! or a read past the buffer.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use aes::Aes256;
@@ -269,14 +270,13 @@ fn split_message(content: &[u8]) -> Result<(&[u8], &[u8]), CallbackError> {
     Ok((&content[HEADER_LEN..end], &content[end..]))
 }
 
-/// The text of the one `Encrypt` child of an envelope.
-fn envelope_encrypt(body: &[u8]) -> Result<String, CallbackError> {
-    let root = xml::parse_bytes(body)?;
-    let mut found = root.children().iter().filter(|c| c.name() == "Encrypt");
-    match (found.next(), found.next()) {
-        (Some(encrypt), None) => Ok(encrypt.text().to_string()),
-        (None, _) => Err(CallbackError::Envelope("no Encrypt element")),
-        (Some(_), Some(_)) => Err(CallbackError::Envelope("more than one Encrypt element")),
+/// The text of the one `Encrypt` child of an envelope (the whole envelope read as strictly as by
+/// [`xml::parse_bytes`]), borrowed from the body unless it had to be rewritten.
+fn envelope_encrypt(body: &[u8]) -> Result<Cow<'_, str>, CallbackError> {
+    match xml::root_child_text(body, "Encrypt")? {
+        (1, Some(encrypt)) => Ok(encrypt),
+        (0, _) | (_, None) => Err(CallbackError::Envelope("no Encrypt element")),
+        _ => Err(CallbackError::Envelope("more than one Encrypt element")),
     }
 }
 
