@@ -226,27 +226,38 @@ pub fn ours(crypto: &CallbackCrypto, delivery: &Delivery) -> Result<BenchEvent, 
     Ok(decode_ours(&root))
 }
 
-/// The decrypted message's tree into the event, through `Element`'s accessors.
+/// The decrypted message's tree into the event, in one pass over the root's children through
+/// `Element`'s accessors (`name`, `text`, `children`).
 // replaced by the generated events decoder when it lands
 pub fn decode_ours(root: &Element) -> BenchEvent {
-    let text = |name: &str| root.child_text(name).map(str::to_string);
-    let number = |name: &str| root.child_text(name).and_then(|t| t.parse::<i64>().ok());
-    BenchEvent {
-        to_user_name: text("ToUserName").unwrap_or_default(),
-        from_user_name: text("FromUserName").unwrap_or_default(),
-        create_time: number("CreateTime").unwrap_or_default(),
-        msg_type: text("MsgType").unwrap_or_default(),
-        event: text("Event").unwrap_or_default(),
-        chat_id: text("ChatId").unwrap_or_default(),
-        change_type: text("ChangeType").unwrap_or_default(),
-        update_detail: text("UpdateDetail"),
-        join_scene: number("JoinScene"),
-        quit_scene: number("QuitScene"),
-        mem_change_cnt: number("MemChangeCnt"),
-        mem_change_list: root.items("MemChangeList").map(|items| items.into_iter().map(str::to_string).collect()),
-        last_mem_ver: text("LastMemVer"),
-        cur_mem_ver: text("CurMemVer"),
+    let mut event = BenchEvent::default();
+    for field in root.children() {
+        let text = field.text();
+        let number = || text.parse::<i64>().ok();
+        match field.name() {
+            "ToUserName" => event.to_user_name = text.to_string(),
+            "FromUserName" => event.from_user_name = text.to_string(),
+            "CreateTime" => event.create_time = number().unwrap_or_default(),
+            "MsgType" => event.msg_type = text.to_string(),
+            "Event" => event.event = text.to_string(),
+            "ChatId" => event.chat_id = text.to_string(),
+            "ChangeType" => event.change_type = text.to_string(),
+            "UpdateDetail" => event.update_detail = Some(text.to_string()),
+            "JoinScene" => event.join_scene = number(),
+            "QuitScene" => event.quit_scene = number(),
+            "MemChangeCnt" => event.mem_change_cnt = number(),
+            "MemChangeList" => {
+                let mut items = Vec::with_capacity(field.children().len());
+                items
+                    .extend(field.children().iter().filter(|item| item.name() == "Item").map(|i| i.text().to_string()));
+                event.mem_change_list = Some(items);
+            }
+            "LastMemVer" => event.last_mem_ver = Some(text.to_string()),
+            "CurMemVer" => event.cur_mem_ver = Some(text.to_string()),
+            _ => {}
+        }
     }
+    event
 }
 
 /// How much work.
@@ -576,9 +587,11 @@ fn steps(
     let err = |e: CallbackError| e.to_string();
 
     let floor_envelope = time_step(calls, |i| callback_floor::envelope_encrypt(&at(i).body).map(str::len))?;
-    let ours_envelope = time_step(calls, |i| {
-        let root = xml::parse_bytes(at(i).body.as_bytes()).map_err(|e| e.to_string())?;
-        Ok(root.child_text("Encrypt").map(str::to_string))
+    // The library reads the envelope inside `decrypt_post` only: its share is what `decrypt_post` takes
+    // beyond the signature and the decryption, each timed alone below.
+    let ours_open = time_step(calls, |i| {
+        let d = at(i);
+        crypto.decrypt_post(&d.signature, &d.timestamp, &d.nonce, d.body.as_bytes()).map_err(err)
     })?;
     let floor_signature =
         time_step(calls, |i| floor.verify(&at(i).signature, &at(i).timestamp, &at(i).nonce, &encrypts[i % n]))?;
@@ -590,8 +603,13 @@ fn steps(
     let floor_decode = time_step(calls, |i| callback_floor::decode(&xmls[i % n]))?;
     let ours_parse = time_step(calls, |i| xml::parse(&xmls[i % n]).map_err(|e| e.to_string()))?;
     let ours_decode = time_step(calls, |i| Ok(decode_ours(&roots[i % n])))?;
+    let ours_envelope = ours_open.saturating_sub(ours_signature + ours_decrypt);
     Ok(vec![
-        Step { name: "envelope: parse, find `Encrypt`", floor: Some(floor_envelope), ours: Some(ours_envelope) },
+        Step {
+            name: "envelope: parse, find `Encrypt` (ours: `decrypt_post` less the next two steps)",
+            floor: Some(floor_envelope),
+            ours: Some(ours_envelope),
+        },
         Step { name: "signature: SHA-1, compare", floor: Some(floor_signature), ours: Some(ours_signature) },
         Step {
             name: "decrypt: base64, AES-256-CBC, padding, `msg_len`, receive id, UTF-8",
