@@ -499,10 +499,12 @@ impl<'a> Sink<'a> for Tree {
     #[inline]
     fn close(&mut self) {
         let Some(Open { at, built }) = self.open.pop() else { return };
-        let children: Box<[Element]> =
-            if at + 1 < self.nodes.len() { self.nodes.drain(at + 1..).collect() } else { Box::default() };
+        let children: Option<Box<[Element]>> =
+            (at + 1 < self.nodes.len()).then(|| self.nodes.drain(at + 1..).collect());
         let Some(element) = self.nodes.get_mut(at) else { return };
-        element.children = children;
+        if let Some(children) = children {
+            element.children = children;
+        }
         match built {
             Some(mut text) => {
                 text.truncate(trim_end(&text).len());
