@@ -22,8 +22,9 @@ const USAGE: &str = "usage: cargo xtask codegen [--check]
                     section) writes target/bench/benchmarks.md instead and leaves docs/ alone
     --quick         few iterations, a smoke run
     --only S,…      only these sections (overhead, throughput, sync, stampede, memory, codec, peer,
-                    codegen)
-    --no-peer       skip the peer SDK (wechatpy from PyPI)
+                    codegen, callback)
+    --no-peer       skip the peer SDK (wechatpy from PyPI): the peer section and the wechatpy side
+                    of the callback section
     --out FILE      write the report to FILE (an incomplete one still says so at its top)
   fuzz              run every cargo-fuzz target of fuzz/ (response: any endpoint's answer; spec: the
                     spec loader and generator; cli_body: the CLI's --body input; event: any decrypted
@@ -42,7 +43,8 @@ const USAGE: &str = "usage: cargo xtask codegen [--check]
                     regressions)";
 
 /// The sections `bench --only` accepts, as `wecom-groupchat-bench` names them.
-const SECTIONS: [&str; 8] = ["overhead", "throughput", "sync", "stampede", "memory", "codec", "peer", "codegen"];
+const SECTIONS: [&str; 9] =
+    ["overhead", "throughput", "sync", "stampede", "memory", "codec", "peer", "codegen", "callback"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
