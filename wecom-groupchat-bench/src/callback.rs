@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use wecom_groupchat::callback::xml::{self, Element};
 use wecom_groupchat::callback::{CallbackCrypto, CallbackError};
+use wecom_groupchat::events::{CallbackEvent, Event, Header};
 
 use crate::callback_floor::{self, Floor};
 use crate::cputime;
@@ -223,39 +224,31 @@ pub fn ours(crypto: &CallbackCrypto, delivery: &Delivery) -> Result<BenchEvent, 
     let xml =
         crypto.decrypt_post(&delivery.signature, &delivery.timestamp, &delivery.nonce, delivery.body.as_bytes())?;
     let root = xml::parse(&xml)?;
-    Ok(decode_ours(&root))
+    Ok(decode_ours(root))
 }
 
-/// The decrypted message's tree into the event, in one pass over the root's children through
-/// `Element`'s accessors (`name`, `text`, `children`).
-// replaced by the generated events decoder when it lands
-pub fn decode_ours(root: &Element) -> BenchEvent {
-    let mut event = BenchEvent::default();
-    for field in root.children() {
-        let text = field.text();
-        let number = || text.parse::<i64>().ok();
-        match field.name() {
-            "ToUserName" => event.to_user_name = text.to_string(),
-            "FromUserName" => event.from_user_name = text.to_string(),
-            "CreateTime" => event.create_time = number().unwrap_or_default(),
-            "MsgType" => event.msg_type = text.to_string(),
-            "Event" => event.event = text.to_string(),
-            "ChatId" => event.chat_id = text.to_string(),
-            "ChangeType" => event.change_type = text.to_string(),
-            "UpdateDetail" => event.update_detail = Some(text.to_string()),
-            "JoinScene" => event.join_scene = number(),
-            "QuitScene" => event.quit_scene = number(),
-            "MemChangeCnt" => event.mem_change_cnt = number(),
-            "MemChangeList" => {
-                let mut items = Vec::with_capacity(field.children().len());
-                items
-                    .extend(field.children().iter().filter(|item| item.name() == "Item").map(|i| i.text().to_string()));
-                event.mem_change_list = Some(items);
-            }
-            "LastMemVer" => event.last_mem_ver = Some(text.to_string()),
-            "CurMemVer" => event.cur_mem_ver = Some(text.to_string()),
-            _ => {}
-        }
+/// The decrypted message's tree into the event through the generated decoder
+/// (`wecom_groupchat::events::CallbackEvent::decode`, from `api-spec/events/`), then into the bench's
+/// plain struct for the side-by-side check.
+pub fn decode_ours(root: Element) -> BenchEvent {
+    let message = CallbackEvent::decode(root);
+    let mut event = BenchEvent { event: message.name().to_string(), ..BenchEvent::default() };
+    if let Some(Header::App(header)) = message.header {
+        event.to_user_name = header.to_user_name;
+        event.from_user_name = header.from_user_name;
+        event.create_time = header.create_time;
+        event.msg_type = header.msg_type;
+    }
+    if let Event::ChangeExternalChat(change) = message.event {
+        event.chat_id = change.chat_id;
+        event.change_type = change.change_type.as_str().to_string();
+        event.update_detail = change.update_detail.map(|d| d.as_str().to_string());
+        event.join_scene = change.join_scene.map(i64::from);
+        event.quit_scene = change.quit_scene.map(i64::from);
+        event.mem_change_cnt = change.mem_change_cnt;
+        event.mem_change_list = change.mem_change_list;
+        event.last_mem_ver = change.last_mem_ver;
+        event.cur_mem_ver = change.cur_mem_ver;
     }
     event
 }
@@ -602,7 +595,7 @@ fn steps(
     let ours_decrypt = time_step(calls, |i| crypto.decrypt_unverified(&encrypts[i % n]).map_err(err))?;
     let floor_decode = time_step(calls, |i| callback_floor::decode(&xmls[i % n]))?;
     let ours_parse = time_step(calls, |i| xml::parse(&xmls[i % n]).map_err(|e| e.to_string()))?;
-    let ours_decode = time_step(calls, |i| Ok(decode_ours(&roots[i % n])))?;
+    let ours_decode = time_step(calls, |i| Ok(decode_ours(roots[i % n].clone())))?;
     let ours_envelope = ours_open.saturating_sub(ours_signature + ours_decrypt);
     Ok(vec![
         Step {
