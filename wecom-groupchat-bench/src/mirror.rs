@@ -1,4 +1,4 @@
-//! (9) Mirror: the `wecom-groupchat-sync` crate keeping every chat and member in SQLite and in
+//! (10) Mirror: the `wecom-groupchat-sync` crate keeping every chat and member in SQLite and in
 //! PostgreSQL. (Section 3, "full sync", is the API client's export; this one is the mirror's.)
 //!
 //! - **Reconcile** of a company of N chats × M members into an empty database, with the simulator
@@ -399,10 +399,11 @@ async fn act(
     if answer.status().is_success() { Ok(()) } else { Err(format!("control path {what}: {}", answer.status())) }
 }
 
+/// When each chat's row first changed, and how.
+type FirstChanges = Arc<Mutex<HashMap<String, (Instant, ChangeKind)>>>;
+
 /// The time each chat's row first changed, from the mirror's change notifications.
-fn record_changes(
-    mirror: &Mirror,
-) -> (Arc<Mutex<HashMap<String, (Instant, ChangeKind)>>>, tokio::task::JoinHandle<()>) {
+fn record_changes(mirror: &Mirror) -> (FirstChanges, tokio::task::JoinHandle<()>) {
     let seen = Arc::new(Mutex::new(HashMap::new()));
     let mut changes = mirror.subscribe();
     let task = tokio::spawn({

@@ -27,6 +27,8 @@ const COMMANDS: &[&[&str]] = &[
     &["export"],
     &["sim"],
     &["demo"],
+    &["callback"],
+    &["callback", "decrypt"],
     &["sync"],
     &["sync", "status"],
 ];
@@ -35,6 +37,7 @@ const COMMANDS: &[&[&str]] = &[
 fn every_command_has_help_that_hides_secrets() {
     let token = "token-7c1d9e0f2a";
     let store = "redis://:redispassword123@127.0.0.1:6379/0";
+    let (callback_token, callback_key) = ("cbtoken9f3a", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C");
     for command in COMMANDS {
         for flag in ["--help", "-h"] {
             let run = Cli::new()
@@ -42,14 +45,14 @@ fn every_command_has_help_that_hides_secrets() {
                 .env("WECOM_CORP_SECRET", common::SECRET)
                 .env("WECOM_ACCESS_TOKEN", token)
                 .env("WECOM_TOKEN_STORE", store)
+                .env("WECOM_CALLBACK_TOKEN", callback_token)
+                .env("WECOM_CALLBACK_AES_KEY", callback_key)
                 .env("WECOM_SYNC_DB", "postgres://mirror:dbpassword456@db/crm")
-                .env("WECOM_CALLBACK_TOKEN", "callbacktoken789")
-                .env("WECOM_CALLBACK_AES_KEY", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C")
                 .secret("dbpassword456")
-                .secret("callbacktoken789")
-                .secret("jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C")
                 .secret(token)
                 .secret("redispassword123")
+                .secret(callback_token)
+                .secret(callback_key)
                 .args(*command)
                 .arg(flag)
                 .run();

@@ -138,6 +138,17 @@ fn demo_walks_through_every_endpoint() {
         "requests sent for those two: 0",
         "errcode 40050",
         "gettoken called 1 time(s)",
+        // Step 7: every change kind pushed to the embedded receiver, typed, one redelivery recognised, and the
+        // member versions of the events agreeing with get.
+        "7. callback events",
+        "add_member",
+        "del_member",
+        "change_name",
+        "change_notice",
+        "change_owner",
+        "dismiss",
+        "8 deliveries, 7 events handed over: 1 redelivery recognised by its dedupe key",
+        "LastMemVer and last CurMemVer agree",
         // Step 8: the mirror.
         "reconcile into sqlite://",
         "300 chats listed, 300 fetched with get → 300 chats,",

@@ -251,7 +251,13 @@ fn two_sync_processes_on_postgresql_share_one_run_and_fetch_each_chat_once() {
         ("WECOM_CORP_SECRET", sim.corp_secret().to_string()),
         ("WECOM_SYNC_DB", db.url.clone()),
     ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // With a Redis token store (when the tests have one) the two share the token too.
+    let redis = std::env::var("WECOM_TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
+    let store_url = redis.as_ref().map(|url| format!("{}/{}", url.trim_end_matches('/'), 0));
+    if let Some(url) = &store_url {
+        env.push(("WECOM_TOKEN_STORE", url.as_str()));
+    }
     let mut workers: Vec<Running> = (0..2).map(|_| Running::spawn(&["sync", "--once"], &env)).collect();
     for worker in &mut workers {
         let status = wait_exit(worker, Duration::from_secs(60));
@@ -261,6 +267,9 @@ fn two_sync_processes_on_postgresql_share_one_run_and_fetch_each_chat_once() {
     let status = db.status();
     assert_eq!((status.chats as usize, status.queued), (chats, 0));
     assert_eq!(status.last_run.map(|r| r.id), Some(1), "one run, shared");
+    if store_url.is_some() {
+        assert_eq!(sim.gettoken_calls(), 1, "one token for the fleet");
+    }
 }
 
 fn wait_exit(process: &mut Running, within: Duration) -> Option<i32> {

@@ -9,7 +9,8 @@ use std::time::Duration;
 use wecom_groupchat::{Secret, codes};
 
 use crate::callbacks::{
-    CallbackFaults, CallbackTarget, DEFAULT_AGENT_ID, DEFAULT_CALLBACK_LOG_SIZE, DEFAULT_CALLBACK_RETRIES,
+    CallbackFaults, CallbackTarget, DEFAULT_AGENT_ID, DEFAULT_CALLBACK_CONCURRENCY, DEFAULT_CALLBACK_LOG_SIZE,
+    DEFAULT_CALLBACK_QUEUE_CAP, DEFAULT_CALLBACK_RETRIES,
 };
 use crate::config::{DEFAULT_CORP_ID, DEFAULT_CORP_SECRET, DEFAULT_SEED, DataSource, Scale, SimConfig};
 use crate::error::SimError;
@@ -148,6 +149,13 @@ pub struct SimArgs {
     /// Delivery attempts kept in the log of GET /__sim/callbacks (the oldest are forgotten first).
     #[arg(long, default_value_t = DEFAULT_CALLBACK_LOG_SIZE, value_name = "N", requires = "callback_url", help_heading = "Callbacks")]
     pub callback_log_size: usize,
+    /// Most deliveries in flight at once, over all chats.
+    #[arg(long, default_value_t = DEFAULT_CALLBACK_CONCURRENCY, value_name = "N", requires = "callback_url", help_heading = "Callbacks")]
+    pub callback_concurrency: usize,
+    /// Most events queued and not yet delivered, over all chats; a control path under /__sim/chats
+    /// answers 503 and changes nothing while they are full.
+    #[arg(long, default_value_t = DEFAULT_CALLBACK_QUEUE_CAP, value_name = "N", requires = "callback_url", help_heading = "Callbacks")]
+    pub callback_queue_cap: usize,
 }
 
 fn parse_secret(text: &str) -> Result<Secret, String> {
@@ -242,7 +250,9 @@ impl SimArgs {
                 .backoff(self.callback_backoff)
                 .api_writes(self.callback_api_writes)
                 .faults(faults)
-                .log_size(self.callback_log_size);
+                .log_size(self.callback_log_size)
+                .max_concurrent(self.callback_concurrency)
+                .max_queued(self.callback_queue_cap);
             // Checked now, so that a bad key is reported before anything starts.
             target.check(&config.corp_id).map_err(SimError::Config)?;
             config = config.callback(target);

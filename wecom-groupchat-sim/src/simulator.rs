@@ -283,12 +283,15 @@ impl Simulator {
         self.shared.pusher.set_faults(faults).map_err(SimError::Config)
     }
 
-    /// Stops accepting, closes every connection and waits for the server task.
+    /// Stops accepting, closes every connection and waits for the server task. Events still queued for
+    /// the callback URL, or in delivery, are given up (logged with the error `shutdown`); this waits up
+    /// to a few seconds for that bookkeeping, so [`Simulator::callbacks_pending`] is 0 afterwards.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.shared.pusher.idle()).await;
     }
 }
 

@@ -2,8 +2,9 @@
 //! `cargo xtask bench [--quick] [--only SECTIONS] [--no-peer] [--out FILE]`: run the benchmarks, write
 //! `docs/benchmarks.md` (a complete run) or `target/bench/benchmarks.md` (any other).
 //! `cargo xtask fuzz [--seconds N] [--target NAME]`: run the cargo-fuzz targets of `fuzz/`.
-//! `cargo xtask fuzz-corpus`: write their seed corpora from the spec.
+//! `cargo xtask fuzz-corpus`: write their seed corpora (from the spec; the callback samples).
 
+mod callback_seeds;
 mod fuzz;
 
 use std::path::{Path, PathBuf};
@@ -21,11 +22,14 @@ const USAGE: &str = "usage: cargo xtask codegen [--check]
                     section) writes target/bench/benchmarks.md instead and leaves docs/ alone
     --quick         few iterations, a smoke run
     --only S,…      only these sections (overhead, throughput, sync, stampede, memory, codec, peer,
-                    codegen, mirror)
-    --no-peer       skip the peer SDK (wechatpy from PyPI)
+                    codegen, callback, mirror)
+    --no-peer       skip the peer SDK (wechatpy from PyPI): the peer section and the wechatpy side
+                    of the callback section
     --out FILE      write the report to FILE (an incomplete one still says so at its top)
   fuzz              run every cargo-fuzz target of fuzz/ (response: any endpoint's answer; spec: the
-                    spec loader and generator; cli_body: the CLI's --body input) with libFuzzer, each
+                    spec loader and generator; cli_body: the CLI's --body input; event: any decrypted
+                    callback message into its typed event and back; envelope: any request
+                    to a callback receiver; decrypt: the callback crypto) with libFuzzer, each
                     from its seeds in fuzz/corpus/<target>/ (what it learns is kept in
                     fuzz/target/corpus/<target>/); exit 1 when one crashes, naming the input saved in
                     fuzz/artifacts/<target>/. Needs cargo-fuzz (`cargo install cargo-fuzz`) and
@@ -33,11 +37,14 @@ const USAGE: &str = "usage: cargo xtask codegen [--check]
     --seconds N     run each target N seconds (default 60)
     --target NAME   only this target
   fuzz-corpus       write the seed corpora fuzz/corpus/<target>/ from api-spec/: every example request
-                    and response, every spec file (kept: other files there, e.g. crash regressions)";
+                    and response, every spec file, every documented event message; for envelope and
+                    decrypt the official sample of doc 90968, sealed events (the library's
+                    seal_callback example) and broken variants (kept: other files there, e.g. crash
+                    regressions)";
 
 /// The sections `bench --only` accepts, as `wecom-groupchat-bench` names them.
-const SECTIONS: [&str; 9] =
-    ["overhead", "throughput", "sync", "stampede", "memory", "codec", "peer", "codegen", "mirror"];
+const SECTIONS: [&str; 10] =
+    ["overhead", "throughput", "sync", "stampede", "memory", "codec", "peer", "codegen", "callback", "mirror"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

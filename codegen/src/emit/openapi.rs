@@ -338,7 +338,7 @@ fn event_schemas(events: &Events, schemas: &mut Map<String, Value>) {
             e.name.clone(),
             json!({
                 "type": if e.strings { "string" } else { "integer" },
-                "description": e.doc,
+                "description": format!("{}\n\nMessages may carry values not listed here (`x-open-enum`).", e.doc),
                 "enum": values,
                 "x-enum-varnames": e.values.iter().map(|v| v.name.clone()).collect::<Vec<_>>(),
                 "x-enum-descriptions": e.values.iter().map(|v| v.doc.clone()).collect::<Vec<_>>(),
@@ -373,6 +373,19 @@ fn event_schemas(events: &Events, schemas: &mut Map<String, Value>) {
     }
 }
 
+/// How each form acknowledges a callback, from the spec's `reply`.
+fn acknowledged(events: &Events) -> String {
+    let replies: Vec<String> = events
+        .forms
+        .iter()
+        .map(|f| match f.reply.as_str() {
+            "" => format!("an empty body ({} form)", f.name),
+            reply => format!("`{reply}` ({} form)", f.name),
+        })
+        .collect();
+    format!("Acknowledged: {}.", replies.join(", "))
+}
+
 fn webhooks(events: &Events) -> Map<String, Value> {
     let mut out = Map::new();
     for ev in &events.events {
@@ -391,7 +404,7 @@ fn webhooks(events: &Events) -> Map<String, Value> {
                     ),
                     "externalDocs": { "url": ev.doc_url },
                     "requestBody": { "content": { "application/xml": { "schema": { "oneOf": schemas } } } },
-                    "responses": { "200": { "description": "Acknowledged (an empty body, or `success` for third-party callbacks)." } },
+                    "responses": { "200": { "description": acknowledged(events) } },
                 }
             }),
         );

@@ -8,13 +8,14 @@ use futures::TryStreamExt;
 use serde_json::json;
 use wecom_groupchat::bulk::ItemOutcome;
 use wecom_groupchat::callback::{CallbackCrypto, CallbackMessage, Receiver};
-use wecom_groupchat::events::Event;
+use wecom_groupchat::events::{Event, QuitScene};
 use wecom_groupchat::time::{self, day_before, now_unix};
 use wecom_groupchat::types::{
     AddJoinWayRequest, DelJoinWayRequest, GetJoinWayRequest, GetRequest, JoinWayScene, ListRequest, NeedName,
     OnjobTransferRequest, OpengidToChatidRequest, OwnerFilter, StatisticData, StatisticGroupByDayRequest,
     StatisticOrderBy, StatisticRequest, StatusFilter, TransferRequest, UpdateJoinWayRequest,
 };
+use wecom_groupchat::types::{JoinScene, MemberType};
 use wecom_groupchat::wire::WireEnum;
 use wecom_groupchat::{Client, Error};
 use wecom_groupchat_sim::{CallbackFaults, CallbackTarget, SimConfig, Simulator};
@@ -368,9 +369,14 @@ async fn callback_events(
     .await?;
     let chat_id = created["chat_id"].as_str().unwrap_or_default().to_string();
     let before = client.get(&GetRequest::new(&chat_id)).await?.group_chat.member_version.unwrap_or_default();
-    control(format!("/{chat_id}/join"), json!({"members": [{"userid": "wmDemoGuestC", "type": 2, "join_scene": 3}]}))
-        .await?;
-    control(format!("/{chat_id}/quit"), json!({"userids": ["wmDemoGuestA"], "quit_scene": 1})).await?;
+    let guest = json!({
+        "userid": "wmDemoGuestC",
+        "type": i64::from(MemberType::External),
+        "join_scene": i64::from(JoinScene::QrCode),
+    });
+    control(format!("/{chat_id}/join"), json!({"members": [guest]})).await?;
+    let removed = i64::from(QuitScene::Removed);
+    control(format!("/{chat_id}/quit"), json!({"userids": ["wmDemoGuestA"], "quit_scene": removed})).await?;
     control(format!("/{chat_id}/rename"), json!({"name": "VIP customers 2026"})).await?;
     control(format!("/{chat_id}/notice"), json!({"notice": "Welcome! Office hours 9–18."})).await?;
     control(format!("/{chat_id}/owner"), json!({"new_owner": new_owner})).await?;
@@ -386,9 +392,14 @@ async fn callback_events(
     let short = |v: &Option<String>| v.as_deref().map(|v| v.chars().take(8).collect::<String>()).unwrap_or_default();
     let mut rows = Rows::new(&["change_type", "update_detail", "members", "last_mem_ver", "cur_mem_ver", "dedupe_key"]);
     let mut handed_over = 0;
+    let (mut first_last, mut last_cur) = (None, None);
     while let Ok(message) = events.try_recv() {
         handed_over += 1;
         if let Event::ChangeExternalChat(change) = &message.event.event {
+            if change.last_mem_ver.is_some() {
+                first_last = first_last.or(change.last_mem_ver.clone());
+                last_cur = change.cur_mem_ver.clone();
+            }
             rows.push(vec![
                 json!(change.change_type.as_str()),
                 json!(change.update_detail.as_ref().map(|d| d.as_str().to_string())),
@@ -405,11 +416,15 @@ async fn callback_events(
     rows.print(Output::Table)?;
     let attempts = sim.callback_attempts().len();
     line(&format!(
-        "{attempts} deliveries, {handed_over} events handed over: the dismiss was delivered twice (sealed afresh) and \
-         recognised by its dedupe key; member_version went {} → {} as get reports it, and each event's \
-         LastMemVer/CurMemVer say the same",
+        "{attempts} deliveries, {handed_over} events handed over: {} redelivery recognised by its dedupe key",
+        attempts.saturating_sub(handed_over)
+    ))?;
+    let agree = first_last.as_deref() == Some(before.as_str()) && last_cur.as_deref() == Some(after.as_str());
+    line(&format!(
+        "member_version by get: {} before, {} after; the events' first LastMemVer and last CurMemVer {}",
         &before.chars().take(8).collect::<String>(),
-        &after.chars().take(8).collect::<String>()
+        &after.chars().take(8).collect::<String>(),
+        if agree { "agree" } else { "DISAGREE" }
     ))
 }
 

@@ -21,6 +21,10 @@ pub const DEFAULT_CALLBACK_BACKOFF: Duration = Duration::from_millis(200);
 pub const DEFAULT_CALLBACK_LOG_SIZE: usize = 10 * 1000;
 /// Most retries of one delivery.
 pub const MAX_CALLBACK_RETRIES: u32 = 10;
+/// Deliveries in flight at once (over all chats), when no bound is given.
+pub const DEFAULT_CALLBACK_CONCURRENCY: usize = 64;
+/// Events queued and not yet finished (over all chats), when no cap is given.
+pub const DEFAULT_CALLBACK_QUEUE_CAP: usize = 100 * 1000;
 
 /// The callback URL of the simulated app and how events are delivered to it. The receive id is the
 /// simulator's corp id. `Debug` never shows the token or the key.
@@ -64,6 +68,14 @@ pub struct CallbackTarget {
     pub faults: CallbackFaults,
     /// Delivery attempts kept in the log. Default 10,000.
     pub log_size: usize,
+    /// Most deliveries in flight at once, over all chats (a chat's events still go one after the
+    /// other). Default [`DEFAULT_CALLBACK_CONCURRENCY`].
+    pub max_concurrent: usize,
+    /// Most events queued and not yet finished (delivered, given up or dropped), over all chats. A
+    /// control path under `/__sim/chats` whose event would not fit answers 503 and changes nothing; an
+    /// event of an API write (`--callback-api-writes`) that does not fit is logged as given up
+    /// (error `queue full`). Default [`DEFAULT_CALLBACK_QUEUE_CAP`].
+    pub max_queued: usize,
 }
 
 impl fmt::Debug for CallbackTarget {
@@ -79,6 +91,8 @@ impl fmt::Debug for CallbackTarget {
             .field("api_writes", &self.api_writes)
             .field("faults", &self.faults)
             .field("log_size", &self.log_size)
+            .field("max_concurrent", &self.max_concurrent)
+            .field("max_queued", &self.max_queued)
             .finish()
     }
 }
@@ -108,6 +122,8 @@ impl CallbackTarget {
             api_writes: false,
             faults: CallbackFaults::default(),
             log_size: DEFAULT_CALLBACK_LOG_SIZE,
+            max_concurrent: DEFAULT_CALLBACK_CONCURRENCY,
+            max_queued: DEFAULT_CALLBACK_QUEUE_CAP,
         }
     }
 
@@ -160,6 +176,20 @@ impl CallbackTarget {
         self
     }
 
+    /// Sets how many deliveries may be in flight at once, over all chats.
+    #[must_use]
+    pub fn max_concurrent(mut self, n: usize) -> Self {
+        self.max_concurrent = n;
+        self
+    }
+
+    /// Sets how many events may be queued and not yet finished, over all chats.
+    #[must_use]
+    pub fn max_queued(mut self, n: usize) -> Self {
+        self.max_queued = n;
+        self
+    }
+
     /// Checks the target and makes its crypto for `corp_id` (the receive id).
     ///
     /// # Errors
@@ -183,6 +213,12 @@ impl CallbackTarget {
         if self.log_size == 0 {
             return Err("callback log size: must be positive".into());
         }
+        if self.max_concurrent == 0 || self.max_concurrent > tokio::sync::Semaphore::MAX_PERMITS {
+            return Err(format!("callback concurrency: {}, must be positive", self.max_concurrent));
+        }
+        if self.max_queued == 0 {
+            return Err("callback queue cap: must be positive".into());
+        }
         self.faults.check()?;
         Ok((crypto, url))
     }
@@ -191,7 +227,8 @@ impl CallbackTarget {
 /// Faults of event delivery, for testing a receiver's idempotency and ordering. All off by default.
 /// Decided per event when it is queued, from the seed, the chat and the event's number within its chat:
 /// the same seed gives the same events of a chat the same faults, whatever the timing. JSON of
-/// `GET/POST /__sim/callbacks/faults`: `{"duplicate": P, "drop": P, "delay_ms": N, "reorder": P}`.
+/// `GET/POST /__sim/callbacks/faults`: `{"duplicate": P, "drop": P, "delay_ms": N, "reorder": P,
+/// "reorder_wait_ms": N}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
@@ -204,8 +241,13 @@ pub struct CallbackFaults {
     /// Wait before an event's first attempt, in milliseconds (its chat's later events wait behind it).
     pub delay_ms: u64,
     /// Probability that an event swaps places with the next event of its chat (which then goes first).
-    /// An event to be swapped waits up to [`REORDER_WAIT`] for the next one; none coming, it goes alone.
+    /// An event to be swapped waits up to `reorder_wait_ms` for the next one; none coming, it goes alone.
     pub reorder: f64,
+    /// How long an event to be reordered waits for the next event of its chat, in milliseconds; `None`
+    /// for [`REORDER_WAIT`]. The wait ends as soon as the next event is queued, so a long one costs
+    /// nothing when events come in quick succession (tests set it long to be independent of timing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reorder_wait_ms: Option<u64>,
 }
 
 /// How long an event to be reordered waits for the next event of its chat.
@@ -245,6 +287,18 @@ impl CallbackFaults {
         self
     }
 
+    /// Sets how long an event to be reordered waits for the next one of its chat.
+    #[must_use]
+    pub fn reorder_wait(mut self, wait: Duration) -> Self {
+        self.reorder_wait_ms = Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
+    /// How long an event to be reordered waits for the next one of its chat.
+    pub(crate) fn reorder_wait_duration(&self) -> Duration {
+        self.reorder_wait_ms.map_or(REORDER_WAIT, Duration::from_millis)
+    }
+
     /// Checks that every probability lies in 0..=1 and the delay within an hour.
     ///
     /// # Errors
@@ -257,6 +311,11 @@ impl CallbackFaults {
         }
         if self.delay_ms > MAX_DELAY_MS {
             return Err(format!("callback fault delay_ms: {}, at most {MAX_DELAY_MS}", self.delay_ms));
+        }
+        if let Some(wait) = self.reorder_wait_ms
+            && wait > MAX_DELAY_MS
+        {
+            return Err(format!("callback fault reorder_wait_ms: {wait}, at most {MAX_DELAY_MS}"));
         }
         Ok(())
     }
@@ -283,6 +342,8 @@ mod tests {
         assert!(CallbackTarget::new("not a url", "t", KEY).check("ww1").is_err());
         assert!(CallbackTarget::new("http://127.0.0.1/cb", "", KEY).check("ww1").is_err());
         assert!(ok.clone().timeout(Duration::ZERO).check("ww1").is_err());
+        assert!(ok.clone().max_concurrent(0).check("ww1").is_err());
+        assert!(ok.clone().max_queued(0).check("ww1").is_err());
         assert!(ok.clone().faults(CallbackFaults::none().drop_events(1.5)).check("ww1").is_err());
         let debug = format!("{:?}", CallbackTarget::new("http://u:pw-secret@127.0.0.1/cb", "tok-secret", KEY));
         assert!(!debug.contains("tok-secret") && !debug.contains(KEY) && !debug.contains("pw-secret"), "{debug}");

@@ -1,16 +1,24 @@
 //! Delivery of events to the callback URL: one queue per chat, drained by one worker per chat while it
 //! has events (so a chat's events go in order, and different chats in parallel), each event sealed
 //! afresh for every attempt, retried with a doubling backoff, every attempt logged.
+//!
+//! Bounds: at most [`CallbackTarget::max_concurrent`] deliveries are in flight at once (a semaphore; a
+//! worker holds a permit only while it delivers, not while it waits for a delay or a reorder), and at
+//! most [`CallbackTarget::max_queued`] events are queued and not yet finished (the control paths check
+//! [`Pusher::has_room`] under the company lock before they change anything; an event that does not fit
+//! anyway is logged as given up, error `queue full`). When the simulator stops, every event still
+//! queued or in delivery is logged as given up (error `shutdown`), so `pending` returns to 0.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use wecom_groupchat::callback::CallbackCrypto;
 use wecom_groupchat::events::{CallbackEvent, Event};
 
-use super::config::{CallbackFaults, CallbackTarget, REORDER_WAIT, redact_url};
+use super::config::{CallbackFaults, CallbackTarget, redact_url};
 use super::log::{AttemptOutcome, CallbackAttempt, Log};
 use crate::clock::Clock;
 use crate::faults::{fnv1a, mix};
@@ -20,6 +28,10 @@ use crate::lock;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How often an event to be reordered looks for the next one.
 const REORDER_POLL: Duration = Duration::from_millis(5);
+/// The error logged for an event given up because the simulator stopped.
+pub(crate) const SHUTDOWN: &str = "shutdown";
+/// The error logged for an event given up because the queues were full.
+pub(crate) const QUEUE_FULL: &str = "queue full";
 
 /// Pushes events to the callback URL, if one is configured (else it does nothing).
 #[derive(Debug)]
@@ -33,6 +45,7 @@ struct Decided {
     drop: bool,
     duplicate: bool,
     reorder: bool,
+    reorder_wait: Duration,
     delay: Duration,
 }
 
@@ -77,6 +90,10 @@ struct Delivery {
     log: Mutex<Log>,
     /// Events queued and not yet finished (delivered, given up or dropped).
     pending: watch::Sender<u64>,
+    /// Most events pending.
+    max_queued: u64,
+    /// Permits of deliveries in flight.
+    slots: Semaphore,
     runtime: tokio::runtime::Handle,
     stopped: watch::Receiver<bool>,
 }
@@ -132,6 +149,8 @@ impl Pusher {
             queues: Mutex::new(Queues::default()),
             log: Mutex::new(Log::new(target.log_size)),
             pending: watch::Sender::new(0),
+            max_queued: u64::try_from(target.max_queued).unwrap_or(u64::MAX),
+            slots: Semaphore::new(target.max_concurrent),
             runtime,
             stopped,
         };
@@ -155,6 +174,17 @@ impl Pusher {
             let mut pending = delivery.pending.subscribe();
             let _ = pending.wait_for(|n| *n == 0).await;
         }
+    }
+
+    /// Whether `n` more events fit in the queues (always without a callback URL). The queues only grow
+    /// under the company lock, so a check under it holds until the lock is released.
+    pub(crate) fn has_room(&self, n: usize) -> bool {
+        self.delivery.as_ref().is_none_or(|d| *d.pending.borrow() + n as u64 <= d.max_queued)
+    }
+
+    /// The most events the queues hold (0 without a callback URL).
+    pub(crate) fn max_queued(&self) -> u64 {
+        self.delivery.as_ref().map_or(0, |d| d.max_queued)
     }
 
     /// Events queued and not yet finished.
@@ -218,6 +248,12 @@ impl Delivery {
             xml,
             faults,
         };
+        if *self.stopped.borrow() || *self.pending.borrow() >= self.max_queued {
+            drop(queues);
+            let error = if *self.stopped.borrow() { SHUTDOWN } else { QUEUE_FULL };
+            self.give_up(&queued, 1, 0, error);
+            return;
+        }
         self.pending.send_modify(|n| *n += 1);
         if let Some(waiting) = queues.waiting.get_mut(&chat_id) {
             waiting.push_back(queued);
@@ -226,13 +262,37 @@ impl Delivery {
         queues.waiting.insert(chat_id.clone(), VecDeque::from([queued]));
         drop(queues);
         let delivery = self.clone();
+        // The worker notices a stop itself and gives up what is left (see `unless_stopped`).
+        self.runtime.spawn(async move { delivery.run_chat(&chat_id).await });
+    }
+
+    /// `future`'s output, or `None` once the simulator stops.
+    async fn unless_stopped<T>(&self, future: impl Future<Output = T>) -> Option<T> {
         let mut stopped = self.stopped.clone();
-        self.runtime.spawn(async move {
-            tokio::select! {
-                () = delivery.run_chat(&chat_id) => {}
-                _ = stopped.wait_for(|stop| *stop) => {}
-            }
-        });
+        tokio::select! {
+            biased;
+            _ = stopped.wait_for(|stop| *stop) => None,
+            output = future => Some(output),
+        }
+    }
+
+    /// Logs an event as given up without (further) attempts: the simulator stopped, or the queues were
+    /// full. `attempt` 0 when it was never tried.
+    fn give_up(&self, event: &Queued, copy: u32, attempt: u32, error: &str) {
+        tracing::warn!(chat_id = %event.chat_id, event_id = event.event_id, error, "callback given up");
+        self.log(
+            event,
+            copy,
+            attempt,
+            self.clock.now_ms(),
+            (None, Some(error.to_string()), AttemptOutcome::GivenUp),
+            0,
+        );
+    }
+
+    /// One event finished (delivered, given up or dropped).
+    fn finished(&self) {
+        self.pending.send_modify(|n| *n = n.saturating_sub(1));
     }
 
     /// The faults of the `n`-th event of a chat: independent draws, from the seed, the chat and `n`.
@@ -244,6 +304,7 @@ impl Delivery {
             drop: draw(faults.drop, 1),
             duplicate: draw(faults.duplicate, 2),
             reorder: draw(faults.reorder, 3),
+            reorder_wait: faults.reorder_wait_duration(),
             delay: Duration::from_millis(faults.delay_ms),
         }
     }
@@ -258,9 +319,9 @@ impl Delivery {
         next
     }
 
-    /// The next event of a chat, waiting up to [`REORDER_WAIT`] for one to be queued.
-    async fn next_within_wait(&self, chat_id: &str) -> Option<Queued> {
-        let until = Instant::now() + REORDER_WAIT;
+    /// The next event of a chat, waiting up to `wait` for one to be queued.
+    async fn next_within_wait(&self, chat_id: &str, wait: Duration) -> Option<Queued> {
+        let until = Instant::now() + wait;
         loop {
             if let Some(next) = lock::mutex(&self.queues).waiting.get_mut(chat_id).and_then(VecDeque::pop_front) {
                 return Some(next);
@@ -273,14 +334,32 @@ impl Delivery {
     }
 
     /// Delivers a chat's events one after the other until its queue is empty.
+    /// Once the simulator stops, gives up every event left instead.
     async fn run_chat(&self, chat_id: &str) {
         while let Some(event) = self.pop(chat_id) {
-            if event.faults.reorder
-                && !event.faults.drop
-                && let Some(next) = self.next_within_wait(chat_id).await
-            {
-                tracing::debug!(chat_id, first = next.event_id, then = event.event_id, "callback events reordered");
-                self.deliver(next).await;
+            if *self.stopped.borrow() {
+                self.give_up(&event, 1, 0, SHUTDOWN);
+                self.finished();
+                continue;
+            }
+            if event.faults.reorder && !event.faults.drop {
+                match self.unless_stopped(self.next_within_wait(chat_id, event.faults.reorder_wait)).await {
+                    None => {
+                        self.give_up(&event, 1, 0, SHUTDOWN);
+                        self.finished();
+                        continue;
+                    }
+                    Some(Some(next)) => {
+                        tracing::debug!(
+                            chat_id,
+                            first = next.event_id,
+                            then = event.event_id,
+                            "callback events reordered"
+                        );
+                        self.deliver(next).await;
+                    }
+                    Some(None) => {}
+                }
             }
             self.deliver(event).await;
         }
@@ -292,28 +371,49 @@ impl Delivery {
             tracing::info!(chat_id = %event.chat_id, event_id = event.event_id, "callback event dropped (fault)");
             self.log(&event, 1, 0, self.clock.now_ms(), (None, None, AttemptOutcome::Dropped), 0);
         } else {
-            if !event.faults.delay.is_zero() {
-                tokio::time::sleep(event.faults.delay).await;
-            }
-            let copies = if event.faults.duplicate { 2 } else { 1 };
-            for copy in 1..=copies {
-                self.deliver_copy(&event, copy).await;
+            self.deliver_copies(&event).await;
+        }
+        self.finished();
+    }
+
+    /// Waits for the event's delay and a delivery slot, then delivers it (twice when duplicated); gives
+    /// it up when the simulator stops first.
+    async fn deliver_copies(&self, event: &Queued) {
+        if !event.faults.delay.is_zero() && self.unless_stopped(tokio::time::sleep(event.faults.delay)).await.is_none()
+        {
+            return self.give_up(event, 1, 0, SHUTDOWN);
+        }
+        // Never closed: an error cannot happen, and the stop is the only way out.
+        let Some(Ok(_permit)) = self.unless_stopped(self.slots.acquire()).await else {
+            return self.give_up(event, 1, 0, SHUTDOWN);
+        };
+        let copies = if event.faults.duplicate { 2 } else { 1 };
+        for copy in 1..=copies {
+            if !self.deliver_copy(event, copy).await {
+                return;
             }
         }
-        self.pending.send_modify(|n| *n = n.saturating_sub(1));
     }
 
     /// One delivery of an event: the first attempt and up to `retries` more, until one is answered 2xx.
-    async fn deliver_copy(&self, event: &Queued, copy: u32) {
+    /// `false` when the simulator stopped first (the event is logged as given up).
+    async fn deliver_copy(&self, event: &Queued, copy: u32) -> bool {
         let attempts = self.retries + 1;
         for attempt in 1..=attempts {
             if attempt > 1 {
                 let factor = 1u32 << (attempt - 2).min(16);
-                tokio::time::sleep(self.backoff.saturating_mul(factor).min(MAX_BACKOFF)).await;
+                let backoff = tokio::time::sleep(self.backoff.saturating_mul(factor).min(MAX_BACKOFF));
+                if self.unless_stopped(backoff).await.is_none() {
+                    self.give_up(event, copy, attempt, SHUTDOWN);
+                    return false;
+                }
             }
             let started_ms = self.clock.now_ms();
             let started = Instant::now();
-            let result = self.send(event).await;
+            let Some(result) = self.unless_stopped(self.send(event)).await else {
+                self.give_up(event, copy, attempt, SHUTDOWN);
+                return false;
+            };
             let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let delivered = matches!(result, Ok(status) if (200..300).contains(&status));
             let outcome = if delivered {
@@ -333,9 +433,10 @@ impl Delivery {
             }
             self.log(event, copy, attempt, started_ms, (status, error, outcome), ms);
             if delivered {
-                return;
+                return true;
             }
         }
+        true
     }
 
     /// One attempt: sealed afresh (fresh timestamp and nonce), POSTed, its status within the timeout.
@@ -408,6 +509,81 @@ fn describe(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use wecom_groupchat::events::{AppHeader, ChangeExternalChat, ChangeType};
+
+    const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+
+    fn event(chat_id: &str) -> CallbackEvent {
+        CallbackEvent::new(AppHeader::new("ww1", 1), ChangeExternalChat::new(chat_id, ChangeType::Create))
+    }
+
+    /// A receiver that accepts connections and never answers; its URL.
+    async fn silent_receiver() -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/cb", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((connection, _)) = listener.accept().await {
+                held.push(connection);
+            }
+        });
+        (url, task)
+    }
+
+    fn pusher(target: &CallbackTarget, stopped: watch::Receiver<bool>) -> Pusher {
+        Pusher::new(Some(target), "ww1", 1, Arc::new(Clock::new(0).unwrap()), stopped).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_stop_gives_up_every_event_left_and_pending_returns_to_zero() {
+        let (url, receiver) = silent_receiver().await;
+        let (stop, stopped) = watch::channel(false);
+        let target = CallbackTarget::new(url, "tok", KEY).retries(2).timeout(Duration::from_secs(60));
+        let pusher = pusher(&target, stopped);
+        // wr1: one in delivery, one queued behind it; wr2: one in delivery.
+        for chat in ["wr1", "wr1", "wr2"] {
+            pusher.push(&event(chat));
+        }
+        assert_eq!(pusher.pending(), 3);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), pusher.idle()).await.expect("pending returns to 0");
+        let attempts = pusher.attempts();
+        assert_eq!(attempts.len(), 3, "{attempts:?}");
+        assert!(
+            attempts.iter().all(|a| a.outcome == AttemptOutcome::GivenUp && a.error.as_deref() == Some(SHUTDOWN)),
+            "{attempts:?}"
+        );
+        let mut ids: Vec<u64> = attempts.iter().map(|a| a.event_id).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, [1, 2, 3]);
+        // After the stop, an event is given up at once.
+        pusher.push(&event("wr3"));
+        assert_eq!((pusher.pending(), pusher.attempts().len()), (0, 4));
+        receiver.abort();
+    }
+
+    #[tokio::test]
+    async fn the_queues_hold_at_most_max_queued_events() {
+        let (url, receiver) = silent_receiver().await;
+        let (_stop, stopped) = watch::channel(false);
+        let target = CallbackTarget::new(url, "tok", KEY).retries(0).timeout(Duration::from_secs(60)).max_queued(2);
+        let pusher = pusher(&target, stopped);
+        assert!(pusher.has_room(2) && !pusher.has_room(3));
+        pusher.push(&event("wr1"));
+        pusher.push(&event("wr2"));
+        assert!(!pusher.has_room(1));
+        pusher.push(&event("wr3"));
+        assert_eq!(pusher.pending(), 2);
+        let attempts = pusher.attempts();
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(
+            (attempts[0].event_id, attempts[0].outcome, attempts[0].error.as_deref()),
+            (3, AttemptOutcome::GivenUp, Some(QUEUE_FULL))
+        );
+        receiver.abort();
+    }
 
     #[test]
     fn draws_are_uniform_enough() {

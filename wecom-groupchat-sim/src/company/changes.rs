@@ -54,8 +54,9 @@ impl Company {
         self.chat_id(chat_id).ok_or_else(|| ChangeError { status: 404, message: format!("no chat `{chat_id}`") })
     }
 
-    /// The chat's member list, made concrete if it was generated on demand.
-    fn listed_members(&mut self, chat: u32) -> &mut Vec<GroupChatMember> {
+    /// The chat's member list, made concrete if it was generated on demand (before anything that changes
+    /// what it is generated from: the owner).
+    pub(super) fn listed_members(&mut self, chat: u32) -> &mut Vec<GroupChatMember> {
         if let Members::Generated { .. } = self.chats[chat as usize].members {
             let members = self.members(chat);
             self.chats[chat as usize].members = Members::Listed(members);

@@ -190,6 +190,9 @@ impl Company {
     ///
     /// The statistics follow: from `at`'s day on, the chat is the new owner's.
     pub(crate) fn set_owner(&mut self, chat: u32, owner: u32, at: i64) {
+        // A generated member list is made from the owner: made concrete first, it keeps its members
+        // (and its member version) under the new owner.
+        self.listed_members(chat);
         let old = self.chats[chat as usize].owner;
         if let Some(set) = self.by_owner.get_mut(&old) {
             set.remove(&chat);
@@ -202,7 +205,7 @@ impl Company {
         c.owner = owner;
         // An owner is not also an admin.
         c.admins.retain(|a| *a != staff.userid);
-        // Generated member lists put the current owner first on their own.
+        // Made concrete above.
         if let Members::Listed(members) = &mut c.members
             && !members.iter().any(|m| m.userid.as_deref() == Some(staff.userid.as_str()))
         {

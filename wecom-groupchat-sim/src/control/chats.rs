@@ -4,7 +4,9 @@
 //! 200 with `{"chat_id": …, "event": {…}, "queued": true|false}` — `event` is the message as JSON
 //! ([`CallbackEvent::to_json`](wecom_groupchat::events::CallbackEvent::to_json)), `queued` whether it
 //! went to the callback queue. Bad input answers 400 (404 for an unknown chat, 409 for a chat in a
-//! state that forbids the change) with `{"error": …}`, and changes nothing.
+//! state that forbids the change) with `{"error": …}`, and changes nothing. When the callback queues are
+//! full ([`CallbackTarget::max_queued`](crate::CallbackTarget::max_queued) events not yet finished), the
+//! change is refused before it is made: 503 with `{"error": …}`, nothing changed, nothing queued.
 
 use std::sync::Arc;
 
@@ -37,6 +39,18 @@ pub(super) fn routes(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
 /// Applies a change at the simulator's time under the company lock, and answers with its event.
 fn change(sim: &Shared, apply: impl FnOnce(&mut Company, i64) -> Result<ChangeExternalChat, ChangeError>) -> Response {
     let mut company = sim.company();
+    // Under the lock, which every enqueue takes: the room checked is there when the lock is released.
+    // Transfers settled just now may have queued events of their own (API writes).
+    if !sim.pusher.has_room(company.outbox.len() + 1) {
+        let (pending, cap) = (sim.pusher.pending(), sim.pusher.max_queued());
+        drop(company);
+        tracing::warn!(pending, cap, "chat change refused: the callback queue is full");
+        let message = format!(
+            "the callback queue is full ({pending} events not yet delivered, at most {cap}); nothing was changed, \
+             retry once deliveries catch up (GET /__sim/callbacks?wait=MS)"
+        );
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "error": message }))).into_response();
+    }
     let now = sim.clock.now();
     let result = apply(&mut company, now);
     // Releasing the lock queues the event.

@@ -18,7 +18,9 @@ use wecom_groupchat::Client;
 use wecom_groupchat::callback::{CallbackCrypto, CallbackMessage, Receiver};
 use wecom_groupchat::events::{ChangeExternalChat, ChangeType, Event, EventJoinScene, Header, QuitScene, UpdateDetail};
 use wecom_groupchat::types::{GetRequest, ListRequest, OnjobTransferRequest, TransferRequest};
-use wecom_groupchat_sim::{AttemptOutcome, CallbackAttempt, CallbackFaults, CallbackTarget, SimConfig, Simulator};
+use wecom_groupchat_sim::{
+    AttemptOutcome, CallbackAttempt, CallbackFaults, CallbackTarget, DataSource, Scale, SimConfig, Simulator,
+};
 
 use crate::common::*;
 
@@ -34,6 +36,8 @@ enum Script {
     Status(u16),
     /// Answer nothing for a minute.
     Hang,
+    /// Wait this many milliseconds, then hand the request to the receiver.
+    Slow(u64),
 }
 
 #[derive(Clone)]
@@ -43,6 +47,9 @@ struct Harness {
     /// What every request not scripted gets.
     otherwise: Arc<Mutex<Option<Script>>>,
     hits: Arc<AtomicUsize>,
+    /// Requests being answered now, and the most at once.
+    in_flight: Arc<AtomicUsize>,
+    most_in_flight: Arc<AtomicUsize>,
 }
 
 /// A callback receiver on 127.0.0.1: the SDK's `Receiver` (channel) behind its axum adapter, with a script
@@ -62,6 +69,8 @@ impl Endpoint {
             script: Arc::default(),
             otherwise: Arc::default(),
             hits: Arc::default(),
+            in_flight: Arc::default(),
+            most_in_flight: Arc::default(),
         };
         let app = axum::Router::new().fallback(serve).with_state(harness.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -104,14 +113,26 @@ impl Endpoint {
 
 async fn serve(State(harness): State<Harness>, request: Request) -> Response {
     harness.hits.fetch_add(1, Ordering::SeqCst);
+    let now = harness.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    harness.most_in_flight.fetch_max(now, Ordering::SeqCst);
+    let response = answer(&harness, request).await;
+    harness.in_flight.fetch_sub(1, Ordering::SeqCst);
+    response
+}
+
+async fn answer(harness: &Harness, request: Request) -> Response {
     let step = harness.script.lock().unwrap().pop_front().or(*harness.otherwise.lock().unwrap());
     match step {
+        Some(Script::Slow(ms)) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            harness.adapter.clone().oneshot(request).await.unwrap()
+        }
         Some(Script::Status(code)) => StatusCode::from_u16(code).unwrap().into_response(),
         Some(Script::Hang) => {
             tokio::time::sleep(Duration::from_secs(60)).await;
             StatusCode::OK.into_response()
         }
-        None => harness.adapter.oneshot(request).await.unwrap(),
+        None => harness.adapter.clone().oneshot(request).await.unwrap(),
     }
 }
 
@@ -123,8 +144,15 @@ fn change_of(message: &CallbackMessage) -> ChangeExternalChat {
 }
 
 async fn start_pushing(target: impl FnOnce(&Endpoint) -> CallbackTarget) -> (Simulator, Endpoint) {
+    start_pushing_with(config(), target).await
+}
+
+async fn start_pushing_with(
+    config: SimConfig,
+    target: impl FnOnce(&Endpoint) -> CallbackTarget,
+) -> (Simulator, Endpoint) {
     let mut endpoint = Endpoint::start(wecom_groupchat_sim::DEFAULT_CORP_ID).await;
-    let sim = start_with(config().callback(target(&endpoint))).await;
+    let sim = start_with(config.callback(target(&endpoint))).await;
     assert!(endpoint.drain().is_empty());
     (sim, endpoint)
 }
@@ -424,8 +452,10 @@ async fn drop_delay_and_reorder_faults() {
     assert_eq!(sim.callback_attempts().pop().unwrap().outcome, AttemptOutcome::Delivered);
     assert_eq!(change_of(&endpoint.next().await).update_detail, Some(UpdateDetail::ChangeName));
 
-    // Reordered: the second event goes first.
-    let (status, _) = control(&raw, "/__sim/callbacks/faults", json!({"reorder": 1.0})).await;
+    // Reordered: the second event goes first. The first waits for the second as long as it takes (the
+    // wait ends when the second is queued): no dependence on how fast this machine is.
+    let (status, _) =
+        control(&raw, "/__sim/callbacks/faults", json!({"reorder": 1.0, "reorder_wait_ms": 600_000})).await;
     assert_eq!(status, 200);
     rename("first").await;
     rename("second").await;
@@ -684,4 +714,129 @@ async fn the_binary_pushes_with_its_flags_and_logs_neither_token_nor_key() {
     std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut logs).unwrap();
     assert!(logs.contains("callback"), "{logs}");
     assert!(!logs.contains(TOKEN) && !logs.contains(KEY), "{logs}");
+}
+
+/// The members' userids and join times, as `get` answers them.
+fn roster(chat: &wecom_groupchat::types::GroupChat) -> Vec<(String, Option<i64>)> {
+    chat.member_list.iter().flatten().map(|m| (m.userid.clone().unwrap(), m.join_time)).collect()
+}
+
+/// A chat of a generated (scale) company with an active owner and another member of staff who may own
+/// it: (chat, its owner, that member).
+async fn chat_with_staff_member(sim: &Simulator, client: &Client) -> (String, String, String) {
+    let hints = sim.hints();
+    let eligible = &hints.eligible_new_owners;
+    for owner in &hints.active_owners {
+        for chat_id in &owner.chat_ids {
+            let chat = client.get(&GetRequest::new(chat_id)).await.unwrap().group_chat;
+            let member = chat.member_list.iter().flatten().find_map(|m| {
+                let userid = m.userid.clone()?;
+                (userid != owner.userid && eligible.contains(&userid)).then_some(userid)
+            });
+            if let Some(member) = member {
+                return (chat_id.clone(), owner.userid.clone(), member);
+            }
+        }
+    }
+    panic!("no chat with a member of staff besides its owner");
+}
+
+fn scale_config() -> SimConfig {
+    config().data(DataSource::Scale(Scale::groups(40).members_per_group(8)))
+}
+
+#[tokio::test]
+async fn on_a_generated_company_a_new_owner_keeps_the_members_and_the_version() {
+    let (sim, mut endpoint) = start_pushing_with(scale_config(), Endpoint::target).await;
+    let (raw, client) = (Raw::new(&sim).await, client(&sim));
+    let (chat_id, old_owner, member) = chat_with_staff_member(&sim, &client).await;
+    let chat = client.get(&GetRequest::new(&chat_id)).await.unwrap().group_chat;
+    let (v0, members0) = (chat.member_version.clone().unwrap(), roster(&chat));
+
+    // To a member: nobody joins, nobody leaves, the version stays.
+    act(&raw, &format!("/__sim/chats/{chat_id}/owner"), json!({"new_owner": member})).await;
+    let moved = endpoint.next_change().await;
+    assert_eq!(moved.update_detail, Some(UpdateDetail::ChangeOwner));
+    assert_eq!((moved.last_mem_ver.as_deref(), moved.cur_mem_ver.as_deref()), (Some(v0.as_str()), Some(v0.as_str())));
+    let chat = client.get(&GetRequest::new(&chat_id)).await.unwrap().group_chat;
+    assert_eq!(chat.owner.as_deref(), Some(member.as_str()));
+    assert_eq!(chat.member_version.as_deref(), Some(v0.as_str()));
+    assert_eq!(roster(&chat), members0, "the same members, the old owner among them");
+
+    // To an outsider: they join, the version changes, the members stay.
+    let members: Vec<&str> = members0.iter().map(|(u, _)| u.as_str()).collect();
+    let outsider = other_owner(&sim, &members);
+    act(&raw, &format!("/__sim/chats/{chat_id}/owner"), json!({"new_owner": outsider})).await;
+    let moved = endpoint.next_change().await;
+    let chat = client.get(&GetRequest::new(&chat_id)).await.unwrap().group_chat;
+    let v1 = chat.member_version.clone().unwrap();
+    assert_ne!(v1, v0);
+    assert_eq!((moved.last_mem_ver.as_deref(), moved.cur_mem_ver.as_deref()), (Some(v0.as_str()), Some(v1.as_str())));
+    let now = roster(&chat);
+    assert_eq!(now[..members0.len()], members0[..]);
+    assert_eq!(now.len(), members0.len() + 1);
+    assert_eq!(now[members0.len()].0, outsider);
+    assert!(now.iter().any(|(u, _)| *u == old_owner));
+    // A rename leaves the version.
+    act(&raw, &format!("/__sim/chats/{chat_id}/rename"), json!({"name": "x"})).await;
+    let renamed = endpoint.next_change().await;
+    assert_eq!(
+        (renamed.last_mem_ver.as_deref(), renamed.cur_mem_ver.as_deref()),
+        (Some(v1.as_str()), Some(v1.as_str()))
+    );
+}
+
+#[tokio::test]
+async fn on_a_generated_company_an_onjob_transfer_to_a_member_keeps_the_version() {
+    let (sim, mut endpoint) = start_pushing_with(scale_config(), |e| e.target().api_writes(true)).await;
+    let client = client(&sim);
+    let (chat_id, _, member) = chat_with_staff_member(&sim, &client).await;
+    let chat = client.get(&GetRequest::new(&chat_id)).await.unwrap().group_chat;
+    let (v0, members0) = (chat.member_version.clone().unwrap(), roster(&chat));
+    let response = client.onjob_transfer(&OnjobTransferRequest::new([&chat_id], &member)).await.unwrap();
+    assert!(response.failed_chat_list.unwrap_or_default().is_empty());
+    let moved = endpoint.next_change().await;
+    assert_eq!((moved.chat_id.as_str(), moved.update_detail), (chat_id.as_str(), Some(UpdateDetail::ChangeOwner)));
+    assert_eq!((moved.last_mem_ver.as_deref(), moved.cur_mem_ver.as_deref()), (Some(v0.as_str()), Some(v0.as_str())));
+    let chat = client.get(&GetRequest::new(&chat_id)).await.unwrap().group_chat;
+    assert_eq!(chat.owner.as_deref(), Some(member.as_str()));
+    assert_eq!((chat.member_version.as_deref(), roster(&chat)), (Some(v0.as_str()), members0));
+}
+
+#[tokio::test]
+async fn a_full_queue_refuses_changes_with_503_and_changes_nothing() {
+    let (sim, endpoint) = start_pushing(|e| e.target().retries(0).timeout(Duration::from_secs(60)).max_queued(2)).await;
+    endpoint.always(Script::Hang);
+    let (raw, client) = (Raw::new(&sim).await, client(&sim));
+    let chats: Vec<String> = sim.hints().active_owners.iter().take(2).map(|o| o.chat_ids[0].clone()).collect();
+    act(&raw, &format!("/__sim/chats/{}/rename", chats[0]), json!({"name": "a"})).await;
+    act(&raw, &format!("/__sim/chats/{}/rename", chats[0]), json!({"name": "b"})).await;
+    assert_eq!(sim.callbacks_pending(), 2);
+    let before = client.get(&GetRequest::new(&chats[1])).await.unwrap().group_chat;
+    let (status, answer) = control(&raw, &format!("/__sim/chats/{}/rename", chats[1]), json!({"name": "c"})).await;
+    assert_eq!(status, 503, "{answer}");
+    let error = answer["error"].as_str().unwrap();
+    assert!(error.contains("queue is full") && error.contains("at most 2"), "{error}");
+    let after = client.get(&GetRequest::new(&chats[1])).await.unwrap().group_chat;
+    assert_eq!(after.name, before.name, "nothing changed");
+    let (status, _) = control(&raw, "/__sim/chats", json!({"owner": sim.hints().active_owners[0].userid})).await;
+    assert_eq!(status, 503);
+    assert_eq!(sim.callbacks_pending(), 2);
+    assert!(sim.callback_attempts().iter().all(|a| a.outcome != AttemptOutcome::GivenUp));
+}
+
+#[tokio::test]
+async fn at_most_max_concurrent_deliveries_are_in_flight() {
+    let (sim, mut endpoint) = start_pushing(|e| e.target().max_concurrent(2)).await;
+    endpoint.always(Script::Slow(300));
+    let raw = Raw::new(&sim).await;
+    let chats: Vec<String> = sim.hints().active_owners.iter().take(6).map(|o| o.chat_ids[0].clone()).collect();
+    assert_eq!(chats.len(), 6);
+    for chat in &chats {
+        act(&raw, &format!("/__sim/chats/{chat}/notice"), json!({"notice": "n"})).await;
+    }
+    idle(&sim).await;
+    assert_eq!(endpoint.drain().len(), 6);
+    assert_eq!(endpoint.harness.most_in_flight.load(Ordering::SeqCst), 2, "six chats, two deliveries at a time");
+    assert!(sim.callback_attempts().iter().all(|a| a.outcome == AttemptOutcome::Delivered));
 }
