@@ -177,6 +177,12 @@ fn operation(api: &Api, ep: &Endpoint) -> Value {
         "x-retry": match ep.retry { Retry::Idempotent => "idempotent", Retry::NonIdempotent => "non_idempotent" },
         "x-rate-limit": { "per_minute": ep.rate_limit.per_minute, "per_hour": ep.rate_limit.per_hour },
     });
+    if ep.method == HttpMethod::Get
+        && let Some(op) = op.as_object_mut()
+    {
+        // A GET carries no body (the checker allows it no request fields).
+        op.remove("requestBody");
+    }
     if let Some(paging) = &ep.paging {
         let name = |id| api.field(id).json_name.clone();
         op["x-paging"] = match paging {
