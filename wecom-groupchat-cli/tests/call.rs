@@ -27,6 +27,7 @@ fn body_for(sim: &Sim, endpoint: &str) -> Value {
         "get_join_way" => json!({"config_id": hints.join_way_config_ids[0]}),
         "update_join_way" => json!({"config_id": hints.join_way_config_ids[1], "scene": 1, "chat_id_list": [any_chat]}),
         "del_join_way" => json!({"config_id": hints.join_way_config_ids[2]}),
+        "get_follow_user_list" => json!({}),
         "statistic" => json!({"day_begin_time": from, "day_end_time": to, "owner_filter": {"userid_list": [owner]}}),
         "statistic_group_by_day" => {
             json!({"day_begin_time": from, "day_end_time": to, "owner_filter": {"userid_list": [owner]}})
