@@ -47,6 +47,8 @@ pub mod error_code;
 pub mod paging;
 pub mod ratelimit;
 #[cfg(feature = "redis")]
+mod redis_health;
+#[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod retry;
 pub mod schema;
