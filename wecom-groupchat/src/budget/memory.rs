@@ -116,7 +116,10 @@ impl RateBudget for MemoryBudget {
                     return Err(Blocked { remaining: Duration::from_micros((until - now).max(0) as u64) });
                 }
                 Some((Reservation::Slot(slot), blocked)) => {
-                    if slot > now {
+                    // Sleep only for a slot still ahead: the timer rounds up to the next millisecond, so
+                    // sleeping "until now" would cost a call up to a millisecond for nothing.
+                    let ahead = slot > super::since(inner.origin);
+                    if ahead {
                         tokio::time::sleep_until(super::instant(inner.origin, slot)).await;
                     }
                     // A block recorded while this caller slept (a 45009 answered to a call sent before it):
@@ -127,7 +130,7 @@ impl RateBudget for MemoryBudget {
                     }
                     inner.counters.bump(Count::Acquired);
                     let waited = Duration::from_micros((super::since(inner.origin) - started).max(0) as u64);
-                    if slot > started {
+                    if ahead || block_wait {
                         inner.counters.bump(Count::Waited);
                     }
                     if block_wait || blocked {
@@ -218,6 +221,19 @@ mod tests {
         let acquired = waiter.await.unwrap().unwrap();
         assert_eq!(acquired.waited, Duration::from_millis(1_050), "held until the block's end");
         assert_eq!(budget.stats().block_waits, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_waiter_leaves_its_slot_unused_and_nothing_stuck() {
+        let budget = MemoryBudget::new(BudgetOptions { margin: Duration::ZERO, ..BudgetOptions::default() }).unwrap();
+        budget.acquire(&KEY, &windows()).await.unwrap();
+        // The second caller gives up 10 ms into its 100 ms wait (a timeout drops its future).
+        let gave_up = tokio::time::timeout(Duration::from_millis(10), budget.acquire(&KEY, &windows())).await;
+        assert!(gave_up.is_err());
+        // The third is served after the slot the second left: one call of the budget lost, none overdrawn.
+        let third = budget.acquire(&KEY, &windows()).await.unwrap();
+        assert_eq!(third.waited, Duration::from_millis(190));
+        assert_eq!(budget.stats().acquired, 2);
     }
 
     #[test]

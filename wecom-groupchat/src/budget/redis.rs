@@ -308,13 +308,12 @@ impl RedisBudget {
 
     /// Takes a slot of `key` (on Redis, or from the fallback when Redis is away), and says whether a block
     /// was in force then. `None` when `windows` limit nothing.
-    async fn reserve(&self, key: &BudgetKey<'_>, windows: &[Window]) -> Option<(Reservation, bool)> {
-        let name = self.redis_key(key);
-        let call = self.call(&name, windows, self.now(), None)?;
-        if let Some(reply) = self.run_reserve(&name, &call).await {
+    async fn reserve(&self, name: &str, windows: &[Window]) -> Option<(Reservation, bool)> {
+        let call = self.call(name, windows, self.now(), None)?;
+        if let Some(reply) = self.run_reserve(name, &call).await {
             let now = self.now();
             let mut keys = lock(&self.inner.keys);
-            let k = keys.entry(name).or_default();
+            let k = keys.entry(name.to_string()).or_default();
             if let Some(began) = call.merges
                 && k.local.as_ref().map(|l| l.tat) == call.local_tat
             {
@@ -342,7 +341,7 @@ impl RedisBudget {
         let now = self.now();
         let options = &self.inner.options;
         let mut keys = lock(&self.inner.keys);
-        let k = keys.entry(name).or_default();
+        let k = keys.entry(name.to_string()).or_default();
         let (_, _, local_plan) = self.plans(k, windows)?.clone();
         let blocked_until = k.blocked_until;
         let seen = k.seen.clone();
@@ -361,8 +360,8 @@ impl RedisBudget {
     }
 
     /// Whether a block this process learnt of after a slot was taken covers it.
-    fn blocked_after(&self, key: &BudgetKey<'_>, slot: i64) -> bool {
-        lock(&self.inner.keys).get(&self.redis_key(key)).is_some_and(|k| k.blocked_until > slot)
+    fn blocked_after(&self, name: &str, slot: i64) -> bool {
+        lock(&self.inner.keys).get(name).is_some_and(|k| k.blocked_until > slot)
     }
 
     /// Runs `reserve.lua` at `now_us` (a time of the test's choosing) and returns its raw reply, without
@@ -391,28 +390,31 @@ impl RateBudget for RedisBudget {
     async fn acquire(&self, key: &BudgetKey<'_>, windows: &[Window]) -> Result<Acquired, Blocked> {
         let counters = &self.inner.counters;
         let started = self.now();
+        let name = self.redis_key(key);
         let mut block_wait = false;
         // Each turn sleeps until a block ends; a block is recorded only on a 45009, so this ends.
         loop {
-            let now = self.now();
-            match self.reserve(key, windows).await {
+            match self.reserve(&name, windows).await {
                 None => return Ok(Acquired { waited: Duration::ZERO }),
                 Some((Reservation::Blocked(until), _)) => {
                     counters.bump(Count::FailedFast);
                     return Err(Blocked { remaining: duration(until - self.now()) });
                 }
                 Some((Reservation::Slot(slot), blocked)) => {
-                    if slot > now {
+                    // Sleep only for a slot still ahead: the timer rounds up to the next millisecond, so
+                    // sleeping "until now" would cost a call up to a millisecond for nothing.
+                    let ahead = slot > self.now();
+                    if ahead {
                         tokio::time::sleep_until(super::instant(self.inner.origin, slot)).await;
                     }
                     // A block this process learnt of while the caller slept: its slot is given up, and a
                     // new one taken after the block (or the call refused).
-                    if self.blocked_after(key, slot) {
+                    if self.blocked_after(&name, slot) {
                         block_wait = true;
                         continue;
                     }
                     counters.bump(Count::Acquired);
-                    if slot > started {
+                    if ahead || block_wait {
                         counters.bump(Count::Waited);
                     }
                     if block_wait || blocked {
