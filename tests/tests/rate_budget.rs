@@ -123,6 +123,57 @@ async fn without_redis_a_budget_keeps_to_its_share_and_hands_its_calls_back() {
     assert_eq!(budget.stats().outages, 1, "one outage, one warning");
 }
 
+/// Only a 45009 at the top of an answer blocks: one in a bulk answer's `failed_chat_list` is one chat's
+/// daily transfer quota, and the endpoint stays open.
+#[tokio::test]
+async fn only_a_top_level_45009_blocks_the_endpoint() {
+    use wecom_groupchat::budget::{BudgetOptions, MemoryBudget};
+    use wecom_groupchat::ratelimit::RateLimits;
+    use wecom_groupchat::types::TransferRequest;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let limited = wecom_groupchat::codes::API_FREQ_OUT_OF_LIMIT;
+    let server = MockServer::start().await;
+    mount_tokens(&server, TokenSequence::new(&["t1"])).await;
+    let transfer = wecom_groupchat::endpoints::by_name("transfer").unwrap().path;
+    let quota =
+        ok(serde_json::json!({"failed_chat_list": [{"chat_id": "wrA", "errcode": limited, "errmsg": "quota"}]}));
+    Mock::given(method("POST"))
+        .and(path(transfer))
+        .respond_with(ResponseTemplate::new(200).set_body_json(quota))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(transfer))
+        .respond_with(ResponseTemplate::new(200).set_body_json(err(limited, "api freq out of limit")))
+        .mount(&server)
+        .await;
+    let options = BudgetOptions { when_blocked: WhenBlocked::FailFast, ..BudgetOptions::default() };
+    let budget = std::sync::Arc::new(MemoryBudget::new(options).unwrap());
+    let client = builder(&server)
+        .rate_limits(RateLimits::uniform([Window::new(100, Duration::from_secs(60))]))
+        .rate_budget(budget.clone())
+        .build()
+        .unwrap();
+    let request = TransferRequest::new(["wrA", "wrB"], "lisi");
+    // Twice a chat over its daily quota: the endpoint is not blocked.
+    for _ in 0..2 {
+        let answer = client.transfer(&request).await.unwrap();
+        assert_eq!(answer.failed_chat_list.unwrap()[0].errcode, Some(limited));
+    }
+    assert_eq!(budget.stats().blocks_recorded, 0);
+    // A 45009 at the top: blocked; the next call fails fast and is not sent.
+    let error = client.transfer(&request).await.unwrap_err();
+    assert!(matches!(&error, wecom_groupchat::Error::RateLimited(e) if e.sent), "{error:?}");
+    let error = client.transfer(&request).await.unwrap_err();
+    assert!(matches!(&error, wecom_groupchat::Error::RateLimited(e) if !e.sent), "{error:?}");
+    assert!(error.to_string().contains("not sent"), "{error}");
+    assert_eq!(hits(&server, transfer).await, 3, "the fourth call never left");
+    assert_eq!(budget.stats().blocks_recorded, 1);
+}
+
 /// A running worker process and the lines it prints.
 struct Worker {
     child: Child,
