@@ -9,7 +9,7 @@ use wecom_groupchat_bench::host::{self, Threads};
 use wecom_groupchat_bench::machine::Machine;
 use wecom_groupchat_bench::memory::{self, Mode};
 use wecom_groupchat_bench::report::Report;
-use wecom_groupchat_bench::{codec, codegen_time, overhead, peer, stampede, sync, throughput};
+use wecom_groupchat_bench::{codec, codegen_time, fleet, overhead, peer, stampede, sync, throughput};
 
 /// Benchmarks of wecom-groupchat against its simulator on loopback. Prints one table and writes it,
 /// with the machine and the command, to docs/benchmarks.md (a complete run: every section ran, none
@@ -88,6 +88,9 @@ enum Hidden {
         #[arg(long, default_value_t = 1)]
         client_threads: usize,
     },
+    /// One process of the fleet benchmark.
+    #[command(hide = true)]
+    FleetChild(fleet::ChildArgs),
 }
 
 /// The sections, in the order of the issue.
@@ -101,9 +104,10 @@ enum Section {
     Codec,
     Peer,
     Codegen,
+    Fleet,
 }
 
-const ALL: [Section; 8] = [
+const ALL: [Section; 9] = [
     Section::Overhead,
     Section::Throughput,
     Section::Sync,
@@ -112,6 +116,7 @@ const ALL: [Section; 8] = [
     Section::Codec,
     Section::Peer,
     Section::Codegen,
+    Section::Fleet,
 ];
 
 fn default_root() -> PathBuf {
@@ -137,6 +142,7 @@ fn main() -> ExitCode {
                 }
             })
         }
+        Some(Hidden::FleetChild(args)) => fleet::child(args),
         None => run(cli.run),
     };
     match result {
@@ -210,6 +216,10 @@ fn run(args: RunArgs) -> Result<(), String> {
             Section::Codegen => {
                 codegen_time::run(&args.root, if quick { 2 } else { 10 }).map(|r| report.codegen = Some(r))
             }
+            Section::Fleet => std::env::current_exe()
+                .map_err(|e| format!("cannot find this program: {e}"))
+                .and_then(|exe| fleet::run(&rt, &exe, threads.sim, fleet::Plan::new(quick)))
+                .map(|r| report.fleet = Some(r)),
         };
         match outcome {
             Ok(()) => eprintln!("   {name}: {:.1} s", t.elapsed().as_secs_f64()),

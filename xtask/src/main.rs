@@ -36,7 +36,8 @@ const USAGE: &str = "usage: cargo xtask codegen [--check]
                     and response, every spec file (kept: other files there, e.g. crash regressions)";
 
 /// The sections `bench --only` accepts, as `wecom-groupchat-bench` names them.
-const SECTIONS: [&str; 8] = ["overhead", "throughput", "sync", "stampede", "memory", "codec", "peer", "codegen"];
+const SECTIONS: [&str; 9] =
+    ["overhead", "throughput", "sync", "stampede", "memory", "codec", "peer", "codegen", "fleet"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
