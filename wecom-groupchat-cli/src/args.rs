@@ -46,9 +46,9 @@ pub struct Global {
     #[arg(long, env = "WECOM_TOKEN_STORE", hide_env_values = true, default_value = "memory", global = true)]
     pub token_store: String,
     /// Where the call budget is kept (WeCom limits calls per corp, across every instance): `memory` (this
-    /// process), or `redis://host:port/db` to share it, and the pause after a 45009, with every instance
-    /// using the same Redis. Default: the token store's Redis when --token-store is one, else memory.
-    /// The URL may carry a password: its value is never printed.
+    /// process), or `redis://host:port/db` to share it, and the pause after a rate-limit answer, with
+    /// every instance using the same Redis. Default: the token store's Redis when --token-store is one,
+    /// else memory. The URL may carry a password: its value is never printed.
     #[arg(long, env = "WECOM_RATE_BUDGET", hide_env_values = true, value_name = "memory|URL", global = true)]
     pub rate_budget: Option<String>,
     /// The share of each documented limit to spend, above 0 and at most 1 (0.9 leaves a tenth to the
