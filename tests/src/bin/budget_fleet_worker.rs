@@ -5,7 +5,7 @@
 //! barrier: the test releases every worker at once), runs a full sync — `list` every page, and, overlapped
 //! with it, `get` each chat of its part (the chats whose position in the listing is `INDEX` modulo `COUNT`)
 //! with `CONCURRENCY` in flight — and prints one line:
-//! `done fetched=X errors=Y rate_limited=Z acquired=… waited=… block_waits=… fallback=… outages=… recoveries=… [first error]`.
+//! `done fetched=X errors=Y rate_limited=Z acquired=… waited=… block_waits=… late=… fallback=… outages=… recoveries=… [first error]`.
 //! A `get` answered 45009 is sent again (its next slot waits for the block to end), at most 5 times.
 //!
 //! Usage: WECOM_CORP_SECRET=… budget-fleet-worker BASE_URL CORP_ID REDIS_URL PREFIX INDEX COUNT CALLS WINDOW_MS
@@ -111,11 +111,12 @@ async fn main() {
     let s = budget.stats();
     writeln!(
         stdout,
-        "done fetched={fetched} errors={} rate_limited={limited} acquired={} waited={} block_waits={} fallback={} outages={} recoveries={} {}",
+        "done fetched={fetched} errors={} rate_limited={limited} acquired={} waited={} block_waits={} late={} fallback={} outages={} recoveries={} {}",
         errors.len(),
         s.acquired,
         s.waited,
         s.block_waits,
+        s.late,
         s.fallback,
         s.outages,
         s.recoveries,

@@ -106,7 +106,9 @@ impl RateBudget for MemoryBudget {
         let name = Self::name(key);
         let started = super::since(inner.origin);
         let mut block_wait = false;
-        // Each turn sleeps until a block ends; a block is recorded only on a 45009, so this ends.
+        let mut late_retries = 0;
+        // Each turn sleeps until a block ends (a block is recorded only on a 45009) or gives up a slot it woke
+        // too late for (at most LATE_RETRIES times), so this ends.
         loop {
             let now = super::since(inner.origin);
             match self.reserve(&name, windows, now) {
@@ -127,6 +129,14 @@ impl RateBudget for MemoryBudget {
                     if self.blocked_after(&name, slot).is_some() {
                         block_wait = true;
                         continue; // failing fast, the next reservation refuses it
+                    }
+                    if ahead
+                        && late_retries < super::LATE_RETRIES
+                        && super::since(inner.origin) - slot > super::late_limit(inner.options.margin)
+                    {
+                        late_retries += 1;
+                        inner.counters.bump(Count::Late);
+                        continue;
                     }
                     inner.counters.bump(Count::Acquired);
                     let waited = Duration::from_micros((super::since(inner.origin) - started).max(0) as u64);
@@ -234,6 +244,27 @@ mod tests {
         let third = budget.acquire(&KEY, &windows()).await.unwrap();
         assert_eq!(third.waited, Duration::from_millis(190));
         assert_eq!(budget.stats().acquired, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_caller_that_wakes_too_late_takes_a_new_slot_instead_of_crowding_the_next() {
+        let budget = MemoryBudget::new(BudgetOptions { margin: Duration::ZERO, ..BudgetOptions::default() }).unwrap();
+        budget.acquire(&KEY, &windows()).await.unwrap();
+        let waiter = {
+            let budget = budget.clone();
+            tokio::spawn(async move { budget.acquire(&KEY, &windows()).await })
+        };
+        tokio::task::yield_now().await; // it takes the slot at 100 ms and sleeps
+        // The process stalls: the clock jumps 300 ms before the sleeper runs again.
+        tokio::time::advance(Duration::from_millis(300)).await;
+        let acquired = waiter.await.unwrap().unwrap();
+        assert_eq!(acquired.waited, Duration::from_millis(300), "its next slot (200 ms) has come too");
+        let stats = budget.stats();
+        assert_eq!((stats.late, stats.acquired), (1, 2));
+        // The slot after it is 100 ms after the one it took: nothing crowded.
+        let start = tokio::time::Instant::now();
+        budget.acquire(&KEY, &windows()).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_millis(100));
     }
 
     #[test]

@@ -129,6 +129,9 @@ pub struct BudgetStats {
     pub block_waits: u64,
     /// Calls refused without sending because their endpoint was blocked ([`WhenBlocked::FailFast`]).
     pub failed_fast: u64,
+    /// Slots given up because the caller woke too late for them (its process did not run in time): sent
+    /// then, the call would have crowded the calls of later slots. It takes a new slot instead.
+    pub late: u64,
     /// 45009 answers recorded as blocks.
     pub blocks_recorded: u64,
     /// Slots handed out by the in-process fallback while Redis was unreachable.
@@ -146,6 +149,7 @@ pub(crate) struct Counters {
     waited: AtomicU64,
     block_waits: AtomicU64,
     failed_fast: AtomicU64,
+    late: AtomicU64,
     blocks_recorded: AtomicU64,
     fallback: AtomicU64,
     outages: AtomicU64,
@@ -159,6 +163,7 @@ pub(crate) enum Count {
     Waited,
     BlockWaits,
     FailedFast,
+    Late,
     BlocksRecorded,
     Fallback,
     Outages,
@@ -172,6 +177,7 @@ impl Counters {
             Count::Waited => &self.waited,
             Count::BlockWaits => &self.block_waits,
             Count::FailedFast => &self.failed_fast,
+            Count::Late => &self.late,
             Count::BlocksRecorded => &self.blocks_recorded,
             Count::Fallback => &self.fallback,
             Count::Outages => &self.outages,
@@ -187,6 +193,7 @@ impl Counters {
             waited: get(&self.waited),
             block_waits: get(&self.block_waits),
             failed_fast: get(&self.failed_fast),
+            late: get(&self.late),
             blocks_recorded: get(&self.blocks_recorded),
             fallback: get(&self.fallback),
             outages: get(&self.outages),
@@ -217,6 +224,17 @@ pub trait RateBudget: Send + Sync + fmt::Debug {
     fn stats(&self) -> BudgetStats {
         BudgetStats::default()
     }
+}
+
+/// Times a caller that woke too late gives its slot up for a new one; after that it goes, late or not (a
+/// process too busy to keep any slot must still make progress).
+pub(crate) const LATE_RETRIES: u32 = 2;
+
+/// How late (µs) a caller may wake for its slot and still take it: half the margin, and at least the
+/// 2 ms a timer may overrun on an idle machine. Later than that, its call would crowd into the slots after
+/// it — the margin is what absorbs such crowding, so it must not be spent on one stall.
+pub(crate) fn late_limit(margin: Duration) -> i64 {
+    (schedule::micros(margin) / 2).max(2_000)
 }
 
 /// A waiter's instant on the budget's monotonic clock: microseconds since `origin`.

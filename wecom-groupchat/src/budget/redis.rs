@@ -392,7 +392,9 @@ impl RateBudget for RedisBudget {
         let started = self.now();
         let name = self.redis_key(key);
         let mut block_wait = false;
-        // Each turn sleeps until a block ends; a block is recorded only on a 45009, so this ends.
+        let mut late_retries = 0;
+        // Each turn sleeps until a block ends (a block is recorded only on a 45009) or gives up a slot it woke
+        // too late for (at most LATE_RETRIES times), so this ends.
         loop {
             match self.reserve(&name, windows).await {
                 None => return Ok(Acquired { waited: Duration::ZERO }),
@@ -411,6 +413,14 @@ impl RateBudget for RedisBudget {
                     // new one taken after the block (or the call refused).
                     if self.blocked_after(&name, slot) {
                         block_wait = true;
+                        continue;
+                    }
+                    if ahead
+                        && late_retries < super::LATE_RETRIES
+                        && self.now() - slot > super::late_limit(self.inner.options.budget.margin)
+                    {
+                        late_retries += 1;
+                        counters.bump(Count::Late);
                         continue;
                     }
                     counters.bump(Count::Acquired);
