@@ -43,7 +43,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The full sync's company and limit (2,000 calls per 6 s, 10,000 chats), for 1, 2, 4 and 8 processes;
+    /// The full sync's company and limit (4,000 calls per 12 s, 10,000 chats), for 1, 2, 4 and 8 processes;
     /// or a smoke run of 600 chats at 200 per second for 1 and 2.
     pub fn new(quick: bool) -> Self {
         let sync = crate::sync::Plan::new(quick);
@@ -85,6 +85,8 @@ pub struct FleetRow {
     pub errors: usize,
     /// Slots a process took from its in-process fallback (Redis unreachable): 0 when all went well.
     pub fallback: u64,
+    /// Slots given up because a caller woke too late for them (its process did not run in time).
+    pub late: u64,
     /// The first error, if any.
     pub first_error: Option<String>,
 }
@@ -263,6 +265,7 @@ fn fleet(
     let fetched: u64 = done.iter().map(|l| field(l, "fetched")).sum();
     let errors: u64 = done.iter().map(|l| field(l, "errors")).sum();
     let fallback: u64 = done.iter().map(|l| field(l, "fallback")).sum();
+    let late: u64 = done.iter().map(|l| field(l, "late")).sum();
     let first_error =
         done.iter().find(|l| field(l, "errors") > 0).and_then(|l| l.split_once(" error: ").map(|(_, e)| e.to_string()));
     let stats = sim.stats();
@@ -277,6 +280,7 @@ fn fleet(
         get_calls: stats.calls_of("get"),
         errors: errors as usize,
         fallback,
+        late,
         first_error,
     })
 }
@@ -349,7 +353,7 @@ pub struct ChildArgs {
 
 /// One process of a fleet: prints `ready` once its client has a token, waits for a line on stdin, syncs
 /// its part (the chats whose position in the listing is `index` modulo `count`) with the listing
-/// overlapped, and prints `done fetched=… errors=… fallback=… [error: …]`.
+/// overlapped, and prints `done fetched=… errors=… fallback=… late=… [error: …]`.
 pub fn child(args: ChildArgs) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(async move {
@@ -393,8 +397,15 @@ pub fn child(args: ChildArgs) -> Result<(), String> {
         let fetched = results.iter().filter(|r| r.is_ok()).count();
         let errors: Vec<String> = results.iter().filter_map(|r| r.as_ref().err().map(ToString::to_string)).collect();
         let error = errors.first().map(|e| format!(" error: {e}")).unwrap_or_default();
-        writeln!(stdout, "done fetched={fetched} errors={} fallback={}{error}", errors.len(), budget.stats().fallback)
-            .and_then(|()| stdout.flush())
-            .map_err(|e| e.to_string())
+        let stats = budget.stats();
+        writeln!(
+            stdout,
+            "done fetched={fetched} errors={} fallback={} late={}{error}",
+            errors.len(),
+            stats.fallback,
+            stats.late
+        )
+        .and_then(|()| stdout.flush())
+        .map_err(|e| e.to_string())
     })
 }
