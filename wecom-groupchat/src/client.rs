@@ -47,9 +47,6 @@ struct Inner {
     /// Each endpoint's URL, parsed once (the token is appended per call).
     urls: HashMap<&'static str, url::Url>,
     tokens: TokenManager,
-    /// How long before expiry tokens are refreshed: a call that waited longer than half of it for its slot
-    /// asks for the token again.
-    refresh_margin: Duration,
     retry: RetryPolicy,
     /// Where the calls of each endpoint's windows come from.
     budget: Arc<dyn RateBudget>,
@@ -330,7 +327,6 @@ impl ClientBuilder {
                 base_url,
                 urls,
                 tokens,
-                refresh_margin: self.refresh_margin,
                 retry: self.retry,
                 budget,
                 windows,
@@ -517,7 +513,7 @@ impl Client {
         }
     }
 
-    /// One attempt: get a token, wait for a slot of the rate budget, send, read the answer (capped).
+    /// One attempt: wait for a slot of the rate budget, get a token, send, read the answer (capped).
     /// Returns the token used, so a rejection can invalidate exactly that token.
     async fn send(
         &self,
@@ -525,15 +521,11 @@ impl Client {
         body: &Bytes,
     ) -> Result<(Reply, Secret), (Error, Option<Secret>)> {
         let inner = &self.inner;
-        // The token first: a refresh (gettoken, or waiting for another instance's) must not stand between
-        // the slot and the sending, where it would make calls arrive late and crowd a later window.
-        let mut token = inner.tokens.token().await.map_err(|e| (Error::Token(e), None))?;
+        // The slot first, then the token: a token taken before a wait may die during it (WeCom drops tokens
+        // early), and the call would be spent on a 42001. A refresh between slot and sending (every two
+        // hours, a few calls delayed) is what the budget's margin absorbs.
         if let Some(windows) = inner.windows.get(info.name) {
             match inner.budget.acquire(&self.budget_key(info), windows).await {
-                // A cached token lives at least the refresh margin: after a long wait, ask again.
-                Ok(acquired) if acquired.waited > inner.refresh_margin / 2 => {
-                    token = inner.tokens.token().await.map_err(|e| (Error::Token(e), None))?;
-                }
                 Ok(_) => {}
                 Err(blocked) => {
                     let message = format!(
@@ -551,6 +543,7 @@ impl Client {
                 }
             }
         }
+        let token = inner.tokens.token().await.map_err(|e| (Error::Token(e), None))?;
         let mut url = match inner.urls.get(info.path) {
             Some(url) => url.clone(),
             None => url::Url::parse(&format!("{}{}", inner.base_url, info.path))
