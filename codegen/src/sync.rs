@@ -68,6 +68,25 @@ pub fn write(files: &[GeneratedFile], dir: &Path) -> io::Result<Vec<Staleness>> 
     Ok(changes)
 }
 
+/// Compares one file outside the generated directory (the OpenAPI document) with `contents`.
+pub fn compare_file(path: &Path, contents: &str) -> io::Result<Option<Staleness>> {
+    match fs::read_to_string(path) {
+        Ok(current) if current.replace("\r\n", "\n") == contents => Ok(None),
+        Ok(_) => Ok(Some(Staleness::Differs(path.to_path_buf()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(Staleness::Missing(path.to_path_buf()))),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes one file outside the generated directory if it changed; returns what changed.
+pub fn write_file(path: &Path, contents: &str) -> io::Result<Option<Staleness>> {
+    let change = compare_file(path, contents)?;
+    if change.is_some() {
+        fs::write(path, contents)?;
+    }
+    Ok(change)
+}
+
 fn existing_rs_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     match fs::read_dir(dir) {
         Ok(entries) => {

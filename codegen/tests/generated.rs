@@ -17,9 +17,13 @@ fn api() -> codegen::model::Api {
 
 #[test]
 fn checked_in_generated_code_is_fresh() {
-    let files = emit::generate(&api());
+    let api = api();
+    let files = emit::generate(&api);
     let dir = root().join("wecom-groupchat/src/generated");
-    let stale = codegen::sync::compare(&files, &dir).unwrap();
+    let openapi_path = root().join(emit::OPENAPI_PATH);
+    let openapi = emit::openapi(&api);
+    let mut stale = codegen::sync::compare(&files, &dir).unwrap();
+    stale.extend(codegen::sync::compare_file(&openapi_path, &openapi).unwrap());
     if stale.is_empty() {
         return;
     }
@@ -27,6 +31,7 @@ fn checked_in_generated_code_is_fresh() {
     // In CI the tree must be committed fresh; elsewhere, write it now so the next run passes.
     if std::env::var_os("CI").is_none() {
         codegen::sync::write(&files, &dir).unwrap();
+        codegen::sync::write_file(&openapi_path, &openapi).unwrap();
         panic!("generated code was stale and has been rewritten:\n  {list}\ncommit it (or run `{REGENERATE_COMMAND}`)");
     }
     panic!("generated code is stale:\n  {list}\nrun `{REGENERATE_COMMAND}` and commit the result");
@@ -104,4 +109,32 @@ fn events() {
     let files = emit::generate(&api());
     let events = files.iter().find(|f| f.name == "events.rs").expect("events.rs is generated");
     insta::assert_snapshot!("events", events.contents);
+}
+
+#[test]
+fn the_openapi_document_is_openapi_3_1_with_every_endpoint_and_schema() {
+    let api = api();
+    let text = emit::openapi(&api);
+    let spec =
+        oas3::from_json(&text).unwrap_or_else(|e| panic!("api-spec/openapi.json does not parse as OpenAPI 3.1: {e}"));
+    assert!(spec.openapi.starts_with("3.1"), "{}", spec.openapi);
+    let paths = spec.paths.as_ref().expect("paths");
+    for ep in &api.endpoints {
+        let item = paths.get(&ep.path).unwrap_or_else(|| panic!("no path for {}", ep.name));
+        let op = item.post.as_ref().unwrap_or_else(|| panic!("{}: no POST", ep.name));
+        assert_eq!(op.operation_id.as_deref(), Some(ep.name.as_str()));
+    }
+    let schemas = &spec.components.as_ref().expect("components").schemas;
+    for s in &api.structs {
+        assert!(schemas.contains_key(&s.name), "no schema for {}", s.name);
+    }
+    for e in &api.enums {
+        assert!(schemas.contains_key(&e.name), "no schema for {}", e.name);
+    }
+    // Limits are JSON Schema keywords, errcodes an extension; the error table is carried whole.
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let chat_ids = &value["components"]["schemas"]["TransferRequest"]["properties"]["chat_id_list"];
+    assert_eq!(chat_ids["maxItems"], 100, "{chat_ids}");
+    assert_eq!(value["x-error-codes"].as_array().map(Vec::len), Some(api.errors.len()));
+    assert!(value["webhooks"]["change_external_chat"]["post"].is_object());
 }

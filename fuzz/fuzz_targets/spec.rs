@@ -1,6 +1,7 @@
 //! The spec loader and the generator: any text in place of any one file of the real spec goes through
 //! parsing (`SpecFiles::from_strs`), checking (`check::check`) and, when it passes, code generation
-//! (`emit::generate`) without a panic — a broken spec is always a spec error that names the file.
+//! (`emit::generate`) without a panic — a broken spec is always a spec error that names the file — and
+//! what it generates parses as Rust, as written (`syn`).
 //!
 //! Input: a byte choosing which file to replace ([`FIXED`], then [`ENDPOINTS`]), then its new text
 //! (lossy UTF-8).
@@ -46,6 +47,11 @@ fuzz_target!(|data: &[u8]| {
         Ok(api) => {
             let files = codegen::emit::generate(&api);
             assert!(!files.is_empty());
+            for file in files {
+                if let Err(e) = syn::parse_file(&file.contents) {
+                    panic!("the generated {} does not parse: {e}\n{}", file.name, file.contents);
+                }
+            }
         }
         Err(errors) => {
             assert!(!errors.0.is_empty(), "a failed check must say why");

@@ -112,6 +112,13 @@ pub struct PerCall {
     pub minor_faults: f64,
 }
 
+/// CPU time the calling thread has used so far (`CLOCK_THREAD_CPUTIME_ID`: exact, unlike `schedstat`,
+/// which a running thread sees updated only at scheduler ticks).
+pub fn this_thread() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(t.tv_sec.max(0) as u64, t.tv_nsec.clamp(0, 999_999_999) as u32)
+}
+
 /// `/proc/…/schedstat`: time on a CPU (ns), time waiting on a run queue (ns), timeslices run.
 fn parse_schedstat(stat: &str) -> Option<[u64; 3]> {
     let mut fields = stat.split_whitespace().map(|f| f.parse::<u64>().ok());
@@ -140,6 +147,8 @@ mod tests {
         let used = CpuTime::now().unwrap().since(before);
         assert!(used.client > Duration::ZERO, "{used:?}");
         assert_eq!(used.sim, Duration::ZERO);
+        let (a, b) = (this_thread(), this_thread());
+        assert!(a > Duration::ZERO && b >= a, "{a:?} {b:?}");
         assert_eq!(parse_schedstat("123 45 6\n"), Some([123, 45, 6]));
         assert_eq!(parse_schedstat("123 45"), None);
         let per =

@@ -1,6 +1,8 @@
 //! Benchmarks of `wecom-groupchat` against its simulator, one module per measurement. The binary
 //! (`wecom-groupchat-bench`, driven by `cargo xtask bench`) runs them and writes `docs/benchmarks.md`.
 
+pub mod callback;
+pub mod callback_floor;
 pub mod codec;
 pub mod codegen_time;
 pub mod cputime;
@@ -16,3 +18,4 @@ pub mod stampede;
 pub mod stats;
 pub mod sync;
 pub mod throughput;
+pub mod venv;

@@ -9,7 +9,7 @@ use wecom_groupchat_bench::host::{self, Threads};
 use wecom_groupchat_bench::machine::Machine;
 use wecom_groupchat_bench::memory::{self, Mode};
 use wecom_groupchat_bench::report::Report;
-use wecom_groupchat_bench::{codec, codegen_time, fleet, overhead, peer, stampede, sync, throughput};
+use wecom_groupchat_bench::{callback, codec, codegen_time, fleet, overhead, peer, stampede, sync, throughput, venv};
 
 /// Benchmarks of wecom-groupchat against its simulator on loopback. Prints one table and writes it,
 /// with the machine and the command, to docs/benchmarks.md (a complete run: every section ran, none
@@ -32,7 +32,8 @@ struct RunArgs {
     /// Run only these sections (repeat or separate with commas).
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Section>,
-    /// Skip the peer (wechatpy); the report then goes to target/bench/benchmarks.md.
+    /// Skip the peer (wechatpy): the peer section and the wechatpy side of the callback section; the
+    /// report then goes to target/bench/benchmarks.md.
     #[arg(long)]
     no_peer: bool,
     /// Where to write the report (default: see above). An incomplete run written to
@@ -88,6 +89,15 @@ enum Hidden {
         #[arg(long, default_value_t = 1)]
         client_threads: usize,
     },
+    /// Opens callback events in a loop on one side only, to run under a profiler (`perf record`,
+    /// `valgrind --tool=callgrind`).
+    #[command(hide = true)]
+    ProfileCallback {
+        #[arg(long, value_enum)]
+        side: callback::ProfileSide,
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+    },
     /// One process of the fleet benchmark.
     #[command(hide = true)]
     FleetChild(fleet::ChildArgs),
@@ -104,10 +114,11 @@ enum Section {
     Codec,
     Peer,
     Codegen,
+    Callback,
     Fleet,
 }
 
-const ALL: [Section; 9] = [
+const ALL: [Section; 10] = [
     Section::Overhead,
     Section::Throughput,
     Section::Sync,
@@ -116,6 +127,7 @@ const ALL: [Section; 9] = [
     Section::Codec,
     Section::Peer,
     Section::Codegen,
+    Section::Callback,
     Section::Fleet,
 ];
 
@@ -142,6 +154,9 @@ fn main() -> ExitCode {
                 }
             })
         }
+        Some(Hidden::ProfileCallback { side, events }) => callback::profile(side, events).map(|took| {
+            eprintln!("{events} events by {side:?} in {took:?} ({:?} per event)", took / events.max(1) as u32);
+        }),
         Some(Hidden::FleetChild(args)) => fleet::child(args),
         None => run(cli.run),
     };
@@ -216,6 +231,22 @@ fn run(args: RunArgs) -> Result<(), String> {
             Section::Codegen => {
                 codegen_time::run(&args.root, if quick { 2 } else { 10 }).map(|r| report.codegen = Some(r))
             }
+            Section::Callback => {
+                let python = if args.no_peer {
+                    Err("wechatpy not run (`--no-peer`)".to_string())
+                } else {
+                    venv::prepare(&args.root)
+                };
+                callback::run(&args.root, callback::Plan::new(quick), python).map(|r| {
+                    if let callback::PeerSide::Skipped(reason) = &r.peer
+                        && !args.no_peer
+                    {
+                        eprintln!("{reason}");
+                        report.incomplete.push(reason.clone());
+                    }
+                    report.callback = Some(r);
+                })
+            }
             Section::Fleet => std::env::current_exe()
                 .map_err(|e| format!("cannot find this program: {e}"))
                 .and_then(|exe| fleet::run(&rt, &exe, threads.sim, fleet::Plan::new(quick)))
@@ -242,10 +273,17 @@ fn run(args: RunArgs) -> Result<(), String> {
             ALL.into_iter().filter(|s| !args.only.contains(s)).map(|s| format!("{s:?}").to_lowercase()).collect();
         not_run.push(format!("sections not run (`--only`): {}", left_out.join(", ")));
     }
-    if args.no_peer && (args.only.is_empty() || args.only.contains(&Section::Peer)) {
+    if args.no_peer
+        && (args.only.is_empty() || args.only.contains(&Section::Peer) || args.only.contains(&Section::Callback))
+    {
         not_run.push("peer not run (`--no-peer`)".into());
     }
-    not_run.append(&mut report.incomplete);
+    // The peer and the callback section skip wechatpy for the same reason: say it once.
+    for reason in std::mem::take(&mut report.incomplete) {
+        if !not_run.contains(&reason) {
+            not_run.push(reason);
+        }
+    }
     not_run.extend(report.failures.iter().map(|(section, _)| format!("{section} failed")));
     report.incomplete = not_run;
     let complete = !quick && report.incomplete.is_empty();
@@ -323,11 +361,25 @@ mod tests {
         assert!(!filled.contains("{{"), "{filled}");
     }
 
+    /// `cargo xtask bench --only` accepts every section this program has, by the same name.
+    #[test]
+    fn xtask_knows_every_section() {
+        let xtask = std::fs::read_to_string(default_root().join("xtask/src/main.rs")).unwrap();
+        let list = xtask.split("const SECTIONS").nth(1).and_then(|rest| rest.split(';').nth(1)).unwrap();
+        for section in ALL {
+            let name = format!("{section:?}").to_lowercase();
+            assert!(list.contains(&format!("\"{name}\"")), "xtask's SECTIONS lacks {name}: {list}");
+        }
+        assert_eq!(list.matches('"').count(), 2 * ALL.len(), "{list}");
+    }
+
     #[test]
     fn cli_parses() {
         let cli = Cli::try_parse_from(["b", "--quick", "--only", "overhead,sync", "--no-peer"]).unwrap();
         assert!(cli.run.quick && cli.run.no_peer);
         assert_eq!(cli.run.only, [Section::Overhead, Section::Sync]);
+        let cli = Cli::try_parse_from(["b", "--only=callback"]).unwrap();
+        assert_eq!(cli.run.only, [Section::Callback]);
         let cli =
             Cli::try_parse_from(["b", "memory-child", "--base-url", "http://x", "--corp-id", "c", "--mode", "stream"]);
         // The secret must come from the environment.

@@ -1,9 +1,9 @@
 //! (7) A peer side by side: the same `get` (sequential, one kept-alive connection) and `list --all`
 //! (every chat, pages of 1,000, collected) through our client and through wechatpy, against the same
-//! simulator in the same run. wechatpy comes from PyPI into a throwaway virtualenv under `target/`;
-//! when that fails (no PyPI, no `venv`), the peer is skipped with the reason.
+//! simulator in the same run. wechatpy comes from PyPI into a throwaway virtualenv under `target/`
+//! ([`crate::venv`]); when that fails (no PyPI, no `venv`), the peer is skipped with the reason.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,15 +15,12 @@ use wecom_groupchat_sim::{DataSource, Scale, SimConfig};
 
 use crate::host::{self, SimHost};
 use crate::stats::Summary;
+use crate::venv::{self, WECHATPY_VERSION, last_line};
 
 /// Members of the chat `get` fetches.
 pub const MEMBERS: usize = 500;
 /// Page size of `list --all`.
 pub const PAGE: i64 = wecom_groupchat::types::ListRequest::LIMIT_MAX;
-/// The pinned versions the peer's virtualenv installs, relative to the workspace root.
-pub const REQUIREMENTS: &str = "wecom-groupchat-bench/peer/requirements.txt";
-/// The wechatpy release pinned in [`REQUIREMENTS`] (a test keeps the two equal).
-pub const WECHATPY_VERSION: &str = "1.8.18";
 
 /// How much work.
 #[derive(Debug, Clone, Copy)]
@@ -93,13 +90,11 @@ struct PeerReport {
 
 /// Runs our side, then wechatpy's, against one simulator. `root` is the workspace root.
 pub fn run(rt: &Runtime, sim_threads: usize, root: &Path, plan: Plan) -> Result<PeerOutcome, String> {
-    let venv = root.join("target/bench/peer-venv");
-    let installed = Instant::now();
-    let python = match install(&venv, &root.join(REQUIREMENTS)) {
-        Ok(python) => python,
+    let venv = match venv::prepare(root) {
+        Ok(venv) => venv,
         Err(reason) => return Ok(PeerOutcome::Skipped(reason)),
     };
-    let install = installed.elapsed();
+    let (python, install) = (venv.python, venv.install);
 
     let config = SimConfig::default().data(DataSource::Scale(Scale::groups(plan.groups).large_group_members(MEMBERS)));
     let host = SimHost::start(config, sim_threads)?;
@@ -172,64 +167,4 @@ async fn ours(host: &SimHost, plan: Plan) -> Result<(String, Summary, Summary), 
     let get = Summary::of(&mut get).ok_or("no get samples")?;
     let list = Summary::of(&mut list).ok_or("no list samples")?;
     Ok((chat_id, get, list))
-}
-
-/// A fresh virtualenv with the pinned wechatpy (`requirements`); returns its python. Errors say why
-/// the peer is skipped.
-fn install(venv: &Path, requirements: &Path) -> Result<PathBuf, String> {
-    if venv.exists() {
-        std::fs::remove_dir_all(venv)
-            .map_err(|e| format!("cannot remove the old virtualenv {}: {e}", venv.display()))?;
-    }
-    let python3 = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    run_quiet(Command::new(&python3).args(["-m", "venv"]).arg(venv))
-        .map_err(|e| format!("peer skipped: cannot create a virtualenv with `{python3} -m venv`: {e}"))?;
-    let python = venv.join("bin/python");
-    run_quiet(Command::new(&python).args([
-        "-m",
-        "pip",
-        "install",
-        "--disable-pip-version-check",
-        "--no-input",
-        "--quiet",
-        "--timeout",
-        "15",
-        "--retries",
-        "1",
-        "--requirement",
-    ]).arg(requirements))
-    .map_err(|e| {
-        format!("peer skipped: `pip install -r {REQUIREMENTS}` (wechatpy {WECHATPY_VERSION}) failed (is PyPI reachable?): {e}")
-    })?;
-    Ok(python)
-}
-
-fn run_quiet(command: &mut Command) -> Result<(), String> {
-    let output = command.stdin(Stdio::null()).output().map_err(|e| e.to_string())?;
-    if output.status.success() {
-        return Ok(());
-    }
-    Err(format!("{} ({})", last_line(&output.stderr), output.status))
-}
-
-/// The last non-empty line of a program's error output (the exception, pip's verdict).
-fn last_line(stderr: &[u8]) -> String {
-    let text = String::from_utf8_lossy(stderr);
-    text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message").trim().to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every line of the requirements pins one exact version, and wechatpy's is the one the report names.
-    #[test]
-    fn requirements_are_pinned() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let text = std::fs::read_to_string(root.join(REQUIREMENTS)).unwrap();
-        let pins: Vec<&str> =
-            text.lines().map(|l| l.split('#').next().unwrap_or("").trim()).filter(|l| !l.is_empty()).collect();
-        assert!(pins.iter().all(|l| l.contains("==") && !l.contains(['>', '<', '~', '*'])), "{pins:?}");
-        assert!(pins.contains(&format!("wechatpy[cryptography]=={WECHATPY_VERSION}").as_str()), "{pins:?}");
-    }
 }

@@ -95,6 +95,6 @@ fn every_section_runs_and_reports() {
     }
     assert!(md.contains("**1 `gettoken`**"), "{md}");
     if fleet.is_some() {
-        assert!(md.contains("| 9 | fleet, **2 processes**") && md.contains("## 9. Fleet"), "{md}");
+        assert!(md.contains("| 10 | fleet, **2 processes**") && md.contains("## 10. Fleet"), "{md}");
     }
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, ArgMatches, Args, Parser, Subcommand, ValueEnum};
 use wecom_groupchat::types::ListRequest;
 
 /// Command-line tool for the WeCom (企业微信) customer group chat (客户群) API.
@@ -12,8 +12,9 @@ use wecom_groupchat::types::ListRequest;
 /// (WECOM_CORP_ID, WECOM_CORP_SECRET, WECOM_ACCESS_TOKEN). Data goes to stdout, diagnostics to stderr.
 ///
 /// Exit codes: 0 success; 1 the API answered a non-zero errcode (gettoken included); 2 usage or
-/// validation error, nothing sent; 3 transport or decode error; 4 partial failure of a bulk command;
-/// 130 / 143 a transfer stopped by SIGINT / SIGTERM (its report written).
+/// validation error, nothing sent; 3 transport or decode error (or a callback that does not verify or
+/// decrypt); 4 partial failure of a bulk command; 130 / 143 a transfer stopped by SIGINT / SIGTERM (its
+/// report written).
 #[derive(Debug, Parser)]
 #[command(name = "wecom-groupchat", version, about, long_about)]
 pub struct Cli {
@@ -211,6 +212,9 @@ pub enum Command {
     Sim(SimPassthrough),
     /// Start the embedded simulator and walk through every endpoint (no WeCom account needed).
     Demo,
+    /// WeCom callbacks (the events WeCom pushes to an app's callback URL): verify and decrypt them.
+    #[command(subcommand)]
+    Callback(CallbackCommand),
 }
 
 /// The simulator's own flags, parsed by `wecom_groupchat_sim::SimArgs`.
@@ -403,6 +407,105 @@ pub struct ExportArgs {
     /// at once than --concurrency when that many would not fit (64 to 65536).
     #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(64..=65536))]
     pub max_memory: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallbackCommand {
+    /// Verify and decrypt one callback request: print the plaintext of a URL verification's echostr, or the
+    /// decrypted XML of an event POST.
+    ///
+    /// The values are those of the request: msg_signature, timestamp and nonce (and echostr) from its query
+    /// string, URL-decoded; for an event, its whole body (`<xml><ToUserName/><AgentID/><Encrypt/></xml>`).
+    /// The signature is checked before anything is decrypted.
+    ///
+    /// stdout gets the plaintext exactly — no newline is added — and nothing else. Exits 3, with one line on
+    /// stderr and nothing on stdout, when the signature, the receive id or the ciphertext is wrong; 2 for a
+    /// key that is not 43 characters or a missing or conflicting flag.
+    #[command(after_help = "Examples:\n  \
+        export WECOM_CALLBACK_TOKEN=… WECOM_CALLBACK_AES_KEY=…\n  \
+        wecom-groupchat callback decrypt --receive-id ww0123456789abcdef --msg-signature SIG --timestamp TS \
+        --nonce N --echostr 'P9nAzCzy…'\n  \
+        wecom-groupchat callback decrypt --receive-id ww0123456789abcdef --msg-signature SIG --timestamp TS \
+        --nonce N --body @event.xml")]
+    Decrypt(CallbackDecryptArgs),
+    /// Serve a callback URL: answer WeCom's URL verification, verify and decrypt each event, and print it as
+    /// one JSON line.
+    ///
+    /// Prints `callback: http://ADDR/PATH` on stdout once listening, then one JSON object per line for each
+    /// event: its elements under their snake_case names (`chat_id`, `change_type`, `mem_change_list` as an
+    /// array of strings …), the element naming the event as `event` (`info_type` for third-party
+    /// callbacks), and `dedupe_key`. An event of a kind this tool has no type for is printed too. An event
+    /// is acknowledged only once its line is written; a redelivery of a printed event (the same decrypted
+    /// message) is acknowledged and not printed again. SIGINT and SIGTERM stop it with exit 0.
+    #[command(after_help = "Examples:\n  \
+        export WECOM_CALLBACK_TOKEN=… WECOM_CALLBACK_AES_KEY=…\n  \
+        wecom-groupchat callback serve --addr 0.0.0.0:8080 --receive-id ww0123456789abcdef --path /wecom/callback\n  \
+        wecom-groupchat callback serve --addr 127.0.0.1:0 --receive-id ww0123456789abcdef | jq .chat_id")]
+    Serve(CallbackServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CallbackServeArgs {
+    #[command(flatten)]
+    pub keys: CallbackKeys,
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: std::net::SocketAddr,
+    /// The URL path of the callback.
+    #[arg(long, default_value = "/callback", value_parser = callback_path)]
+    pub path: String,
+}
+
+fn callback_path(path: &str) -> Result<String, String> {
+    if path.starts_with('/') && !path.contains(['?', '#', ' ', '{', '}', '*', ':']) {
+        Ok(path.to_string())
+    } else {
+        Err("a path starts with `/` and has no `?`, `#`, spaces, braces, `*` or `:`".into())
+    }
+}
+
+/// The callback configuration of one app, as set in the admin console; every `callback` subcommand takes
+/// it. `Debug` shows the receive id only.
+#[derive(Args)]
+pub struct CallbackKeys {
+    /// The callback Token. Never printed.
+    #[arg(long, env = "WECOM_CALLBACK_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// The callback EncodingAESKey, 43 characters. Never printed.
+    #[arg(long, value_name = "KEY", env = "WECOM_CALLBACK_AES_KEY", hide_env_values = true)]
+    pub aes_key: String,
+    /// Whom the messages are for: the corp id (企业ID) for a company's own app, the suite id for a
+    /// third-party suite.
+    #[arg(long, value_name = "ID")]
+    pub receive_id: String,
+}
+
+impl std::fmt::Debug for CallbackKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackKeys").field("receive_id", &self.receive_id).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(group = ArgGroup::new("ciphertext").required(true).args(["echostr", "body"]))]
+pub struct CallbackDecryptArgs {
+    #[command(flatten)]
+    pub keys: CallbackKeys,
+    /// The request's `msg_signature`.
+    #[arg(long, value_name = "SIGNATURE")]
+    pub msg_signature: String,
+    /// The request's `timestamp`.
+    #[arg(long)]
+    pub timestamp: String,
+    /// The request's `nonce`.
+    #[arg(long)]
+    pub nonce: String,
+    /// A URL verification (GET): its `echostr`, URL-decoded.
+    #[arg(long)]
+    pub echostr: Option<String>,
+    /// An event (POST): its whole body, from a file (@FILE) or stdin (-).
+    #[arg(long, value_name = "@FILE|-")]
+    pub body: Option<String>,
 }
 
 /// Help texts that quote the spec's numbers, read from the generated constants so that they never

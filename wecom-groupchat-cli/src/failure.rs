@@ -18,6 +18,9 @@ pub enum Failure {
     Io(String),
     /// The API's answer lacks data the command needs to go on (exit 3, like an answer that cannot be decoded).
     Incomplete(String),
+    /// A callback does not verify or decrypt: a wrong signature, receive id or key, a corrupt ciphertext or
+    /// envelope (exit 3). The message names the cause, never the token, the key or decrypted text.
+    Callback(String),
     /// The reader of stdout went away (`| head`): stop quietly, nothing more to do (exit 0).
     StdoutClosed,
     /// A signal stopped the command after it wrote its record (exit 130 for SIGINT, 143 for SIGTERM).
@@ -35,7 +38,7 @@ impl Failure {
         match self {
             Failure::Usage(_) => 2,
             Failure::Partial(_) => 4,
-            Failure::Io(_) | Failure::Incomplete(_) => 3,
+            Failure::Io(_) | Failure::Incomplete(_) | Failure::Callback(_) => 3,
             Failure::StdoutClosed => 0,
             Failure::Interrupted { code, .. } => *code,
             Failure::Call(e) => call_exit_code(e),
@@ -57,7 +60,11 @@ fn call_exit_code(e: &Error) -> u8 {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Usage(m) | Failure::Partial(m) | Failure::Io(m) | Failure::Incomplete(m) => f.write_str(m),
+            Failure::Usage(m)
+            | Failure::Partial(m)
+            | Failure::Io(m)
+            | Failure::Incomplete(m)
+            | Failure::Callback(m) => f.write_str(m),
             Failure::Call(e) => write!(f, "{e}"),
             Failure::StdoutClosed => f.write_str("stdout was closed"),
             Failure::Interrupted { message, .. } => f.write_str(message),

@@ -5,6 +5,7 @@ mod commands;
 mod failure;
 mod join_way_flags;
 mod output;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -29,8 +30,9 @@ fn main() -> ExitCode {
         Cli::command().try_get_matches_from(argv).and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
     let cli = match parsed {
         Ok((mut cli, matches)) => {
-            // `demo` and `sim` call no WeCom account: whatever credentials the environment holds are not theirs.
-            let needs_credentials = !matches!(cli.command, Command::Demo | Command::Sim(_));
+            // `demo`, `sim` and `callback` call no WeCom API: whatever credentials the environment holds are
+            // not theirs.
+            let needs_credentials = !matches!(cli.command, Command::Demo | Command::Sim(_) | Command::Callback(_));
             if needs_credentials && let Err(message) = cli.global.settle_credentials(&matches) {
                 return failure::report(&Failure::Usage(message));
             }

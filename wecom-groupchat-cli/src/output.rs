@@ -28,6 +28,15 @@ pub fn line(text: &str) -> Result<(), Failure> {
     }
 }
 
+/// Writes `text` to stdout exactly as it is, adding nothing; a broken pipe stops the command quietly.
+pub fn exact(text: &str) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(Failure::StdoutClosed),
+        other => other.map_err(write_failed),
+    }
+}
+
 /// One JSON value on one line.
 pub fn json_line<T: Serialize>(value: &T) -> Result<(), Failure> {
     line(&serde_json::to_string(value).map_err(|e| Failure::Io(e.to_string()))?)

@@ -27,12 +27,15 @@ const COMMANDS: &[&[&str]] = &[
     &["export"],
     &["sim"],
     &["demo"],
+    &["callback"],
+    &["callback", "decrypt"],
 ];
 
 #[test]
 fn every_command_has_help_that_hides_secrets() {
     let token = "token-7c1d9e0f2a";
     let store = "redis://:redispassword123@127.0.0.1:6379/0";
+    let (callback_token, callback_key) = ("cbtoken9f3a", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C");
     for command in COMMANDS {
         for flag in ["--help", "-h"] {
             let run = Cli::new()
@@ -40,8 +43,12 @@ fn every_command_has_help_that_hides_secrets() {
                 .env("WECOM_CORP_SECRET", common::SECRET)
                 .env("WECOM_ACCESS_TOKEN", token)
                 .env("WECOM_TOKEN_STORE", store)
+                .env("WECOM_CALLBACK_TOKEN", callback_token)
+                .env("WECOM_CALLBACK_AES_KEY", callback_key)
                 .secret(token)
                 .secret("redispassword123")
+                .secret(callback_token)
+                .secret(callback_key)
                 .args(*command)
                 .arg(flag)
                 .run();

@@ -97,11 +97,22 @@ fn sim_help_and_bad_flags() {
     for args in [&["sim", "--help"][..], &["-v", "sim", "--help"][..], &["-v", "sim", "-h"][..]] {
         let run = Cli::new().env("WECOM_CORP_SECRET", common::SECRET).args(args).run();
         run.ok().stdout_has(&["--corp-id", "--corp-secret", "--data", "--latency-ms", "--rate-limit", "--seed"]);
+        run.stdout_has(&["--callback-url", "--callback-token", "--callback-aes-key", "--callback-api-writes"]);
         assert!(!run.stdout.contains("--output"), "{args:?}: the tool's help:\n{}", run.stdout);
     }
     Cli::new().args(["sim", "--no-such-flag"]).run().code(2).stderr_has(&["--no-such-flag"]);
     Cli::new().args(["sim", "--busy-fraction", "0.8", "--drop-fraction", "0.8"]).run().code(2);
     Cli::new().args(["sim", "--addr", "0.0.0.0:0"]).run().code(2).stderr_has(&["--allow-non-loopback"]);
+    // A callback key of the wrong length is a usage error that names the flag, never the key or the token.
+    Cli::new()
+        .secret("short-aes-key-hidden")
+        .secret("callback-token-hidden")
+        .args(["sim", "--callback-url", "http://127.0.0.1:9/cb", "--callback-token", "callback-token-hidden"])
+        .args(["--callback-aes-key", "short-aes-key-hidden"])
+        .run()
+        .code(2)
+        .stderr_has(&["--callback-aes-key", "43"]);
+    Cli::new().args(["sim", "--callback-token", "t"]).run().code(2).stderr_has(&["--callback-url"]);
 }
 
 #[test]
@@ -127,6 +138,17 @@ fn demo_walks_through_every_endpoint() {
         "requests sent for those two: 0",
         "errcode 40050",
         "gettoken called 1 time(s)",
+        // Step 7: every change kind pushed to the embedded receiver, typed, one redelivery recognised, and the
+        // member versions of the events agreeing with get.
+        "7. callback events",
+        "add_member",
+        "del_member",
+        "change_name",
+        "change_notice",
+        "change_owner",
+        "dismiss",
+        "8 deliveries, 7 events handed over: 1 redelivery recognised by its dedupe key",
+        "LastMemVer and last CurMemVer agree",
     ]);
     // The summary table counts a call of every endpoint.
     let summary = &run.stdout[run.stdout.find("what went over the wire").expect("a summary")..];

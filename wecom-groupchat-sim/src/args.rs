@@ -8,6 +8,10 @@ use std::time::Duration;
 
 use wecom_groupchat::{Secret, codes};
 
+use crate::callbacks::{
+    CallbackFaults, CallbackTarget, DEFAULT_AGENT_ID, DEFAULT_CALLBACK_CONCURRENCY, DEFAULT_CALLBACK_LOG_SIZE,
+    DEFAULT_CALLBACK_QUEUE_CAP, DEFAULT_CALLBACK_RETRIES,
+};
 use crate::config::{DEFAULT_CORP_ID, DEFAULT_CORP_SECRET, DEFAULT_SEED, DataSource, Scale, SimConfig};
 use crate::error::SimError;
 use crate::faults::{Faults, RateLimitRule, check_endpoint};
@@ -101,10 +105,78 @@ pub struct SimArgs {
     /// Connections served at once (more wait in the backlog).
     #[arg(long, default_value_t = crate::config::DEFAULT_MAX_CONNECTIONS, value_name = "N")]
     pub max_connections: usize,
+    /// Callback URL: change_external_chat events of the changes played under /__sim/chats are pushed
+    /// there, signed and encrypted, with the corp id as receive id. Needs --callback-token and
+    /// --callback-aes-key.
+    #[arg(long, value_name = "URL", requires_all = ["callback_token", "callback_aes_key"], help_heading = "Callbacks")]
+    pub callback_url: Option<String>,
+    /// Token of the callback configuration (never printed).
+    #[arg(long, value_name = "TOKEN", requires = "callback_url", value_parser = parse_secret, help_heading = "Callbacks")]
+    pub callback_token: Option<Secret>,
+    /// EncodingAESKey of the callback configuration, 43 base64 characters (never printed).
+    #[arg(long, value_name = "KEY", requires = "callback_url", value_parser = parse_secret, help_heading = "Callbacks")]
+    pub callback_aes_key: Option<Secret>,
+    /// AgentID of the event envelope.
+    #[arg(long, default_value = DEFAULT_AGENT_ID, value_name = "ID", requires = "callback_url", help_heading = "Callbacks")]
+    pub callback_agent_id: String,
+    /// Further attempts after a delivery not answered 2xx within --callback-timeout.
+    #[arg(long, default_value_t = DEFAULT_CALLBACK_RETRIES, value_name = "N", requires = "callback_url", help_heading = "Callbacks")]
+    pub callback_retries: u32,
+    /// How long a delivery attempt may take (e.g. 5s, 500ms; a bare number is seconds).
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_duration,
+          requires = "callback_url", help_heading = "Callbacks")]
+    pub callback_timeout: Duration,
+    /// Wait before the first retry, doubled before each further one (e.g. 200ms).
+    #[arg(long, default_value = "200ms", value_name = "DURATION", value_parser = parse_duration,
+          requires = "callback_url", help_heading = "Callbacks")]
+    pub callback_backoff: Duration,
+    /// Also push change_owner when a transfer or onjob_transfer changes a chat's owner (WeCom documents
+    /// that API operations push no callbacks; unconfirmed for transfers).
+    #[arg(long, requires = "callback_url", help_heading = "Callbacks")]
+    pub callback_api_writes: bool,
+    /// Fraction of events delivered twice (sealed afresh), for testing a receiver's idempotency.
+    #[arg(long, default_value_t = 0.0, value_name = "F", requires = "callback_url", help_heading = "Callbacks")]
+    pub callback_duplicate_fraction: f64,
+    /// Fraction of events never delivered (logged as dropped).
+    #[arg(long, default_value_t = 0.0, value_name = "F", requires = "callback_url", help_heading = "Callbacks")]
+    pub callback_drop_fraction: f64,
+    /// Wait before each event's first delivery attempt, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS", requires = "callback_url", help_heading = "Callbacks")]
+    pub callback_delay_ms: u64,
+    /// Fraction of events that swap places with the next event of their chat.
+    #[arg(long, default_value_t = 0.0, value_name = "F", requires = "callback_url", help_heading = "Callbacks")]
+    pub callback_reorder_fraction: f64,
+    /// Delivery attempts kept in the log of GET /__sim/callbacks (the oldest are forgotten first).
+    #[arg(long, default_value_t = DEFAULT_CALLBACK_LOG_SIZE, value_name = "N", requires = "callback_url", help_heading = "Callbacks")]
+    pub callback_log_size: usize,
+    /// Most deliveries in flight at once, over all chats.
+    #[arg(long, default_value_t = DEFAULT_CALLBACK_CONCURRENCY, value_name = "N", requires = "callback_url", help_heading = "Callbacks")]
+    pub callback_concurrency: usize,
+    /// Most events queued and not yet delivered, over all chats; a control path under /__sim/chats
+    /// answers 503 and changes nothing while they are full.
+    #[arg(long, default_value_t = DEFAULT_CALLBACK_QUEUE_CAP, value_name = "N", requires = "callback_url", help_heading = "Callbacks")]
+    pub callback_queue_cap: usize,
 }
 
 fn parse_secret(text: &str) -> Result<Secret, String> {
     Ok(Secret::from(text))
+}
+
+/// `5s`, `500ms`, `2m`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit_ms) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60_000)
+    } else {
+        (text, 1000)
+    };
+    let number: u64 =
+        number.trim().parse().map_err(|_| format!("`{text}`: expected a duration such as 5s, 500ms or 2m"))?;
+    number.checked_mul(unit_ms).map(Duration::from_millis).ok_or_else(|| format!("`{text}`: too long"))
 }
 
 fn parse_endpoint_limit(text: &str) -> Result<(String, RateLimitRule), String> {
@@ -162,6 +234,29 @@ impl SimArgs {
         config.clock_offset = self.clock_offset_secs;
         config.read_timeout = Duration::from_secs(self.read_timeout_secs);
         config.max_connections = self.max_connections;
+        if let Some(url) = self.callback_url {
+            let (Some(token), Some(key)) = (self.callback_token, self.callback_aes_key) else {
+                return Err(SimError::Config("--callback-url needs --callback-token and --callback-aes-key".into()));
+            };
+            let faults = CallbackFaults::none()
+                .duplicate(self.callback_duplicate_fraction)
+                .drop_events(self.callback_drop_fraction)
+                .delay(Duration::from_millis(self.callback_delay_ms))
+                .reorder(self.callback_reorder_fraction);
+            let target = CallbackTarget::new(url, token, key)
+                .agent_id(self.callback_agent_id)
+                .retries(self.callback_retries)
+                .timeout(self.callback_timeout)
+                .backoff(self.callback_backoff)
+                .api_writes(self.callback_api_writes)
+                .faults(faults)
+                .log_size(self.callback_log_size)
+                .max_concurrent(self.callback_concurrency)
+                .max_queued(self.callback_queue_cap);
+            // Checked now, so that a bad key is reported before anything starts.
+            target.check(&config.corp_id).map_err(SimError::Config)?;
+            config = config.callback(target);
+        }
         Ok(config)
     }
 }
@@ -297,6 +392,51 @@ mod tests {
         assert!(error.contains("--groups") && error.contains("--data"), "{error}");
         assert!(config(&["--groups=100"]).is_ok(), "the default --data does not conflict");
         assert!(config(&["--data=demo"]).is_ok());
+    }
+
+    const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+
+    #[test]
+    fn callback_flags_become_a_target() {
+        let url = "--callback-url=http://127.0.0.1:9/cb";
+        let key = format!("--callback-aes-key={KEY}");
+        let c = config(&[url, "--callback-token=tok-hidden", &key, "--callback-timeout=750ms", "--callback-retries=1"])
+            .unwrap();
+        let target = c.callback.as_ref().unwrap();
+        assert_eq!((target.timeout, target.retries, target.api_writes), (Duration::from_millis(750), 1, false));
+        assert_eq!(target.agent_id, DEFAULT_AGENT_ID);
+        assert_eq!(target.token.expose(), "tok-hidden");
+        assert!(!format!("{c:?}").contains("tok-hidden") && !format!("{c:?}").contains(KEY));
+        let c = config(&[url, "--callback-token=t", &key, "--callback-api-writes", "--callback-drop-fraction=0.5"])
+            .unwrap();
+        let target = c.callback.unwrap();
+        assert!(target.api_writes);
+        assert_eq!(target.faults.drop, 0.5);
+        assert!(config(&[]).unwrap().callback.is_none());
+    }
+
+    #[test]
+    fn bad_callback_flags_are_refused_without_quoting_secrets() {
+        let url = "--callback-url=http://127.0.0.1:9/cb";
+        let error = config(&[url, "--callback-token=t", "--callback-aes-key=too-short-secret"]).unwrap_err();
+        assert!(error.contains("--callback-aes-key") && error.contains("43"), "{error}");
+        assert!(!error.contains("too-short-secret"), "{error}");
+        assert!(config(&[url, "--callback-token=t"]).is_err(), "the key is required");
+        assert!(config(&["--callback-token=t"]).is_err(), "a token without a URL");
+        assert!(config(&["--callback-retries=2"]).is_err(), "retries without a URL");
+        let key = format!("--callback-aes-key={KEY}");
+        assert!(config(&[url, "--callback-token=t", &key, "--callback-timeout=soon"]).is_err());
+        assert!(config(&[url, "--callback-token=t", &key, "--callback-reorder-fraction=2"]).is_err());
+        assert!(config(&["--callback-url=ftp://x/cb", "--callback-token=t", &key]).is_err());
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("fast").is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::callbacks::CallbackTarget;
 use crate::company::CompanyData;
 use crate::faults::Faults;
 
@@ -143,6 +144,9 @@ pub struct SimConfig {
     pub read_timeout: Duration,
     /// Connections served at once; further ones wait in the listen backlog. Default 1,024.
     pub max_connections: usize,
+    /// Where `change_external_chat` events are pushed (the changes played under `/__sim/chats`, and
+    /// with [`CallbackTarget::api_writes`] owner changes by transfers). Default none: nothing is pushed.
+    pub callback: Option<CallbackTarget>,
 }
 
 /// Default of [`SimConfig::read_timeout`].
@@ -166,6 +170,7 @@ impl fmt::Debug for SimConfig {
             .field("clock_offset", &self.clock_offset)
             .field("read_timeout", &self.read_timeout)
             .field("max_connections", &self.max_connections)
+            .field("callback", &self.callback)
             .finish()
     }
 }
@@ -186,6 +191,7 @@ impl Default for SimConfig {
             clock_offset: 0,
             read_timeout: DEFAULT_READ_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            callback: None,
         }
     }
 }
@@ -263,6 +269,13 @@ impl SimConfig {
     #[must_use]
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = n;
+        self
+    }
+
+    /// Pushes `change_external_chat` events to this callback URL.
+    #[must_use]
+    pub fn callback(mut self, target: CallbackTarget) -> Self {
+        self.callback = Some(target);
         self
     }
 }

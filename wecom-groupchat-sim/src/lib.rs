@@ -12,6 +12,9 @@
 //! - **Deterministic**: one seed drives the data, ids, tokens and fault decisions.
 //! - **Controllable**: counters, token invalidation, faults and rate limits from code ([`Simulator`])
 //!   or over HTTP under `/__sim/` ([`control`](crate#control-paths)).
+//! - **Callbacks**: with a [`CallbackTarget`], what people do in the WeCom app (played on control paths)
+//!   pushes signed, encrypted `change_external_chat` events to a callback URL — in order per chat, retried,
+//!   logged, with delivery faults on demand ([`CallbackFaults`]).
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,11 +37,15 @@
 //! See the README, or the table in the source of `control.rs`: `GET /__sim/stats`,
 //! `POST /__sim/invalidate-tokens`, `GET|POST /__sim/faults`, `POST /__sim/faults/next`,
 //! `POST /__sim/settle-transfers`, `POST /__sim/staff/{userid}/resign`, `GET /__sim/hints`,
-//! `POST /__sim/token-ttl`, `POST /__sim/stats/reset`, `GET|POST /__sim/clock`, `GET /__sim/health`.
+//! `POST /__sim/token-ttl`, `POST /__sim/stats/reset`, `GET|POST /__sim/clock`, `GET /__sim/health`;
+//! what people do in the app: `POST /__sim/chats` (create), `POST /__sim/chats/{chat_id}/join`, `/quit`,
+//! `/rename`, `/notice`, `/owner`, `/dismiss`; the deliveries: `GET /__sim/callbacks[?wait=MS]`,
+//! `GET|POST /__sim/callbacks/faults`.
 
 mod answer;
 mod args;
 mod auth;
+mod callbacks;
 mod clock;
 mod company;
 mod config;
@@ -52,6 +59,11 @@ mod server;
 mod simulator;
 
 pub use args::{SimArgs, run_foreground};
+pub use callbacks::{
+    AttemptOutcome, CallbackAttempt, CallbackFaults, CallbackTarget, DEFAULT_AGENT_ID, DEFAULT_CALLBACK_BACKOFF,
+    DEFAULT_CALLBACK_CONCURRENCY, DEFAULT_CALLBACK_LOG_SIZE, DEFAULT_CALLBACK_QUEUE_CAP, DEFAULT_CALLBACK_RETRIES,
+    DEFAULT_CALLBACK_TIMEOUT, MAX_CALLBACK_RETRIES, REORDER_WAIT,
+};
 pub use clock::MAX_CLOCK_OFFSET_SECS;
 pub use company::{
     ChatData, CompanyData, Hints, OpengidHint, OwnerChats, STAT_DAYS, StaffData, StatisticDay, StatisticsData,

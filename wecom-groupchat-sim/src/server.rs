@@ -6,6 +6,7 @@
 //! can close a connection without any answer.
 
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -24,9 +25,11 @@ use tower::ServiceExt;
 use wecom_groupchat::api::token_endpoint;
 use wecom_groupchat::codes;
 use wecom_groupchat::endpoint::Endpoint;
+use wecom_groupchat::events::{AppHeader, CallbackEvent, ChangeExternalChat};
 
 use crate::answer::{self, Failure};
 use crate::auth::Tokens;
+use crate::callbacks::Pusher;
 use crate::clock::Clock;
 use crate::company::Company;
 use crate::counters::{Counters, GETTOKEN};
@@ -51,7 +54,9 @@ pub(crate) struct Shared {
     pub(crate) tokens: Tokens,
     pub(crate) faults: FaultEngine,
     pub(crate) counters: Counters,
-    pub(crate) clock: Clock,
+    pub(crate) clock: Arc<Clock>,
+    /// Pushes the events of changes to the callback URL, if one is configured.
+    pub(crate) pusher: Pusher,
 }
 
 impl std::fmt::Debug for Shared {
@@ -71,7 +76,7 @@ impl Shared {
         company: Company,
         tokens: Tokens,
         faults: FaultEngine,
-        clock: Clock,
+        (clock, pusher): (Arc<Clock>, Pusher),
         any_host: bool,
     ) -> Self {
         Shared {
@@ -83,14 +88,51 @@ impl Shared {
             faults,
             counters: Counters::new(),
             clock,
+            pusher,
         }
     }
 
-    /// The company, with transfers whose time has come completed.
-    pub(crate) fn company(&self) -> MutexGuard<'_, Company> {
+    /// The company, with transfers whose time has come completed. The events of the changes made while
+    /// it is held are queued for the callback URL when it is released, in order, before anyone else
+    /// can change the company.
+    pub(crate) fn company(&self) -> CompanyGuard<'_> {
         let mut company = lock::mutex(&self.company);
         company.settle_transfers(self.clock.now_ms(), false);
-        company
+        CompanyGuard { company, shared: self }
+    }
+
+    /// The callback message of a change at `at` (Unix seconds): the app form, to the corp id.
+    pub(crate) fn callback_event(&self, at: i64, change: ChangeExternalChat) -> CallbackEvent {
+        CallbackEvent::new(AppHeader::new(self.corp_id.clone(), at), change)
+    }
+}
+
+/// The company under its lock; on release, the events in its outbox go to the callback queues.
+pub(crate) struct CompanyGuard<'a> {
+    company: MutexGuard<'a, Company>,
+    shared: &'a Shared,
+}
+
+impl Deref for CompanyGuard<'_> {
+    type Target = Company;
+
+    fn deref(&self) -> &Company {
+        &self.company
+    }
+}
+
+impl DerefMut for CompanyGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Company {
+        &mut self.company
+    }
+}
+
+impl Drop for CompanyGuard<'_> {
+    fn drop(&mut self) {
+        // Still under the lock: the queues get the events in the order of the changes.
+        for (at, change) in std::mem::take(&mut self.company.outbox) {
+            self.shared.pusher.push(&self.shared.callback_event(at, change));
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use wecom_groupchat::types::{ChatStatus, GetRequest, GroupChat, NeedName};
 
 use crate::auth::Tokens;
+use crate::callbacks::{CallbackAttempt, CallbackFaults, Pusher};
 use crate::clock::{Clock, millis};
 use crate::company::{self, Hints};
 use crate::config::SimConfig;
@@ -52,8 +53,9 @@ impl Simulator {
     /// Builds the company, binds the address and starts serving.
     ///
     /// # Errors
-    /// [`SimError::Config`] for a non-loopback address without permission, bad faults or a clock offset
-    /// beyond ±100 years, [`SimError::Data`] for unusable data, [`SimError::Bind`] when the address cannot
+    /// [`SimError::Config`] for a non-loopback address without permission, bad faults, a clock offset
+    /// beyond ±100 years or an unusable callback target (its URL, an EncodingAESKey that is not 43 base64
+    /// characters …), [`SimError::Data`] for unusable data, [`SimError::Bind`] when the address cannot
     /// be bound.
     pub async fn start(config: SimConfig) -> Result<Simulator, SimError> {
         server::check_addr(config.addr, config.allow_non_loopback)?;
@@ -75,6 +77,11 @@ impl Simulator {
         if let Some(n) = config.visible_staff {
             company.visible_staff = n;
         }
+        company.api_write_events = config.callback.as_ref().is_some_and(|t| t.api_writes);
+        let clock = Arc::new(clock);
+        let (stop, stopped) = watch::channel(false);
+        let pusher = Pusher::new(config.callback.as_ref(), &config.corp_id, seed, clock.clone(), stopped.clone())
+            .map_err(SimError::Config)?;
         let listener =
             TcpListener::bind(config.addr).await.map_err(|source| SimError::Bind { addr: config.addr, source })?;
         let addr = listener.local_addr()?;
@@ -83,10 +90,9 @@ impl Simulator {
             company,
             Tokens::new(config.token_ttl, seed),
             FaultEngine::new(config.faults.clone(), seed),
-            clock,
+            (clock, pusher),
             config.allow_non_loopback,
         ));
-        let (stop, stopped) = watch::channel(false);
         let limits =
             server::ConnectionLimits { read_timeout: config.read_timeout, max_connections: config.max_connections };
         let task = tokio::spawn(server::serve(listener, server::router(shared.clone()), limits, stopped));
@@ -246,12 +252,46 @@ impl Simulator {
         self.shared.company().join_ways.len()
     }
 
-    /// Stops accepting, closes every connection and waits for the server task.
+    /// Resolves once every event queued for the callback URL so far is delivered, given up or dropped
+    /// (at once without a callback URL). Control paths answer as soon as the state has changed and the
+    /// event is queued; this is how a test waits for the deliveries. Bound the wait with
+    /// `tokio::time::timeout`: a receiver that never answers holds it for every attempt's timeout.
+    pub async fn callbacks_idle(&self) {
+        self.shared.pusher.idle().await;
+    }
+
+    /// Events queued for the callback URL and not yet delivered, given up or dropped.
+    pub fn callbacks_pending(&self) -> u64 {
+        self.shared.pusher.pending()
+    }
+
+    /// Every delivery attempt logged (the last [`crate::CallbackTarget::log_size`]), oldest first.
+    pub fn callback_attempts(&self) -> Vec<CallbackAttempt> {
+        self.shared.pusher.attempts()
+    }
+
+    /// The delivery faults in force.
+    pub fn callback_faults(&self) -> CallbackFaults {
+        self.shared.pusher.faults()
+    }
+
+    /// Replaces the delivery faults, for events queued from now on.
+    ///
+    /// # Errors
+    /// [`SimError::Config`] for a probability out of range, or when no callback URL is configured.
+    pub fn set_callback_faults(&self, faults: CallbackFaults) -> Result<(), SimError> {
+        self.shared.pusher.set_faults(faults).map_err(SimError::Config)
+    }
+
+    /// Stops accepting, closes every connection and waits for the server task. Events still queued for
+    /// the callback URL, or in delivery, are given up (logged with the error `shutdown`); this waits up
+    /// to a few seconds for that bookkeeping, so [`Simulator::callbacks_pending`] is 0 afterwards.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.shared.pusher.idle()).await;
     }
 }
 

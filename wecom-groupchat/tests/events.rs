@@ -7,7 +7,7 @@ use wecom_groupchat::callback::dedupe::dedupe_key;
 use wecom_groupchat::callback::xml::{self, Element};
 use wecom_groupchat::callback::{EventError, RawEvent};
 use wecom_groupchat::events::{
-    AppHeader, CallbackEvent, ChangeExternalChat, ChangeType, EXAMPLES, Event, EventJoinScene, Header, QuitScene,
+    AppHeader, CallbackEvent, ChangeExternalChat, ChangeType, EXAMPLES, Event, EventJoinScene, Form, Header, QuitScene,
     ThirdPartyHeader, UpdateDetail,
 };
 
@@ -68,7 +68,7 @@ fn the_official_sample_reads_every_element() {
     assert_eq!(c.mem_change_list.as_deref(), Some(&["Jack".to_string(), "Rose".to_string()][..]));
     assert_eq!(c.last_mem_ver.as_deref(), Some("9c3f97c2ada667dfb5f6d03308d963e1"));
     assert_eq!(c.cur_mem_ver.as_deref(), Some("71217227bbd112ecfe3a49c482195cb4"));
-    assert_eq!(event.header.as_ref().unwrap().reply(), "");
+    assert_eq!(event.reply(), "");
 
     let json = serde_json::Value::Object(event.to_json());
     assert_eq!(
@@ -88,9 +88,9 @@ fn the_third_party_form_has_its_own_header_and_reply() {
     let event = read(EXAMPLES.iter().find(|e| e.name == "create_third_party").unwrap().xml);
     let Some(Header::ThirdParty(header)) = &event.header else { panic!("{:?}", event.header) };
     assert_eq!(header.suite_id, "ww4asffe99e54c0f4c");
-    assert_eq!(header.auth_corp_id, "wxf8b4f85f3a794e77");
+    assert_eq!(header.auth_corp_id.as_deref(), Some("wxf8b4f85f3a794e77"));
     assert_eq!(header.time_stamp, 1403610513);
-    assert_eq!(event.header.as_ref().unwrap().reply(), "success");
+    assert_eq!(event.reply(), "success");
     assert_eq!(change(&event).change_type, ChangeType::Create);
     let json = event.to_json();
     assert_eq!(json["info_type"], "change_external_chat");
@@ -169,9 +169,22 @@ fn a_typed_event_that_does_not_read_is_kept_raw_with_the_reason() {
          <MsgType>event</MsgType><Event>change_external_chat</Event><ChatId>c</ChatId><ChangeType>update</ChangeType>\
          <MemChangeCnt>ten</MemChangeCnt></xml>",
     );
-    let Event::Other(raw) = &not_int.event else { panic!("{not_int:?}") };
-    assert_eq!(raw.error, Some(EventError::NotInteger("MemChangeCnt")));
-    assert_eq!(raw.elements.len(), 3, "nothing taken out of a message that does not read");
+    // An optional element that does not read stays in `extra`; the event is still typed.
+    let c = change(&not_int);
+    assert_eq!((c.mem_change_cnt, c.extra.len()), (None, 1));
+    assert_eq!(c.extra[0].name(), "MemChangeCnt");
+    assert_eq!(read(&not_int.to_xml()), not_int);
+
+    // A required element shaped otherwise: the event is kept raw, nothing dropped.
+    let malformed = read(
+        "<xml><ToUserName>ww1</ToUserName><FromUserName>sys</FromUserName><CreateTime>7</CreateTime>\
+         <MsgType>event</MsgType><Event>change_external_chat</Event><ChatId>c<Sub>x</Sub></ChatId>\
+         <ChangeType>update</ChangeType></xml>",
+    );
+    let Event::Other(raw) = &malformed.event else { panic!("{malformed:?}") };
+    assert_eq!(raw.error, Some(EventError::Malformed("ChatId")));
+    assert_eq!(raw.elements.len(), 2, "nothing taken out of a message that does not read");
+    assert_eq!(malformed.to_json()["decode_error"], "element `ChatId` is not shaped as its type");
 
     // A header that does not read: no header, every element in the raw event.
     let bad_header =
@@ -179,7 +192,8 @@ fn a_typed_event_that_does_not_read_is_kept_raw_with_the_reason() {
     assert_eq!(bad_header.header, None);
     let Event::Other(raw) = &bad_header.event else { panic!("{bad_header:?}") };
     assert_eq!(raw.error, Some(EventError::Missing("ToUserName")));
-    assert_eq!(raw.elements.len(), 3);
+    assert_eq!(raw.elements.len(), 2, "every element but the one naming the event");
+    assert_eq!(bad_header.form, Some(Form::App));
     assert_eq!(bad_header.name(), "change_external_chat");
     assert_eq!(
         dedupe_key(&xml::parse(&bad_header.to_xml()).unwrap()),
@@ -193,7 +207,42 @@ fn a_typed_event_that_does_not_read_is_kept_raw_with_the_reason() {
 
     // No element naming an event at all (a plain message): no header, an unnamed raw event.
     let plain = read("<xml><MsgType>text</MsgType><Content>hi</Content></xml>");
-    assert_eq!((plain.header.as_ref(), plain.name()), (None, ""));
+    assert_eq!((plain.header.as_ref(), plain.name(), plain.reply()), (None, "", ""));
+}
+
+#[test]
+fn optional_elements_that_do_not_read_stay_as_received() {
+    let base = "<xml><ToUserName>ww1</ToUserName><FromUserName>sys</FromUserName><CreateTime>7</CreateTime>\
+                <MsgType>event</MsgType><Event>change_external_chat</Event><ChatId>c1</ChatId>\
+                <ChangeType>update</ChangeType>";
+    for odd in [
+        "<JoinScene></JoinScene>",
+        "<JoinScene>three</JoinScene>",
+        "<MemChangeList>x,y<Item>a</Item></MemChangeList>",
+        "<MemChangeList><Item>a</Item><Other>o</Other></MemChangeList>",
+        "<UpdateDetail>add_member<K>v</K></UpdateDetail>",
+    ] {
+        let event = read(&format!("{base}{odd}</xml>"));
+        let c = change(&event);
+        assert_eq!(c.extra.len(), 1, "{odd}: {c:?}");
+        let written = xml::parse(&event.to_xml()).unwrap();
+        let original = xml::parse(&format!("{base}{odd}</xml>")).unwrap();
+        assert_eq!(sorted(written.children()), sorted(original.children()), "{odd}: an element was lost");
+    }
+}
+
+#[test]
+fn third_party_callbacks_without_a_corp_are_still_answered_success() {
+    // suite_ticket (every 10 minutes) has no AuthCorpId; the reply comes from the form, not the header.
+    let ticket = read(
+        "<xml><SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId><InfoType><![CDATA[suite_ticket]]></InfoType>\
+         <TimeStamp>1403610513</TimeStamp><SuiteTicket><![CDATA[asdfasfdasdfasdf]]></SuiteTicket></xml>",
+    );
+    assert_eq!(ticket.form, Some(Form::ThirdParty));
+    assert_eq!(ticket.reply(), "success");
+    assert_eq!(ticket.name(), "suite_ticket");
+    let broken = read("<xml><InfoType>suite_ticket</InfoType></xml>");
+    assert_eq!((broken.header.as_ref(), broken.reply()), (None, "success"));
 }
 
 #[test]
@@ -212,9 +261,7 @@ fn events_built_in_code_write_what_wecom_sends() {
     assert_eq!(back, event);
     assert_eq!(change(&back), &c);
 
-    let third = CallbackEvent::new(
-        ThirdPartyHeader::new("suite", "corp", 5),
-        ChangeExternalChat::new("c", ChangeType::Dismiss),
-    );
+    let third =
+        CallbackEvent::new(ThirdPartyHeader::new("suite", 5), ChangeExternalChat::new("c", ChangeType::Dismiss));
     assert_eq!(read(&third.to_xml()), third);
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// The targets of `fuzz/fuzz_targets/`, in the order `cargo xtask fuzz` runs them.
-const TARGETS: [&str; 3] = ["response", "spec", "cli_body"];
+const TARGETS: [&str; 6] = ["response", "spec", "cli_body", "event", "envelope", "decrypt"];
 
 /// `cargo xtask fuzz [--seconds N] [--target NAME]`.
 pub(crate) fn run(root: &Path, args: &[&str]) -> ExitCode {
@@ -154,9 +154,10 @@ fn files_in(dir: &Path) -> BTreeSet<PathBuf> {
         .unwrap_or_default()
 }
 
-/// `cargo xtask fuzz-corpus`: the seeds of every target, from the spec. Files are named after what they
-/// hold, so regenerating changes nothing unless the spec did; a seed whose example is gone is removed, and
-/// any other file (a crash input kept as a regression seed) is left alone.
+/// `cargo xtask fuzz-corpus`: the seeds of every target — from the spec, and for the callback targets the
+/// official sample and sealed events ([`crate::callback_seeds`]). Files are named after what they hold, so
+/// regenerating changes nothing unless the spec (or the seed list) did; a seed whose example is gone is
+/// removed, and any other file (a crash input kept as a regression seed) is left alone.
 pub(crate) fn corpus(root: &Path) -> ExitCode {
     let spec_dir = root.join("api-spec");
     let api = match codegen::load(&spec_dir, "api-spec") {
@@ -197,6 +198,13 @@ pub(crate) fn corpus(root: &Path) -> ExitCode {
             }
         }
     }
+    // Event seeds: every documented message of every event, as the receiver reads it after decryption.
+    let event: Vec<(String, Vec<u8>)> = api
+        .events
+        .events
+        .iter()
+        .flat_map(|e| e.examples.iter().map(move |x| (format!("{}-{}.xml", e.name, x.name), x.xml.as_bytes().to_vec())))
+        .collect();
     let mut spec = Vec::new();
     let fixed = ["api.yaml", "types.yaml", "errors.yaml"].map(PathBuf::from);
     let all = fixed.iter().cloned().chain(endpoint_files.iter().map(|f| Path::new("endpoints").join(f)));
@@ -213,6 +221,15 @@ pub(crate) fn corpus(root: &Path) -> ExitCode {
         spec.push((rel.display().to_string().replace('/', "-"), bytes));
     }
 
+    let envelope = match crate::callback_seeds::envelope(root) {
+        Ok(seeds) => seeds,
+        Err(message) => {
+            eprintln!("error: the envelope seeds: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let decrypt = crate::callback_seeds::decrypt();
+
     let mut changed = 0;
     match write_dicts(root, &api) {
         Ok(n) => changed += n,
@@ -221,9 +238,15 @@ pub(crate) fn corpus(root: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    for (target, seeds, generated) in
-        [("response", &response, "-response"), ("cli_body", &request, "-request"), ("spec", &spec, ".yaml")]
-    {
+    let callback = crate::callback_seeds::SUFFIX;
+    for (target, seeds, generated) in [
+        ("response", &response, "-response"),
+        ("cli_body", &request, "-request"),
+        ("spec", &spec, ".yaml"),
+        ("event", &event, ".xml"),
+        ("envelope", &envelope, callback),
+        ("decrypt", &decrypt, callback),
+    ] {
         match write_seeds(&root.join("fuzz/corpus").join(target), seeds, generated) {
             Ok(n) => {
                 changed += n;
@@ -272,7 +295,8 @@ const JSON_NUMBERS: &[&str] = &[
 ];
 
 /// `fuzz/dict/<target>.dict`: libFuzzer dictionaries — the JSON field names of every request and response
-/// and numbers at the edges for `response` and `cli_body`, the spec's keys, type names and troublesome words for `spec`.
+/// and numbers at the edges for `response` and `cli_body`, the spec's keys, type names and troublesome words
+/// for `spec`, markup and query words for `envelope`.
 fn write_dicts(root: &Path, api: &codegen::model::Api) -> std::io::Result<usize> {
     let dir = root.join("fuzz/dict");
     std::fs::create_dir_all(&dir)?;
@@ -298,8 +322,9 @@ fn write_dicts(root: &Path, api: &codegen::model::Api) -> std::io::Result<usize>
     spec_words.extend(api.enums.iter().map(|e| e.name.clone()));
     spec_words.extend(json_keys.iter().cloned());
     let spec: Vec<String> = spec_words.iter().map(|w| quoted(w)).collect();
+    let envelope: Vec<String> = crate::callback_seeds::ENVELOPE_WORDS.iter().map(|w| quoted(w)).collect();
     let mut changed = 0;
-    for (target, words) in [("response", &json), ("cli_body", &json), ("spec", &spec)] {
+    for (target, words) in [("response", &json), ("cli_body", &json), ("spec", &spec), ("envelope", &envelope)] {
         let text = format!(
             "# libFuzzer dictionary of the `{target}` target, written by `cargo xtask fuzz-corpus`.\n{}\n",
             words.join("\n")

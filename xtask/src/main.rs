@@ -2,8 +2,9 @@
 //! `cargo xtask bench [--quick] [--only SECTIONS] [--no-peer] [--out FILE]`: run the benchmarks, write
 //! `docs/benchmarks.md` (a complete run) or `target/bench/benchmarks.md` (any other).
 //! `cargo xtask fuzz [--seconds N] [--target NAME]`: run the cargo-fuzz targets of `fuzz/`.
-//! `cargo xtask fuzz-corpus`: write their seed corpora from the spec.
+//! `cargo xtask fuzz-corpus`: write their seed corpora (from the spec; the callback samples).
 
+mod callback_seeds;
 mod fuzz;
 
 use std::path::{Path, PathBuf};
@@ -21,11 +22,14 @@ const USAGE: &str = "usage: cargo xtask codegen [--check]
                     section) writes target/bench/benchmarks.md instead and leaves docs/ alone
     --quick         few iterations, a smoke run
     --only S,…      only these sections (overhead, throughput, sync, stampede, memory, codec, peer,
-                    codegen)
-    --no-peer       skip the peer SDK (wechatpy from PyPI)
+                    codegen, callback)
+    --no-peer       skip the peer SDK (wechatpy from PyPI): the peer section and the wechatpy side
+                    of the callback section
     --out FILE      write the report to FILE (an incomplete one still says so at its top)
   fuzz              run every cargo-fuzz target of fuzz/ (response: any endpoint's answer; spec: the
-                    spec loader and generator; cli_body: the CLI's --body input) with libFuzzer, each
+                    spec loader and generator; cli_body: the CLI's --body input; event: any decrypted
+                    callback message into its typed event and back; envelope: any request
+                    to a callback receiver; decrypt: the callback crypto) with libFuzzer, each
                     from its seeds in fuzz/corpus/<target>/ (what it learns is kept in
                     fuzz/target/corpus/<target>/); exit 1 when one crashes, naming the input saved in
                     fuzz/artifacts/<target>/. Needs cargo-fuzz (`cargo install cargo-fuzz`) and
@@ -33,11 +37,14 @@ const USAGE: &str = "usage: cargo xtask codegen [--check]
     --seconds N     run each target N seconds (default 60)
     --target NAME   only this target
   fuzz-corpus       write the seed corpora fuzz/corpus/<target>/ from api-spec/: every example request
-                    and response, every spec file (kept: other files there, e.g. crash regressions)";
+                    and response, every spec file, every documented event message; for envelope and
+                    decrypt the official sample of doc 90968, sealed events (the library's
+                    seal_callback example) and broken variants (kept: other files there, e.g. crash
+                    regressions)";
 
 /// The sections `bench --only` accepts, as `wecom-groupchat-bench` names them.
-const SECTIONS: [&str; 9] =
-    ["overhead", "throughput", "sync", "stampede", "memory", "codec", "peer", "codegen", "fleet"];
+const SECTIONS: [&str; 10] =
+    ["overhead", "throughput", "sync", "stampede", "memory", "codec", "peer", "codegen", "callback", "fleet"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -68,49 +75,50 @@ fn codegen(check: bool) -> ExitCode {
     let root = workspace_root();
     let spec_dir = root.join("api-spec");
     let out_dir = root.join("wecom-groupchat/src/generated");
-    let files = match codegen::generate_from_dir(&spec_dir, "api-spec") {
-        Ok(files) => files,
+    let openapi_path = root.join(codegen::emit::OPENAPI_PATH);
+    let api = match codegen::load(&spec_dir, "api-spec") {
+        Ok(api) => api,
         Err(errors) => {
             eprintln!("error: the spec has {} problem(s):\n{errors}", errors.0.len());
             return ExitCode::FAILURE;
         }
     };
+    let files = codegen::emit::generate(&api);
+    let openapi = codegen::emit::openapi(&api);
     let relative = |p: &Path| p.strip_prefix(&root).unwrap_or(p).display().to_string();
-    if check {
-        match codegen::sync::compare(&files, &out_dir) {
-            Ok(stale) if stale.is_empty() => {
-                println!("generated code is up to date ({} files)", files.len());
-                ExitCode::SUCCESS
-            }
-            Ok(stale) => {
-                eprintln!("error: generated code is stale:");
-                for s in &stale {
-                    eprintln!("  {}", stale_line(s, &relative));
-                }
-                eprintln!("run `{}` and commit the result", codegen::REGENERATE_COMMAND);
-                ExitCode::FAILURE
-            }
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", relative(&out_dir));
-                ExitCode::FAILURE
-            }
+    let count = files.len() + 1;
+    let sync = || -> std::io::Result<Vec<codegen::sync::Staleness>> {
+        let (mut changes, openapi_change) = if check {
+            (codegen::sync::compare(&files, &out_dir)?, codegen::sync::compare_file(&openapi_path, &openapi)?)
+        } else {
+            (codegen::sync::write(&files, &out_dir)?, codegen::sync::write_file(&openapi_path, &openapi)?)
+        };
+        changes.extend(openapi_change);
+        Ok(changes)
+    };
+    let result = sync();
+    match result {
+        Ok(changes) if changes.is_empty() => {
+            println!("generated code is up to date ({count} files)");
+            ExitCode::SUCCESS
         }
-    } else {
-        match codegen::sync::write(&files, &out_dir) {
-            Ok(changed) if changed.is_empty() => {
-                println!("generated code is up to date ({} files)", files.len());
-                ExitCode::SUCCESS
+        Ok(stale) if check => {
+            eprintln!("error: generated code is stale:");
+            for s in &stale {
+                eprintln!("  {}", stale_line(s, &relative));
             }
-            Ok(changed) => {
-                for s in &changed {
-                    println!("updated {}", stale_line(s, &relative));
-                }
-                ExitCode::SUCCESS
+            eprintln!("run `{}` and commit the result", codegen::REGENERATE_COMMAND);
+            ExitCode::FAILURE
+        }
+        Ok(changed) => {
+            for s in &changed {
+                println!("updated {}", stale_line(s, &relative));
             }
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", relative(&out_dir));
-                ExitCode::FAILURE
-            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot {} the generated files: {e}", if check { "read" } else { "write" });
+            ExitCode::FAILURE
         }
     }
 }

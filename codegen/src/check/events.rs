@@ -36,8 +36,9 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "Value",
 ];
 
-/// Checks the callback forms and the events, and resolves them.
-pub(crate) fn check(cx: &mut Checker, files: &SpecFiles) -> Events {
+/// Checks the callback forms and the events, and resolves them. `api_types` are the names of the API's
+/// structs and enums: events share one namespace with them (the OpenAPI document's schemas).
+pub(crate) fn check(cx: &mut Checker, files: &SpecFiles, api_types: &[String]) -> Events {
     let Some(callbacks) = &files.callbacks else {
         if let Some(first) = files.events.first() {
             cx.err(&first.file, "", "events need `callbacks.yaml` (the forms their messages come in)");
@@ -51,6 +52,12 @@ pub(crate) fn check(cx: &mut Checker, files: &SpecFiles) -> Events {
             cx.err(file, path, format!("type name `{name}` {problem}"));
         } else if RESERVED_TYPE_NAMES.contains(&name) {
             cx.err(file, path, format!("type name `{name}` is taken by the generated `events` module"));
+        } else if api_types.iter().any(|t| t == name) || name == "Status" {
+            cx.err(
+                file,
+                path,
+                format!("type name `{name}` is also a type of the API (one namespace: the OpenAPI schemas)"),
+            );
         } else if let Some(other) = type_names.insert(name.to_string(), format!("{file} {path}")) {
             cx.err(file, path, format!("type name `{name}` is also declared at {other}"));
         }
@@ -162,6 +169,11 @@ pub(crate) fn check(cx: &mut Checker, files: &SpecFiles) -> Events {
                 cx.err(f, format!("examples[{i}].xml"), format!("the example does not name the event `{}`", spec.name));
             }
             examples.push(EventExample { name: ex.name.clone(), doc: ex.doc.clone(), xml: ex.xml.clone() });
+        }
+        if valid_name {
+            for &id in &form_ids {
+                claim(cx, f, "forms", &format!("{rust_name}{}", forms[id].variant));
+            }
         }
         events.push(EventType {
             name: spec.name.clone(),

@@ -53,7 +53,9 @@ impl Checker {
         let structs = fields::resolve(self, &decls, (&meta.envelope_code, &meta.envelope_message));
         let (token, endpoints) = annotations::check(self, files, &decls.endpoints, &decls.token, &structs);
         let (structs, enums) = usage::mark(self, structs, decls.enums, &decls.names, &decls.duplicated);
-        let events = events::check(self, files);
+        let api_types: Vec<String> =
+            structs.iter().map(|s| s.name.clone()).chain(enums.iter().map(|e| e.name.clone())).collect();
+        let events = events::check(self, files, &api_types);
         Some(Api {
             name: meta.name,
             title: meta.title,

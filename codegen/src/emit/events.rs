@@ -98,15 +98,26 @@ fn fields(ev: &Events, elements: &[XmlElement]) -> Vec<TokenStream> {
 }
 
 /// `check`: the required elements are present and the integer ones are integers; nothing is taken.
+/// How an element must look to be read as its type, as a `codec::Shape` expression.
+fn shape(ev: &Events, ty: &ElementType) -> TokenStream {
+    match ty {
+        ElementType::List { item, comma_separated } => {
+            quote! { codec::Shape::List { item: #item, comma_separated: #comma_separated } }
+        }
+        ty if is_int(ev, ty) => quote! { codec::Shape::Int },
+        _ => quote! { codec::Shape::Text },
+    }
+}
+
+/// `check`: the required elements are present and read as their types; nothing is taken.
 fn check_fn(ev: &Events, elements: &[XmlElement]) -> TokenStream {
-    let steps = elements.iter().map(|e| {
+    let steps = elements.iter().filter(|e| e.required).map(|e| {
         let name = &e.xml_name;
-        let present = e.required.then(|| quote! { codec::check_present(elements, #name)?; });
-        let int = is_int(ev, &e.ty).then(|| quote! { codec::check_int(elements, #name)?; });
-        quote! { #present #int }
+        let shape = shape(ev, &e.ty);
+        quote! { codec::check_required(elements, #name, #shape)?; }
     });
     quote! {
-        /// Whether `elements` hold this message's required elements, with integers where integers belong.
+        /// Whether `elements` hold this message's required elements, each readable as its type.
         fn check(elements: &[Element]) -> Result<(), EventError> {
             #(#steps)*
             Ok(())
@@ -114,22 +125,25 @@ fn check_fn(ev: &Events, elements: &[XmlElement]) -> TokenStream {
     }
 }
 
-/// The expression that takes one element out of `elements` as its field's value (`Option` or not).
+/// The expression that takes one element out of `elements` as its field's value (`Option` or not). An
+/// optional element that does not read as its type is left in place (it ends up in `extra`).
 fn take_expr(ev: &Events, e: &XmlElement) -> TokenStream {
     let name = &e.xml_name;
+    let shape = shape(ev, &e.ty);
+    let taken = quote! { codec::take_readable(elements, #name, #shape) };
     let taken = match &e.ty {
-        ElementType::String => quote! { codec::take(elements, #name).map(Element::into_text) },
-        ElementType::Int | ElementType::Timestamp => quote! { codec::take_int(elements, #name)? },
+        ElementType::String => quote! { #taken.map(Element::into_text) },
+        ElementType::Int | ElementType::Timestamp => quote! { #taken.map(codec::int_of) },
         ElementType::Enum(id) => {
             let en = ident(&ev.enums[*id].name);
             if ev.enums[*id].strings {
-                quote! { codec::take(elements, #name).map(|e| #en::from(e.into_text())) }
+                quote! { #taken.map(|e| #en::from(e.into_text())) }
             } else {
-                quote! { codec::take_int(elements, #name)?.map(#en::from) }
+                quote! { #taken.map(|e| #en::from(codec::int_of(e))) }
             }
         }
         ElementType::List { item, comma_separated } => {
-            quote! { codec::take(elements, #name).map(|e| codec::list(e, #item, #comma_separated)) }
+            quote! { #taken.map(|e| codec::list(e, #item, #comma_separated)) }
         }
     };
     if e.required {
@@ -296,21 +310,32 @@ fn form_tokens(ev: &Events, form: &CallbackForm) -> TokenStream {
 }
 
 fn header_enum(ev: &Events) -> TokenStream {
+    let form_variants = ev.forms.iter().map(|f| {
+        let v = ident(&f.variant);
+        let doc = doc_line(&format!("`{}`: named by `{}`.", f.name, f.kind));
+        quote! { #doc #v, }
+    });
+    let form_arms = |what: TokenStream| {
+        let arms = ev.forms.iter().map(|f| {
+            let (v, s) = (ident(&f.variant), ident(&f.struct_name));
+            quote! { Form::#v => #s::#what, }
+        });
+        quote! { match self { #(#arms)* } }
+    };
+    let (name, kind, reply) = (form_arms(quote!(FORM)), form_arms(quote!(KIND)), form_arms(quote!(REPLY)));
+    let all = ev.forms.iter().map(|f| {
+        let v = ident(&f.variant);
+        quote! { Form::#v }
+    });
     let variants = ev.forms.iter().map(|f| {
         let (v, s) = (ident(&f.variant), ident(&f.struct_name));
         let doc = doc_line(&format!("The `{}` form.", f.name));
         quote! { #doc #v(#s), }
     });
-    let arms = |what: TokenStream| {
-        let arms = ev.forms.iter().map(|f| {
-            let (v, s) = (ident(&f.variant), ident(&f.struct_name));
-            quote! { Header::#v(_) => #s::#what, }
-        });
-        quote! { match self { #(#arms)* } }
-    };
-    let form = arms(quote!(FORM));
-    let kind = arms(quote!(KIND));
-    let reply = arms(quote!(REPLY));
+    let header_form = ev.forms.iter().map(|f| {
+        let v = ident(&f.variant);
+        quote! { Header::#v(_) => Form::#v, }
+    });
     let write = ev.forms.iter().map(|f| {
         let v = ident(&f.variant);
         quote! { Header::#v(h) => h.write_xml(w), }
@@ -330,6 +355,33 @@ fn header_enum(ev: &Events) -> TokenStream {
         }
     });
     quote! {
+        /// The forms a callback message comes in, each named by the element that carries the event's name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Form {
+            #(#form_variants)*
+        }
+
+        impl Form {
+            /// Every form, in the order a message is tried against them.
+            pub const ALL: &'static [Form] = &[#(#all),*];
+
+            /// The form's name in the spec.
+            pub fn name(self) -> &'static str {
+                #name
+            }
+
+            /// The element naming the event in this form.
+            pub fn kind_element(self) -> &'static str {
+                #kind
+            }
+
+            /// The body a callback of this form is answered with.
+            pub fn reply(self) -> &'static str {
+                #reply
+            }
+        }
+
         /// The header of a message: which form it came in, with that form's elements.
         #[derive(Debug, Clone, PartialEq, Eq)]
         #[non_exhaustive]
@@ -338,19 +390,9 @@ fn header_enum(ev: &Events) -> TokenStream {
         }
 
         impl Header {
-            /// The form's name in the spec (`app`, `third_party`).
-            pub fn form(&self) -> &'static str {
-                #form
-            }
-
-            /// The element naming the event in this form (`Event`, `InfoType`).
-            pub fn kind_element(&self) -> &'static str {
-                #kind
-            }
-
-            /// The body a callback of this form is answered with (empty, or `success`).
-            pub fn reply(&self) -> &'static str {
-                #reply
+            /// The form of this header.
+            pub fn form(&self) -> Form {
+                match self { #(#header_form)* }
             }
 
             fn write_xml(&self, w: &mut XmlWriter) {
@@ -598,7 +640,12 @@ fn event_enum(ev: &Events) -> TokenStream {
             fn write_json(&self, w: &mut JsonWriter) {
                 match self {
                     #(#json_arms)*
-                    Event::Other(raw) => raw.elements.iter().for_each(|e| w.element(e)),
+                    Event::Other(raw) => {
+                        raw.elements.iter().for_each(|e| w.element(e));
+                        if let Some(error) = &raw.error {
+                            w.value("decode_error", error.to_string());
+                        }
+                    }
                 }
             }
         }
@@ -609,13 +656,18 @@ fn callback_event(ev: &Events) -> TokenStream {
     let tries = ev.forms.iter().map(|f| {
         let (v, s, kind) = (ident(&f.variant), ident(&f.struct_name), &f.kind);
         quote! {
-            if let Some(name) = codec::find(&elements, #kind).map(|e| e.text().to_string()) {
+            if let Some(kind) = codec::take_readable(&mut elements, #kind, codec::Shape::Text) {
+                let name = kind.into_text();
                 return match #s::decode(&mut elements) {
                     Ok(header) => {
-                        codec::take(&mut elements, #kind);
-                        CallbackEvent { header: Some(Header::#v(header)), event: Event::decode(name, elements) }
+                        CallbackEvent {
+                            form: Some(Form::#v),
+                            header: Some(Header::#v(header)),
+                            event: Event::decode(name, elements),
+                        }
                     }
                     Err(error) => CallbackEvent {
+                        form: Some(Form::#v),
                         header: None,
                         event: Event::Other(RawEvent { name, elements, error: Some(error) }),
                     },
@@ -624,18 +676,20 @@ fn callback_event(ev: &Events) -> TokenStream {
         }
     });
     quote! {
-        /// A decrypted callback message, read: its header (the form it came in) and its event.
+        /// A decrypted callback message, read: its form, its header and its event.
         ///
-        /// Reading never fails on a well-formed message: an event this crate has no type for, or one whose
-        /// elements do not read (a required one missing, an integer that is not), is kept as
-        /// [`Event::Other`] with every element, so nothing a callback URL receives is lost. A message in
-        /// no known form (no element naming an event) has no header and an `Other` event with an empty
-        /// name.
+        /// Reading never fails on a well-formed message, and never drops an element: an event this crate has
+        /// no type for, or one whose required elements do not read (missing, not an integer, shaped
+        /// otherwise), is kept as [`Event::Other`] with every element; an optional element that does not
+        /// read stays in the event's `extra`. A message in no known form (no element naming an event) has
+        /// no form, no header and an `Other` event with an empty name.
         #[derive(Debug, Clone, PartialEq, Eq)]
         #[non_exhaustive]
         pub struct CallbackEvent {
-            /// The form and its header elements; `None` when the message is in no known form or its
-            /// header does not read (then every element is in the raw event).
+            /// The form, picked by the element naming the event — known even when the header does not read.
+            pub form: Option<Form>,
+            /// The header elements; `None` when the message is in no known form or its header does not read
+            /// (then every element but the one naming the event is in the raw event).
             pub header: Option<Header>,
             /// The event.
             pub event: Event,
@@ -644,7 +698,8 @@ fn callback_event(ev: &Events) -> TokenStream {
         impl CallbackEvent {
             /// A message of this header and event (to send one: simulators, tests).
             pub fn new(header: impl Into<Header>, event: impl Into<Event>) -> Self {
-                CallbackEvent { header: Some(header.into()), event: event.into() }
+                let header = header.into();
+                CallbackEvent { form: Some(header.form()), header: Some(header), event: event.into() }
             }
 
             /// Reads a decrypted message (its `<xml>` root, see [`crate::callback::xml::parse`]).
@@ -652,14 +707,21 @@ fn callback_event(ev: &Events) -> TokenStream {
                 let mut elements = root.into_children();
                 #(#tries)*
                 CallbackEvent {
+                    form: None,
                     header: None,
                     event: Event::Other(RawEvent { name: String::new(), elements, error: None }),
                 }
             }
 
-            /// The event's name (`change_external_chat`); empty for a message in no known form.
+            /// The event's name as the element naming it carries it; empty for a message in no known form.
             pub fn name(&self) -> &str {
                 self.event.name()
+            }
+
+            /// The body the callback is answered with: its form's reply (see [`Form::reply`]); empty for a
+            /// message in no known form.
+            pub fn reply(&self) -> &'static str {
+                self.form.map_or("", Form::reply)
             }
 
             /// The message as XML, the way WeCom writes it (strings in CDATA): the header, the element
@@ -668,19 +730,24 @@ fn callback_event(ev: &Events) -> TokenStream {
                 let mut w = XmlWriter::new();
                 if let Some(header) = &self.header {
                     header.write_xml(&mut w);
-                    w.string(header.kind_element(), self.name());
+                }
+                if let Some(form) = self.form {
+                    w.string(form.kind_element(), self.name());
                 }
                 self.event.write_xml(&mut w);
                 w.finish()
             }
 
             /// The message as one JSON object: each element under the snake_case of its name (the element
-            /// naming the event as `event` or `info_type`), integers as numbers, lists as arrays of strings.
+            /// naming the event too), integers as numbers, lists as arrays of strings, and for an event
+            /// that could not be read, the reason under `error`.
             pub fn to_json(&self) -> Map<String, Value> {
                 let mut w = JsonWriter::new();
                 if let Some(header) = &self.header {
                     header.write_json(&mut w);
-                    w.value(&codec::snake_case(header.kind_element()), self.name());
+                }
+                if let Some(form) = self.form {
+                    w.value(&codec::snake_case(form.kind_element()), self.name());
                 }
                 self.event.write_json(&mut w);
                 w.finish()

@@ -9,6 +9,7 @@ mod endpoints;
 mod error_codes;
 mod events;
 mod examples;
+mod openapi;
 mod tokens;
 mod types;
 mod validate;
@@ -41,6 +42,14 @@ pub fn generate(api: &Api) -> Vec<GeneratedFile> {
         file("examples.rs", "The documented request and answer examples of every endpoint.", examples::all(api)),
         file("events.rs", "Typed callback events: the message forms, the event enums and structs.", events::all(api)),
     ]
+}
+
+/// Where the OpenAPI document goes, relative to the workspace root.
+pub const OPENAPI_PATH: &str = "api-spec/openapi.json";
+
+/// The spec as an OpenAPI 3.1 document (see [`OPENAPI_PATH`]).
+pub fn openapi(api: &Api) -> String {
+    openapi::document(api)
 }
 
 /// Emits the items no endpoint owns — the shared enums and structs (and the token endpoint's), the

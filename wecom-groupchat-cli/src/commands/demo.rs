@@ -7,15 +7,18 @@ use std::collections::BTreeMap;
 use futures::TryStreamExt;
 use serde_json::json;
 use wecom_groupchat::bulk::ItemOutcome;
+use wecom_groupchat::callback::{CallbackCrypto, CallbackMessage, Receiver};
+use wecom_groupchat::events::{Event, QuitScene};
 use wecom_groupchat::time::{self, day_before, now_unix};
 use wecom_groupchat::types::{
     AddJoinWayRequest, DelJoinWayRequest, GetJoinWayRequest, GetRequest, JoinWayScene, ListRequest, NeedName,
     OnjobTransferRequest, OpengidToChatidRequest, OwnerFilter, StatisticData, StatisticGroupByDayRequest,
     StatisticOrderBy, StatisticRequest, StatusFilter, TransferRequest, UpdateJoinWayRequest,
 };
+use wecom_groupchat::types::{JoinScene, MemberType};
 use wecom_groupchat::wire::WireEnum;
 use wecom_groupchat::{Client, Error};
-use wecom_groupchat_sim::{SimConfig, Simulator};
+use wecom_groupchat_sim::{CallbackFaults, CallbackTarget, SimConfig, Simulator};
 
 use crate::args::Output;
 use crate::commands::get::{datetime, named};
@@ -43,10 +46,29 @@ fn statistics_table(key: &str, rows: impl Iterator<Item = (serde_json::Value, Op
     table.print(Output::Table)
 }
 
+/// The callback settings the demo's simulator and receiver share (a demo's, not a secret).
+const DEMO_CALLBACK_TOKEN: &str = "demo-callback-token";
+const DEMO_CALLBACK_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+
 pub async fn run() -> Outcome {
-    let sim = Simulator::start(SimConfig::default())
+    // A callback receiver on loopback first: the simulator pushes its events there.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .map_err(|e| Failure::Io(format!("cannot start the simulator: {e}")))?;
+        .map_err(|e| Failure::Io(format!("cannot listen for callbacks: {e}")))?;
+    let callback_url = format!(
+        "http://{}/callback",
+        listener.local_addr().map_err(|e| Failure::Io(format!("cannot listen for callbacks: {e}")))?
+    );
+    let config = SimConfig::default();
+    let crypto = CallbackCrypto::new(DEMO_CALLBACK_TOKEN, DEMO_CALLBACK_KEY, &config.corp_id)
+        .map_err(|e| Failure::Io(format!("callback settings: {e}")))?;
+    let (receiver, events) = Receiver::channel(crypto, 64);
+    let app = wecom_groupchat::callback::axum::router(receiver, "/callback");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let config = config.callback(CallbackTarget::new(callback_url, DEMO_CALLBACK_TOKEN, DEMO_CALLBACK_KEY));
+    let sim = Simulator::start(config).await.map_err(|e| Failure::Io(format!("cannot start the simulator: {e}")))?;
     let hints = sim.hints();
     line("wecom-groupchat demo — the whole customer group chat API against the embedded simulator")?;
     line(&format!(
@@ -287,8 +309,12 @@ pub async fn run() -> Outcome {
         Ok(_) => line("unexpected success")?,
     }
 
+    // 7. callback events
+    callback_events(&sim, &client, events).await?;
+    server.abort();
+
     // Summary
-    heading(7, "what went over the wire")?;
+    heading(8, "what went over the wire")?;
     let stats = sim.stats();
     let mut rows = Rows::new(&["endpoint", "calls"]);
     for (endpoint, n) in stats.calls.iter().filter(|(_, n)| **n > 0) {
@@ -301,4 +327,99 @@ pub async fn run() -> Outcome {
     ))?;
     sim.shutdown().await;
     Ok(())
+}
+
+/// Step 7: people change a group in the WeCom app (the simulator's control paths play them); the simulator
+/// pushes each change as a signed, encrypted `change_external_chat` to the receiver, which hands it over typed.
+async fn callback_events(
+    sim: &Simulator,
+    client: &Client,
+    mut events: tokio::sync::mpsc::Receiver<CallbackMessage>,
+) -> Outcome {
+    heading(7, "callback events — changes made in the WeCom app, pushed signed and encrypted to a receiver")?;
+    let hints = sim.hints();
+    let (Some(owner), Some(new_owner)) = (hints.eligible_new_owners.first(), hints.eligible_new_owners.get(1)) else {
+        return line("(the demo company has too few staff for this step)");
+    };
+    let http = reqwest::Client::new();
+    let control = |path: String, body: serde_json::Value| {
+        let request = http
+            .post(format!("{}/__sim/chats{path}", sim.base_url()))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+        async move {
+            let answer = request.send().await.map_err(|e| Failure::Io(format!("simulator control path: {e}")))?;
+            let status = answer.status();
+            let text = answer.text().await.map_err(|e| Failure::Io(format!("simulator control path: {e}")))?;
+            if !status.is_success() {
+                return Err(Failure::Io(format!("simulator control path {path}: {status} {text}")));
+            }
+            serde_json::from_str::<serde_json::Value>(&text)
+                .map_err(|e| Failure::Io(format!("simulator control path: {e}")))
+        }
+    };
+    let created = control(
+        String::new(),
+        json!({"owner": owner, "name": "VIP customers", "members": ["wmDemoGuestA", "wmDemoGuestB"]}),
+    )
+    .await?;
+    let chat_id = created["chat_id"].as_str().unwrap_or_default().to_string();
+    let before = client.get(&GetRequest::new(&chat_id)).await?.group_chat.member_version.unwrap_or_default();
+    let guest = json!({
+        "userid": "wmDemoGuestC",
+        "type": i64::from(MemberType::External),
+        "join_scene": i64::from(JoinScene::QrCode),
+    });
+    control(format!("/{chat_id}/join"), json!({"members": [guest]})).await?;
+    let removed = i64::from(QuitScene::Removed);
+    control(format!("/{chat_id}/quit"), json!({"userids": ["wmDemoGuestA"], "quit_scene": removed})).await?;
+    control(format!("/{chat_id}/rename"), json!({"name": "VIP customers 2026"})).await?;
+    control(format!("/{chat_id}/notice"), json!({"notice": "Welcome! Office hours 9–18."})).await?;
+    control(format!("/{chat_id}/owner"), json!({"new_owner": new_owner})).await?;
+    let after = client.get(&GetRequest::new(&chat_id)).await?.group_chat.member_version.unwrap_or_default();
+    // A redelivery: the same event delivered twice, sealed afresh each time; the receiver hands it over once.
+    sim.set_callback_faults(CallbackFaults::none().duplicate(1.0)).map_err(|e| Failure::Io(e.to_string()))?;
+    control(format!("/{chat_id}/dismiss"), json!({})).await?;
+    if tokio::time::timeout(std::time::Duration::from_secs(30), sim.callbacks_idle()).await.is_err() {
+        return line("(the deliveries did not finish within 30 s)");
+    }
+    sim.set_callback_faults(CallbackFaults::none()).map_err(|e| Failure::Io(e.to_string()))?;
+
+    let short = |v: &Option<String>| v.as_deref().map(|v| v.chars().take(8).collect::<String>()).unwrap_or_default();
+    let mut rows = Rows::new(&["change_type", "update_detail", "members", "last_mem_ver", "cur_mem_ver", "dedupe_key"]);
+    let mut handed_over = 0;
+    let (mut first_last, mut last_cur) = (None, None);
+    while let Ok(message) = events.try_recv() {
+        handed_over += 1;
+        if let Event::ChangeExternalChat(change) = &message.event.event {
+            if change.last_mem_ver.is_some() {
+                first_last = first_last.or(change.last_mem_ver.clone());
+                last_cur = change.cur_mem_ver.clone();
+            }
+            rows.push(vec![
+                json!(change.change_type.as_str()),
+                json!(change.update_detail.as_ref().map(|d| d.as_str().to_string())),
+                json!(change.mem_change_list.as_ref().map(|m| m.join(","))),
+                json!(short(&change.last_mem_ver)),
+                json!(short(&change.cur_mem_ver)),
+                json!(message.dedupe_key.chars().take(12).collect::<String>()),
+            ]);
+        }
+    }
+    line(&format!(
+        "chat {chat_id}: created, a guest joined by QR code, one was removed, renamed, a notice, a new owner, dismissed"
+    ))?;
+    rows.print(Output::Table)?;
+    let attempts = sim.callback_attempts().len();
+    line(&format!(
+        "{attempts} deliveries, {handed_over} events handed over: {} redelivery recognised by its dedupe key",
+        attempts.saturating_sub(handed_over)
+    ))?;
+    let agree = first_last.as_deref() == Some(before.as_str()) && last_cur.as_deref() == Some(after.as_str());
+    line(&format!(
+        "member_version by get: {} before, {} after; the events' first LastMemVer and last CurMemVer {}",
+        &before.chars().take(8).collect::<String>(),
+        &after.chars().take(8).collect::<String>(),
+        if agree { "agree" } else { "DISAGREE" }
+    ))
 }

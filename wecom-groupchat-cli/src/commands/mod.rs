@@ -1,6 +1,7 @@
 //! One module per command. Each returns `Ok(())` or the [`Failure`] that sets the exit code.
 
 mod call;
+mod callback;
 mod demo;
 mod export;
 mod get;
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Export(args) => export::run(&global, args).await,
         Command::Sim(args) => sim::run(&global, args.args).await,
         Command::Demo => demo::run().await,
+        Command::Callback(command) => callback::run(command).await,
     }
 }
 

@@ -19,6 +19,7 @@ use crate::args::{Global, Output, TransferArgs};
 use crate::commands;
 use crate::failure::{Failure, Outcome};
 use crate::output::{self, Rows};
+use crate::signals::{Signal, Signals};
 
 /// The report's columns. `batch` is the 1-based batch a chat went in (empty for a duplicate).
 const COLUMNS: [&str; 5] = ["chat_id", "outcome", "errcode", "errmsg", "batch"];
@@ -340,68 +341,5 @@ impl Record {
             report.file.sync_all().map_err(|e| Failure::Io(format!("cannot write {}: {e}", report.path.display())))?;
         }
         Ok(())
-    }
-}
-
-/// SIGINT or SIGTERM.
-#[derive(Debug, Clone, Copy)]
-enum Signal {
-    Interrupt,
-    Terminate,
-}
-
-impl Signal {
-    fn name(self) -> &'static str {
-        match self {
-            Signal::Interrupt => "SIGINT",
-            Signal::Terminate => "SIGTERM",
-        }
-    }
-
-    /// 128 + the signal's number, as shells report a process the signal ended.
-    fn exit_code(self) -> u8 {
-        match self {
-            Signal::Interrupt => 130,
-            Signal::Terminate => 143,
-        }
-    }
-}
-
-/// The two signals that stop a transfer (between batches, after the record is written).
-struct Signals {
-    #[cfg(unix)]
-    term: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    int: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> Result<Signals, Failure> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let failed = |e: std::io::Error| Failure::Io(format!("cannot listen for signals: {e}"));
-            Ok(Signals {
-                term: signal(SignalKind::terminate()).map_err(failed)?,
-                int: signal(SignalKind::interrupt()).map_err(failed)?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Signals {})
-    }
-
-    async fn next(&mut self) -> Signal {
-        #[cfg(unix)]
-        {
-            tokio::select! {
-                _ = self.int.recv() => Signal::Interrupt,
-                _ = self.term.recv() => Signal::Terminate,
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-            Signal::Interrupt
-        }
     }
 }

@@ -297,6 +297,7 @@ impl Company {
                 opengid: c.opengid,
                 pending_owner: None,
                 onjob_transfers: Vec::new(),
+                dismissed: false,
             })?;
         }
         for way in data.join_ways {

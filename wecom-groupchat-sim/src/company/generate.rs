@@ -67,6 +67,11 @@ fn token(rng: &mut ChaCha8Rng, prefix: &str, len: usize) -> String {
     s
 }
 
+/// A new chat id, shaped like WeCom's (`wr` and 30 more characters).
+pub(crate) fn chat_id(rng: &mut ChaCha8Rng) -> String {
+    token(rng, "wr", 30)
+}
+
 fn person_name(rng: &mut ChaCha8Rng) -> String {
     let (s, _) = SURNAMES[rng.random_range(0..SURNAMES.len())];
     let (g, _) = GIVEN[rng.random_range(0..GIVEN.len())];
@@ -203,7 +208,7 @@ pub(crate) fn demo(seed: u64, now: i64) -> CompanyData {
             .filter(|m| m.member_type == Some(MemberType::Internal))
             .filter_map(|m| m.userid.clone())
             .collect();
-        let mut chat = ChatData::new(token(&mut rng, "wr", 30), pairs[owner].0)
+        let mut chat = ChatData::new(chat_id(&mut rng), pairs[owner].0)
             .name(format!("{}{}群", TOPICS[rng.random_range(0..TOPICS.len())], i + 1))
             .members(members);
         chat.create_time = Some(create_time);
@@ -298,7 +303,7 @@ pub(crate) fn scale(scale: &Scale, seed: u64, now: i64) -> Result<Company, Strin
             scale.members_per_group.max(1)
         };
         company.push_chat(Chat {
-            chat_id: token(&mut rng, "wr", 30),
+            chat_id: chat_id(&mut rng),
             name: format!("{}{}群", TOPICS[i % TOPICS.len()], i + 1),
             owner,
             create_time: anchor - rng.random_range(10 * time::DAY..700 * time::DAY),
@@ -309,6 +314,7 @@ pub(crate) fn scale(scale: &Scale, seed: u64, now: i64) -> Result<Company, Strin
             opengid: None,
             pending_owner: None,
             onjob_transfers: Vec::new(),
+            dismissed: false,
         })?;
     }
     company.visible_staff = staff;

@@ -49,7 +49,7 @@ pub struct Hints {
     pub opengids: Vec<OpengidHint>,
     /// Join-way config ids.
     pub join_way_config_ids: Vec<String>,
-    /// Number of chats.
+    /// Number of chats (dismissed ones not counted).
     pub chats: usize,
     /// Number of staff.
     pub staff: usize,
@@ -57,7 +57,8 @@ pub struct Hints {
 
 impl Company {
     pub(crate) fn hints(&self) -> Hints {
-        let mut h = Hints { chats: self.chats.len(), staff: self.staff.len(), ..Hints::default() };
+        let chats = self.chats.iter().filter(|c| !c.dismissed).count();
+        let mut h = Hints { chats, staff: self.staff.len(), ..Hints::default() };
         let mut by_userid: Vec<u32> = (0..self.staff.len() as u32).collect();
         by_userid.sort_by(|a, b| self.userid(*a).cmp(self.userid(*b)));
         for id in by_userid {

@@ -4,6 +4,7 @@
 //! Chats are never removed or reordered, so a chat's index is a stable position for `list` cursors.
 //! Times are the simulator clock's (see `clock.rs`), never the system's.
 
+mod changes;
 mod data;
 mod generate;
 mod hints;
@@ -13,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use wecom_groupchat::events::{ChangeExternalChat, UpdateDetail};
 use wecom_groupchat::time;
 use wecom_groupchat::types::{ChatStatus, GroupChatMember, JoinScene, JoinWay, MemberType};
 
@@ -64,6 +66,9 @@ pub(crate) struct Chat {
     pub(crate) pending_owner: Option<u32>,
     /// Times of on-the-job transfers (at most 2 per 90 natural days).
     pub(crate) onjob_transfers: Vec<i64>,
+    /// Dismissed: no longer in the indexes (`get` and transfers do not find it, `list` skips it), kept
+    /// in place so that positions (`list` cursors) stay stable.
+    pub(crate) dismissed: bool,
 }
 
 impl Chat {
@@ -105,8 +110,13 @@ pub(crate) struct Company {
     pub(crate) transfer_quota: HashMap<(u32, u32, i64), u32>,
     /// Seed of generated member lists.
     pub(crate) member_seed: u64,
-    /// Ids of new join ways.
+    /// Ids of new join ways and new chats.
     pub(crate) rng: ChaCha8Rng,
+    /// Events of the changes made under the current lock, with their time (Unix seconds): the server
+    /// pushes them to the callback URL, in order, before the lock is released.
+    pub(crate) outbox: Vec<(i64, ChangeExternalChat)>,
+    /// Whether owner changes by API transfers push `change_owner` (`--callback-api-writes`).
+    pub(crate) api_write_events: bool,
 }
 
 impl Company {
@@ -129,6 +139,8 @@ impl Company {
             transfer_quota: HashMap::new(),
             member_seed: seed,
             rng,
+            outbox: Vec::new(),
+            api_write_events: false,
         }
     }
 
@@ -178,6 +190,9 @@ impl Company {
     ///
     /// The statistics follow: from `at`'s day on, the chat is the new owner's.
     pub(crate) fn set_owner(&mut self, chat: u32, owner: u32, at: i64) {
+        // A generated member list is made from the owner: made concrete first, it keeps its members
+        // (and its member version) under the new owner.
+        self.listed_members(chat);
         let old = self.chats[chat as usize].owner;
         if let Some(set) = self.by_owner.get_mut(&old) {
             set.remove(&chat);
@@ -190,7 +205,7 @@ impl Company {
         c.owner = owner;
         // An owner is not also an admin.
         c.admins.retain(|a| *a != staff.userid);
-        // Generated member lists put the current owner first on their own.
+        // Made concrete above.
         if let Members::Listed(members) = &mut c.members
             && !members.iter().any(|m| m.userid.as_deref() == Some(staff.userid.as_str()))
         {
@@ -207,6 +222,17 @@ impl Company {
         }
     }
 
+    /// Changes a chat's owner by an API call (`transfer` settling, `onjob_transfer`) at Unix time `at`,
+    /// as [`Company::set_owner`] does; with [`Company::api_write_events`], records the `change_owner` event.
+    pub(crate) fn transfer_owner(&mut self, chat: u32, owner: u32, at: i64) {
+        let before = self.api_write_events.then(|| self.member_version(chat));
+        self.set_owner(chat, owner, at);
+        if let Some(before) = before {
+            let change = self.update_event(chat, UpdateDetail::ChangeOwner, before);
+            self.outbox.push((at, change));
+        }
+    }
+
     /// Completes the transfers due at `now_ms` (simulator clock), or all of them when `all`; returns how
     /// many.
     pub(crate) fn settle_transfers(&mut self, now_ms: i64, all: bool) -> usize {
@@ -217,7 +243,7 @@ impl Company {
             }
             self.pending.pop_first();
             if let Some(owner) = self.chats[chat as usize].pending_owner.take() {
-                self.set_owner(chat, owner, at.min(now_ms).div_euclid(1000));
+                self.transfer_owner(chat, owner, at.min(now_ms).div_euclid(1000));
                 self.chats[chat as usize].status = ChatStatus::Transferred;
                 done += 1;
             }
@@ -232,6 +258,11 @@ impl Company {
             Members::Listed(m) => m.clone(),
             Members::Generated { count } => generate::members(self, chat, *count as usize),
         }
+    }
+
+    /// The chat's `member_version`, as `get` answers it.
+    pub(crate) fn member_version(&self, chat: u32) -> String {
+        member_version(self.members(chat).iter().filter_map(|m| m.userid.as_deref()))
     }
 
     /// Marks a member of staff resigned; their chats await transfer (status 1). Returns whether they exist.
@@ -249,7 +280,20 @@ impl Company {
     }
 }
 
+pub(crate) use changes::{ChangeError, NewChat};
 pub(crate) use generate::qr_code_url;
+
+/// A short, stable version of a member list: it changes whenever a member joins or leaves.
+pub(crate) fn member_version(userids: impl Iterator<Item = impl AsRef<str>>) -> String {
+    let (mut a, mut b) = (0xCBF2_9CE4_8422_2325_u64, 0x8422_2325_CBF2_9CE4_u64);
+    for u in userids {
+        for byte in u.as_ref().bytes().chain([0]) {
+            a = (a ^ u64::from(byte)).wrapping_mul(0x0100_0000_01B3);
+            b = (b ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01B3).rotate_left(7);
+        }
+    }
+    format!("{a:016x}{b:016x}")
+}
 
 /// A new join-way config id, unique in the company.
 pub(crate) fn generate_config_id(c: &mut Company) -> String {

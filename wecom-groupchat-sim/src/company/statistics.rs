@@ -108,12 +108,21 @@ impl Statistics {
 
     /// The owner of a chat joined it at `at` (on a transfer): one more member, and a new one that day.
     pub(crate) fn owner_joined(&mut self, owner: u32, at: i64) {
+        self.adjust(owner, at, 0, 1, true);
+    }
+
+    /// A change at `at` of the chats an owner has and of their members: chats created (`chats` > 0) or
+    /// dismissed (< 0), members joined (`members` > 0) or left (< 0). With `new`, the change counts
+    /// among that day's new chats and members too (creations and joins).
+    pub(crate) fn adjust(&mut self, owner: u32, at: i64, chats: i64, members: i64, new: bool) {
         if !self.synthesized {
             return;
         }
         let history = self.auto.entry(owner).or_default();
-        history.moved_totals.add([(at, 0, 1)]);
-        history.moved_new.add([(at, 0, 1)]);
+        history.moved_totals.add([(at, chats, members)]);
+        if new {
+            history.moved_new.add([(at, chats, members)]);
+        }
     }
 }
 

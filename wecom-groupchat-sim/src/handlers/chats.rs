@@ -9,7 +9,7 @@ use wecom_groupchat::codes;
 
 use super::{CallCtx, Handle, VISIBLE_LIMIT};
 use crate::answer::Failure;
-use crate::company::Company;
+use crate::company::{Company, member_version};
 
 /// Cursors are opaque: a chat position and a check derived from the seed, so a made-up or damaged
 /// cursor is refused (`INVALID_PARAMETER`). Chats never move, so a cursor stays valid while the data changes.
@@ -81,7 +81,11 @@ impl Handle for ListRequest {
         let limit = usize::try_from(self.limit.max(1)).unwrap_or(usize::MAX);
         let mut page = Vec::with_capacity(limit.min(1000));
         let mut next = None;
-        for i in candidates.filter(|i| status_matches(filter, c.chats[*i as usize].status)) {
+        let shown = |i: &u32| {
+            let chat = &c.chats[*i as usize];
+            !chat.dismissed && status_matches(filter, chat.status)
+        };
+        for i in candidates.filter(shown) {
             if page.len() == limit {
                 next = Some(i);
                 break;
@@ -94,18 +98,6 @@ impl Handle for ListRequest {
         response.next_cursor = Some(next.map(|n| cursor::encode(n, c.member_seed)).unwrap_or_default());
         Ok(response)
     }
-}
-
-/// A short, stable version of a member list.
-fn member_version(userids: impl Iterator<Item = impl AsRef<str>>) -> String {
-    let (mut a, mut b) = (0xCBF2_9CE4_8422_2325_u64, 0x8422_2325_CBF2_9CE4_u64);
-    for u in userids {
-        for byte in u.as_ref().bytes().chain([0]) {
-            a = (a ^ u64::from(byte)).wrapping_mul(0x0100_0000_01B3);
-            b = (b ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01B3).rotate_left(7);
-        }
-    }
-    format!("{a:016x}{b:016x}")
 }
 
 impl Handle for GetRequest {

@@ -147,7 +147,7 @@ impl Handle for OnjobTransferRequest {
         };
         // Takes effect at once; the new owner joins the chat if they were not in it.
         let apply = |c: &mut Company, id: u32, new_owner: u32| {
-            c.set_owner(id, new_owner, ctx.now());
+            c.transfer_owner(id, new_owner, ctx.now());
             c.chats[id as usize].onjob_transfers.push(ctx.now());
         };
         let failures = transfer_each(c, &self.new_owner, &self.chat_id_list, refuse, apply)?;

@@ -9,7 +9,7 @@ use wecom_groupchat::types::{GetRequest, ListRequest};
 
 use crate::common::gettoken;
 
-struct Running(Child);
+pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -18,7 +18,7 @@ impl Drop for Running {
     }
 }
 
-fn spawn(args: &[&str]) -> Running {
+pub fn spawn(args: &[&str]) -> Running {
     let child = Command::new(env!("CARGO_BIN_EXE_wecom-groupchat-sim"))
         .args(args)
         .env("RUST_LOG", "debug")
@@ -31,7 +31,7 @@ fn spawn(args: &[&str]) -> Running {
 }
 
 /// The URL from the first line on stdout (read on a thread, so a silent binary cannot hang the test).
-fn url_line(child: &mut Running) -> String {
+pub fn url_line(child: &mut Running) -> String {
     let stdout = child.0.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

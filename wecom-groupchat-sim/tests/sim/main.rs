@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod binary;
+mod callbacks;
 mod chats;
 mod clock;
 mod concurrency;

@@ -18,9 +18,12 @@ pub enum EventError {
     /// A required element is absent.
     #[error("element `{0}` is missing")]
     Missing(&'static str),
-    /// An integer element holds something else.
+    /// A required integer element holds something else.
     #[error("element `{0}` is not an integer")]
     NotInteger(&'static str),
+    /// A required element has child elements where a value belongs (or a list holds other elements).
+    #[error("element `{0}` is not shaped as its type")]
+    Malformed(&'static str),
 }
 
 /// A documented message of an event, from the spec.
@@ -63,41 +66,75 @@ pub fn find<'e>(elements: &'e [Element], name: &str) -> Option<&'e Element> {
     elements.iter().find(|e| e.name() == name)
 }
 
-/// Checks that a required element is present.
+/// How an element must look to be read as a value of its type. An element that does not look so is not
+/// read: a required one makes the event unreadable ([`EventError`]), an optional one stays among the
+/// elements kept as received — nothing is dropped.
 #[doc(hidden)]
-pub fn check_present(elements: &[Element], name: &'static str) -> Result<(), EventError> {
-    find(elements, name).map(|_| ()).ok_or(EventError::Missing(name))
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Text only (no child elements).
+    Text,
+    /// Text only, an integer.
+    Int,
+    /// `item` children with text only and no text of its own; or, when `comma_separated`, text only.
+    List {
+        /// The item elements' name.
+        item: &'static str,
+        /// Whether a comma-separated text is accepted.
+        comma_separated: bool,
+    },
 }
 
-/// Checks that the first element named `name`, if any, holds an integer.
-#[doc(hidden)]
-pub fn check_int(elements: &[Element], name: &'static str) -> Result<(), EventError> {
-    match find(elements, name) {
-        Some(e) => int(e.text(), name).map(|_| ()),
-        None => Ok(()),
+impl Shape {
+    /// Whether `element` reads as this shape.
+    pub fn fits(self, element: &Element) -> bool {
+        let text_only = |e: &Element| e.children().is_empty();
+        match self {
+            Shape::Text => text_only(element),
+            Shape::Int => text_only(element) && element.text().parse::<i64>().is_ok(),
+            Shape::List { item, comma_separated } => {
+                if element.children().is_empty() {
+                    comma_separated || element.text().is_empty()
+                } else {
+                    element.text().is_empty() && element.children().iter().all(|c| c.name() == item && text_only(c))
+                }
+            }
+        }
     }
 }
 
-/// An integer element's value (surrounding whitespace is already trimmed by the reader).
+/// Checks that the first element named `name` is present and reads as `shape`.
 #[doc(hidden)]
-pub fn int(text: &str, name: &'static str) -> Result<i64, EventError> {
-    text.parse().map_err(|_| EventError::NotInteger(name))
+pub fn check_required(elements: &[Element], name: &'static str, shape: Shape) -> Result<(), EventError> {
+    match find(elements, name) {
+        None => Err(EventError::Missing(name)),
+        Some(e) if shape.fits(e) => Ok(()),
+        Some(e) if shape == Shape::Int && e.children().is_empty() => Err(EventError::NotInteger(name)),
+        Some(_) => Err(EventError::Malformed(name)),
+    }
 }
 
-/// The entries of a list element: the texts of its `item` children, or — when `comma_separated` and it
-/// has no children — its text split at commas (empty entries dropped).
+/// Removes the first element named `name` if it reads as `shape`; one that does not is left in place.
+#[doc(hidden)]
+pub fn take_readable(elements: &mut Vec<Element>, name: &str, shape: Shape) -> Option<Element> {
+    let index = elements.iter().position(|e| e.name() == name)?;
+    shape.fits(&elements[index]).then(|| elements.remove(index))
+}
+
+/// The value of an element that fits [`Shape::Int`].
+#[doc(hidden)]
+pub fn int_of(element: Element) -> i64 {
+    element.text().parse().unwrap_or_default()
+}
+
+/// The entries of a list element that fits [`Shape::List`]: the texts of its `item` children, or — when
+/// `comma_separated` and it has no children — its text split at commas (empty entries dropped).
 #[doc(hidden)]
 pub fn list(element: Element, item: &str, comma_separated: bool) -> Vec<String> {
     if comma_separated && element.children().is_empty() {
         return element.text().split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
     }
     element.into_children().into_iter().filter(|c| c.name() == item).map(Element::into_text).collect()
-}
-
-/// Removes the first element named `name`, if any, and reads it as an integer.
-#[doc(hidden)]
-pub fn take_int(elements: &mut Vec<Element>, name: &'static str) -> Result<Option<i64>, EventError> {
-    take(elements, name).map(|e| int(e.text(), name)).transpose()
 }
 
 /// Removes the first element named `name`, if any.
@@ -233,28 +270,40 @@ mod tests {
 
     #[test]
     fn lists_read_items_or_a_comma_separated_text() {
-        let root =
-            xml::parse("<xml><L><Item>a</Item><Other>x</Other><Item><![CDATA[b]]></Item></L><C>a, b,,c</C></xml>")
-                .unwrap();
+        let root = xml::parse("<xml><L><Item>a</Item><Item><![CDATA[b]]></Item></L><C>a, b,,c</C></xml>").unwrap();
         let mut elements = root.into_children();
-        let l = take(&mut elements, "L").unwrap();
-        assert_eq!(list(l.clone(), "Item", true), ["a", "b"]);
-        assert_eq!(list(l, "Item", false), ["a", "b"]);
-        let c = take(&mut elements, "C").unwrap();
-        assert_eq!(list(c.clone(), "Item", true), ["a", "b", "c"]);
-        assert!(list(c, "Item", false).is_empty());
+        let items = Shape::List { item: "Item", comma_separated: true };
+        let strict = Shape::List { item: "Item", comma_separated: false };
+        let l = take_readable(&mut elements, "L", items).unwrap();
+        assert_eq!(list(l, "Item", true), ["a", "b"]);
+        assert!(take_readable(&mut elements, "C", strict).is_none(), "a text where only items may be stays");
+        let c = take_readable(&mut elements, "C", items).unwrap();
+        assert_eq!(list(c, "Item", true), ["a", "b", "c"]);
         assert!(elements.is_empty());
     }
 
     #[test]
-    fn integers_are_checked() {
-        assert_eq!(int("-12", "N"), Ok(-12));
-        assert_eq!(int("1.5", "N"), Err(EventError::NotInteger("N")));
-        assert_eq!(int("99999999999999999999", "N"), Err(EventError::NotInteger("N")));
-        let elements = xml::parse("<xml><N>x</N></xml>").unwrap().into_children();
-        assert_eq!(check_int(&elements, "N"), Err(EventError::NotInteger("N")));
-        assert_eq!(check_int(&elements, "M"), Ok(()));
-        assert_eq!(check_present(&elements, "M"), Err(EventError::Missing("M")));
+    fn elements_that_do_not_fit_their_shape_are_not_read() {
+        let list = Shape::List { item: "Item", comma_separated: true };
+        let fits = |xml: &str, shape: Shape| shape.fits(&xml::parse(xml).unwrap());
+        assert!(fits("<A>x</A>", Shape::Text));
+        assert!(!fits("<A>x<B/></A>", Shape::Text));
+        assert!(fits("<N> -12 </N>", Shape::Int));
+        for bad in ["<N>1.5</N>", "<N></N>", "<N>99999999999999999999</N>", "<N>1<B/></N>"] {
+            assert!(!fits(bad, Shape::Int), "{bad}");
+        }
+        // Items mixed with text or with other elements would lose them: not read.
+        assert!(!fits("<L>x<Item>a</Item></L>", list));
+        assert!(!fits("<L><Item>a</Item><Other/></L>", list));
+        assert!(!fits("<L><Item>a<B/></Item></L>", list));
+
+        let elements = xml::parse("<xml><N>x</N><S><B/></S></xml>").unwrap().into_children();
+        assert_eq!(check_required(&elements, "N", Shape::Int), Err(EventError::NotInteger("N")));
+        assert_eq!(check_required(&elements, "S", Shape::Text), Err(EventError::Malformed("S")));
+        assert_eq!(check_required(&elements, "M", Shape::Text), Err(EventError::Missing("M")));
+        let mut elements = elements;
+        assert!(take_readable(&mut elements, "N", Shape::Int).is_none());
+        assert_eq!(elements.len(), 2, "an element that does not read stays");
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl fmt::Debug for CallbackMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CallbackMessage")
             .field("event", &self.event.name())
-            .field("form", &self.event.header.as_ref().map(|h| h.form()))
+            .field("form", &self.event.form.map(|f| f.name()))
             .field("dedupe_key", &self.dedupe_key)
             .field("timestamp", &self.timestamp)
             .field("xml_len", &self.xml.len())
@@ -89,7 +89,7 @@ impl CallbackMessage {
     /// The body the callback is answered with: empty, or `success` for a third-party command callback
     /// (from the spec's callback forms).
     pub fn reply(&self) -> &'static str {
-        self.event.header.as_ref().map_or("", |h| h.reply())
+        self.event.reply()
     }
 }
 
@@ -517,7 +517,7 @@ mod tests {
             let msg = &messages[0];
             assert_eq!(msg.xml, EVENT);
             assert_eq!(msg.name(), "change_external_chat");
-            assert_eq!(msg.event.header.as_ref().map(|h| h.form()), Some("app"));
+            assert_eq!(msg.event.form.map(|f| f.name()), Some("app"));
             assert_eq!(msg.reply(), "");
             assert_eq!(msg.timestamp, "1700000000");
             let Event::ChangeExternalChat(event) = &msg.event.event else { panic!("{:?}", msg.event) };

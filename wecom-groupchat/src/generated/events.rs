@@ -72,13 +72,12 @@ impl AppHeader {
         }
     }
 
-    /// Whether `elements` hold this message's required elements, with integers where integers belong.
+    /// Whether `elements` hold this message's required elements, each readable as its type.
     fn check(elements: &[Element]) -> Result<(), EventError> {
-        codec::check_present(elements, "ToUserName")?;
-        codec::check_present(elements, "FromUserName")?;
-        codec::check_present(elements, "CreateTime")?;
-        codec::check_int(elements, "CreateTime")?;
-        codec::check_present(elements, "MsgType")?;
+        codec::check_required(elements, "ToUserName", codec::Shape::Text)?;
+        codec::check_required(elements, "FromUserName", codec::Shape::Text)?;
+        codec::check_required(elements, "CreateTime", codec::Shape::Int)?;
+        codec::check_required(elements, "MsgType", codec::Shape::Text)?;
         Ok(())
     }
 
@@ -86,15 +85,24 @@ impl AppHeader {
     fn decode(elements: &mut Vec<Element>) -> Result<Self, EventError> {
         Self::check(elements)?;
         Ok(Self {
-            to_user_name: codec::take(elements, "ToUserName")
+            to_user_name: codec::take_readable(
+                    elements,
+                    "ToUserName",
+                    codec::Shape::Text,
+                )
                 .map(Element::into_text)
                 .ok_or(EventError::Missing("ToUserName"))?,
-            from_user_name: codec::take(elements, "FromUserName")
+            from_user_name: codec::take_readable(
+                    elements,
+                    "FromUserName",
+                    codec::Shape::Text,
+                )
                 .map(Element::into_text)
                 .ok_or(EventError::Missing("FromUserName"))?,
-            create_time: codec::take_int(elements, "CreateTime")?
+            create_time: codec::take_readable(elements, "CreateTime", codec::Shape::Int)
+                .map(codec::int_of)
                 .ok_or(EventError::Missing("CreateTime"))?,
-            msg_type: codec::take(elements, "MsgType")
+            msg_type: codec::take_readable(elements, "MsgType", codec::Shape::Text)
                 .map(Element::into_text)
                 .ok_or(EventError::Missing("MsgType"))?,
         })
@@ -124,8 +132,8 @@ impl AppHeader {
 pub struct ThirdPartyHeader {
     /// `SuiteId`: 第三方应用ID — the suite id.
     pub suite_id: String,
-    /// `AuthCorpId`: 授权企业的CorpID — the corp id of the authorising corp.
-    pub auth_corp_id: String,
+    /// `AuthCorpId`: 授权企业的CorpID — the corp id of the authorising corp; absent from the suite's own callbacks (suite_ticket, create_auth).
+    pub auth_corp_id: Option<String>,
     /// `TimeStamp`: 时间戳 — when the message was created, Unix seconds.
     pub time_stamp: i64,
 }
@@ -141,24 +149,18 @@ impl ThirdPartyHeader {
     pub const REPLY: &'static str = "success";
 
     /// A `ThirdPartyHeader` with the required elements given, and no optional element.
-    pub fn new(
-        suite_id: impl Into<String>,
-        auth_corp_id: impl Into<String>,
-        time_stamp: i64,
-    ) -> Self {
+    pub fn new(suite_id: impl Into<String>, time_stamp: i64) -> Self {
         Self {
             suite_id: suite_id.into(),
-            auth_corp_id: auth_corp_id.into(),
+            auth_corp_id: None,
             time_stamp,
         }
     }
 
-    /// Whether `elements` hold this message's required elements, with integers where integers belong.
+    /// Whether `elements` hold this message's required elements, each readable as its type.
     fn check(elements: &[Element]) -> Result<(), EventError> {
-        codec::check_present(elements, "SuiteId")?;
-        codec::check_present(elements, "AuthCorpId")?;
-        codec::check_present(elements, "TimeStamp")?;
-        codec::check_int(elements, "TimeStamp")?;
+        codec::check_required(elements, "SuiteId", codec::Shape::Text)?;
+        codec::check_required(elements, "TimeStamp", codec::Shape::Int)?;
         Ok(())
     }
 
@@ -166,13 +168,17 @@ impl ThirdPartyHeader {
     fn decode(elements: &mut Vec<Element>) -> Result<Self, EventError> {
         Self::check(elements)?;
         Ok(Self {
-            suite_id: codec::take(elements, "SuiteId")
+            suite_id: codec::take_readable(elements, "SuiteId", codec::Shape::Text)
                 .map(Element::into_text)
                 .ok_or(EventError::Missing("SuiteId"))?,
-            auth_corp_id: codec::take(elements, "AuthCorpId")
-                .map(Element::into_text)
-                .ok_or(EventError::Missing("AuthCorpId"))?,
-            time_stamp: codec::take_int(elements, "TimeStamp")?
+            auth_corp_id: codec::take_readable(
+                    elements,
+                    "AuthCorpId",
+                    codec::Shape::Text,
+                )
+                .map(Element::into_text),
+            time_stamp: codec::take_readable(elements, "TimeStamp", codec::Shape::Int)
+                .map(codec::int_of)
                 .ok_or(EventError::Missing("TimeStamp"))?,
         })
     }
@@ -180,15 +186,58 @@ impl ThirdPartyHeader {
     /// Writes the elements as XML, in the spec's order.
     fn write_xml(&self, w: &mut XmlWriter) {
         w.string("SuiteId", &self.suite_id);
-        w.string("AuthCorpId", &self.auth_corp_id);
+        if let Some(v) = &self.auth_corp_id {
+            w.string("AuthCorpId", v);
+        }
         w.int("TimeStamp", self.time_stamp);
     }
 
     /// Writes the elements as JSON values under their snake_case names.
     fn write_json(&self, w: &mut JsonWriter) {
         w.value("suite_id", self.suite_id.as_str());
-        w.value("auth_corp_id", self.auth_corp_id.as_str());
+        if let Some(v) = &self.auth_corp_id {
+            w.value("auth_corp_id", v.as_str());
+        }
         w.value("time_stamp", self.time_stamp);
+    }
+}
+
+/// The forms a callback message comes in, each named by the element that carries the event's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Form {
+    /// `app`: named by `Event`.
+    App,
+    /// `third_party`: named by `InfoType`.
+    ThirdParty,
+}
+
+impl Form {
+    /// Every form, in the order a message is tried against them.
+    pub const ALL: &'static [Form] = &[Form::App, Form::ThirdParty];
+
+    /// The form's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Form::App => AppHeader::FORM,
+            Form::ThirdParty => ThirdPartyHeader::FORM,
+        }
+    }
+
+    /// The element naming the event in this form.
+    pub fn kind_element(self) -> &'static str {
+        match self {
+            Form::App => AppHeader::KIND,
+            Form::ThirdParty => ThirdPartyHeader::KIND,
+        }
+    }
+
+    /// The body a callback of this form is answered with.
+    pub fn reply(self) -> &'static str {
+        match self {
+            Form::App => AppHeader::REPLY,
+            Form::ThirdParty => ThirdPartyHeader::REPLY,
+        }
     }
 }
 
@@ -203,27 +252,11 @@ pub enum Header {
 }
 
 impl Header {
-    /// The form's name in the spec (`app`, `third_party`).
-    pub fn form(&self) -> &'static str {
+    /// The form of this header.
+    pub fn form(&self) -> Form {
         match self {
-            Header::App(_) => AppHeader::FORM,
-            Header::ThirdParty(_) => ThirdPartyHeader::FORM,
-        }
-    }
-
-    /// The element naming the event in this form (`Event`, `InfoType`).
-    pub fn kind_element(&self) -> &'static str {
-        match self {
-            Header::App(_) => AppHeader::KIND,
-            Header::ThirdParty(_) => ThirdPartyHeader::KIND,
-        }
-    }
-
-    /// The body a callback of this form is answered with (empty, or `success`).
-    pub fn reply(&self) -> &'static str {
-        match self {
-            Header::App(_) => AppHeader::REPLY,
-            Header::ThirdParty(_) => ThirdPartyHeader::REPLY,
+            Header::App(_) => Form::App,
+            Header::ThirdParty(_) => Form::ThirdParty,
         }
     }
 
@@ -526,13 +559,10 @@ impl ChangeExternalChat {
         }
     }
 
-    /// Whether `elements` hold this message's required elements, with integers where integers belong.
+    /// Whether `elements` hold this message's required elements, each readable as its type.
     fn check(elements: &[Element]) -> Result<(), EventError> {
-        codec::check_present(elements, "ChatId")?;
-        codec::check_present(elements, "ChangeType")?;
-        codec::check_int(elements, "JoinScene")?;
-        codec::check_int(elements, "QuitScene")?;
-        codec::check_int(elements, "MemChangeCnt")?;
+        codec::check_required(elements, "ChatId", codec::Shape::Text)?;
+        codec::check_required(elements, "ChangeType", codec::Shape::Text)?;
         Ok(())
     }
 
@@ -540,22 +570,45 @@ impl ChangeExternalChat {
     fn decode(elements: &mut Vec<Element>) -> Result<Self, EventError> {
         Self::check(elements)?;
         Ok(Self {
-            chat_id: codec::take(elements, "ChatId")
+            chat_id: codec::take_readable(elements, "ChatId", codec::Shape::Text)
                 .map(Element::into_text)
                 .ok_or(EventError::Missing("ChatId"))?,
-            change_type: codec::take(elements, "ChangeType")
+            change_type: codec::take_readable(elements, "ChangeType", codec::Shape::Text)
                 .map(|e| ChangeType::from(e.into_text()))
                 .ok_or(EventError::Missing("ChangeType"))?,
-            update_detail: codec::take(elements, "UpdateDetail")
+            update_detail: codec::take_readable(
+                    elements,
+                    "UpdateDetail",
+                    codec::Shape::Text,
+                )
                 .map(|e| UpdateDetail::from(e.into_text())),
-            join_scene: codec::take_int(elements, "JoinScene")?
-                .map(EventJoinScene::from),
-            quit_scene: codec::take_int(elements, "QuitScene")?.map(QuitScene::from),
-            mem_change_cnt: codec::take_int(elements, "MemChangeCnt")?,
-            mem_change_list: codec::take(elements, "MemChangeList")
+            join_scene: codec::take_readable(elements, "JoinScene", codec::Shape::Int)
+                .map(|e| EventJoinScene::from(codec::int_of(e))),
+            quit_scene: codec::take_readable(elements, "QuitScene", codec::Shape::Int)
+                .map(|e| QuitScene::from(codec::int_of(e))),
+            mem_change_cnt: codec::take_readable(
+                    elements,
+                    "MemChangeCnt",
+                    codec::Shape::Int,
+                )
+                .map(codec::int_of),
+            mem_change_list: codec::take_readable(
+                    elements,
+                    "MemChangeList",
+                    codec::Shape::List {
+                        item: "Item",
+                        comma_separated: true,
+                    },
+                )
                 .map(|e| codec::list(e, "Item", true)),
-            last_mem_ver: codec::take(elements, "LastMemVer").map(Element::into_text),
-            cur_mem_ver: codec::take(elements, "CurMemVer").map(Element::into_text),
+            last_mem_ver: codec::take_readable(
+                    elements,
+                    "LastMemVer",
+                    codec::Shape::Text,
+                )
+                .map(Element::into_text),
+            cur_mem_ver: codec::take_readable(elements, "CurMemVer", codec::Shape::Text)
+                .map(Element::into_text),
             extra: std::mem::take(elements),
         })
     }
@@ -682,23 +735,30 @@ impl Event {
     fn write_json(&self, w: &mut JsonWriter) {
         match self {
             Event::ChangeExternalChat(event) => event.write_json(w),
-            Event::Other(raw) => raw.elements.iter().for_each(|e| w.element(e)),
+            Event::Other(raw) => {
+                raw.elements.iter().for_each(|e| w.element(e));
+                if let Some(error) = &raw.error {
+                    w.value("decode_error", error.to_string());
+                }
+            }
         }
     }
 }
 
-/// A decrypted callback message, read: its header (the form it came in) and its event.
+/// A decrypted callback message, read: its form, its header and its event.
 ///
-/// Reading never fails on a well-formed message: an event this crate has no type for, or one whose
-/// elements do not read (a required one missing, an integer that is not), is kept as
-/// [`Event::Other`] with every element, so nothing a callback URL receives is lost. A message in
-/// no known form (no element naming an event) has no header and an `Other` event with an empty
-/// name.
+/// Reading never fails on a well-formed message, and never drops an element: an event this crate has
+/// no type for, or one whose required elements do not read (missing, not an integer, shaped
+/// otherwise), is kept as [`Event::Other`] with every element; an optional element that does not
+/// read stays in the event's `extra`. A message in no known form (no element naming an event) has
+/// no form, no header and an `Other` event with an empty name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CallbackEvent {
-    /// The form and its header elements; `None` when the message is in no known form or its
-    /// header does not read (then every element is in the raw event).
+    /// The form, picked by the element naming the event — known even when the header does not read.
+    pub form: Option<Form>,
+    /// The header elements; `None` when the message is in no known form or its header does not read
+    /// (then every element but the one naming the event is in the raw event).
     pub header: Option<Header>,
     /// The event.
     pub event: Event,
@@ -707,8 +767,10 @@ pub struct CallbackEvent {
 impl CallbackEvent {
     /// A message of this header and event (to send one: simulators, tests).
     pub fn new(header: impl Into<Header>, event: impl Into<Event>) -> Self {
+        let header = header.into();
         CallbackEvent {
-            header: Some(header.into()),
+            form: Some(header.form()),
+            header: Some(header),
             event: event.into(),
         }
     }
@@ -716,18 +778,23 @@ impl CallbackEvent {
     /// Reads a decrypted message (its `<xml>` root, see [`crate::callback::xml::parse`]).
     pub fn decode(root: Element) -> Self {
         let mut elements = root.into_children();
-        if let Some(name) = codec::find(&elements, "Event").map(|e| e.text().to_string())
-        {
+        if let Some(kind) = codec::take_readable(
+            &mut elements,
+            "Event",
+            codec::Shape::Text,
+        ) {
+            let name = kind.into_text();
             return match AppHeader::decode(&mut elements) {
                 Ok(header) => {
-                    codec::take(&mut elements, "Event");
                     CallbackEvent {
+                        form: Some(Form::App),
                         header: Some(Header::App(header)),
                         event: Event::decode(name, elements),
                     }
                 }
                 Err(error) => {
                     CallbackEvent {
+                        form: Some(Form::App),
                         header: None,
                         event: Event::Other(RawEvent {
                             name,
@@ -738,19 +805,23 @@ impl CallbackEvent {
                 }
             };
         }
-        if let Some(name) = codec::find(&elements, "InfoType")
-            .map(|e| e.text().to_string())
-        {
+        if let Some(kind) = codec::take_readable(
+            &mut elements,
+            "InfoType",
+            codec::Shape::Text,
+        ) {
+            let name = kind.into_text();
             return match ThirdPartyHeader::decode(&mut elements) {
                 Ok(header) => {
-                    codec::take(&mut elements, "InfoType");
                     CallbackEvent {
+                        form: Some(Form::ThirdParty),
                         header: Some(Header::ThirdParty(header)),
                         event: Event::decode(name, elements),
                     }
                 }
                 Err(error) => {
                     CallbackEvent {
+                        form: Some(Form::ThirdParty),
                         header: None,
                         event: Event::Other(RawEvent {
                             name,
@@ -762,6 +833,7 @@ impl CallbackEvent {
             };
         }
         CallbackEvent {
+            form: None,
             header: None,
             event: Event::Other(RawEvent {
                 name: String::new(),
@@ -771,9 +843,15 @@ impl CallbackEvent {
         }
     }
 
-    /// The event's name (`change_external_chat`); empty for a message in no known form.
+    /// The event's name as the element naming it carries it; empty for a message in no known form.
     pub fn name(&self) -> &str {
         self.event.name()
+    }
+
+    /// The body the callback is answered with: its form's reply (see [`Form::reply`]); empty for a
+    /// message in no known form.
+    pub fn reply(&self) -> &'static str {
+        self.form.map_or("", Form::reply)
     }
 
     /// The message as XML, the way WeCom writes it (strings in CDATA): the header, the element
@@ -782,19 +860,24 @@ impl CallbackEvent {
         let mut w = XmlWriter::new();
         if let Some(header) = &self.header {
             header.write_xml(&mut w);
-            w.string(header.kind_element(), self.name());
+        }
+        if let Some(form) = self.form {
+            w.string(form.kind_element(), self.name());
         }
         self.event.write_xml(&mut w);
         w.finish()
     }
 
     /// The message as one JSON object: each element under the snake_case of its name (the element
-    /// naming the event as `event` or `info_type`), integers as numbers, lists as arrays of strings.
+    /// naming the event too), integers as numbers, lists as arrays of strings, and for an event
+    /// that could not be read, the reason under `error`.
     pub fn to_json(&self) -> Map<String, Value> {
         let mut w = JsonWriter::new();
         if let Some(header) = &self.header {
             header.write_json(&mut w);
-            w.value(&codec::snake_case(header.kind_element()), self.name());
+        }
+        if let Some(form) = self.form {
+            w.value(&codec::snake_case(form.kind_element()), self.name());
         }
         self.event.write_json(&mut w);
         w.finish()

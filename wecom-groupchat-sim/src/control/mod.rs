@@ -1,6 +1,7 @@
 //! Control paths under `/__sim/` (no WeCom path starts with it): counters, token invalidation, faults
-//! at run time, transfer settling, staff resignation and hints. JSON in and out; no authentication, so
-//! the simulator listens on loopback only unless told otherwise.
+//! at run time, transfer settling, staff resignation and hints; what people do in the app to chats
+//! ([`chats`], which pushes events to the callback URL) and the callback log and faults ([`callbacks`]).
+//! JSON in and out; no authentication, so the simulator listens on loopback only unless told otherwise.
 //!
 //! A web page the user has open must not drive them ([`guard`]): a request carrying an `Origin` (every
 //! `fetch` and form post of a browser does), a body of a type an HTML form can send (`text/plain`, form
@@ -23,6 +24,16 @@
 //! | POST | `/__sim/settle-transfers` | | `{"settled":N}` |
 //! | POST | `/__sim/staff/{userid}/resign` | | `{"resigned":"userid"}` or 404 |
 //! | GET | `/__sim/hints` | | [`crate::Hints`] |
+//! | POST | `/__sim/chats` | `{"owner":USERID,"name":…,"members":[…]}` | `{"chat_id","event","queued"}` (`create`) |
+//! | POST | `/__sim/chats/{chat_id}/join` | `{"members":[{"userid":…,"type":2,"join_scene":3,"state":…}]}` | the same (`add_member`) |
+//! | POST | `/__sim/chats/{chat_id}/quit` | `{"userids":[…],"quit_scene":0}` | the same (`del_member`) |
+//! | POST | `/__sim/chats/{chat_id}/rename` | `{"name":…}` | the same (`change_name`) |
+//! | POST | `/__sim/chats/{chat_id}/notice` | `{"notice":…}` | the same (`change_notice`) |
+//! | POST | `/__sim/chats/{chat_id}/owner` | `{"new_owner":USERID}` | the same (`change_owner`) |
+//! | POST | `/__sim/chats/{chat_id}/dismiss` | `{}` or none | the same (`dismiss`) |
+//! | GET | `/__sim/callbacks[?wait=MS][&chat_id=ID]` | | `{"configured","pending","idle","attempts":[`[`crate::CallbackAttempt`]`]}` |
+//! | GET | `/__sim/callbacks/faults` | | [`crate::CallbackFaults`] |
+//! | POST | `/__sim/callbacks/faults` | `{"duplicate":P,"drop":P,"delay_ms":N,"reorder":P}` | the faults now in force |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,8 +52,11 @@ use serde_json::json;
 use crate::faults::{Faults, ScriptedFault};
 use crate::server::Shared;
 
+mod callbacks;
+mod chats;
+
 pub(crate) fn router() -> Router<Arc<Shared>> {
-    Router::new()
+    let router = Router::new()
         .route("/health", get(|| async { axum::Json(json!({ "status": "ok" })) }))
         .route("/stats", get(stats))
         .route("/stats/reset", post(reset_stats))
@@ -53,7 +67,8 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/clock", get(clock).post(advance_clock))
         .route("/settle-transfers", post(settle))
         .route("/staff/{userid}/resign", post(resign))
-        .route("/hints", get(hints))
+        .route("/hints", get(hints));
+    callbacks::routes(chats::routes(router))
 }
 
 /// Refuses what a browser could send on behalf of a web page (see the module docs).
