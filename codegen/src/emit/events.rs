@@ -154,20 +154,91 @@ fn take_expr(ev: &Events, e: &XmlElement) -> TokenStream {
 }
 
 fn decode_fn(ev: &Events, elements: &[XmlElement], extra: bool) -> TokenStream {
+    if !extra {
+        // A header: a few elements at the front of the message, taken one by one.
+        let inits = elements.iter().map(|e| {
+            let f = ident(&e.field);
+            let value = take_expr(ev, e);
+            quote! { #f: #value, }
+        });
+        return quote! {
+            /// Takes this header's elements out of `elements` and leaves the others; on an error nothing is taken.
+            fn decode(elements: &mut Vec<Element>) -> Result<Self, EventError> {
+                Self::check(elements)?;
+                Ok(Self { #(#inits)* })
+            }
+        };
+    }
+    // An event: one pass over its elements. The first element of each name is read when it fits its
+    // shape; every other element — unknown, repeated, or not fitting — goes to `extra` in document order.
+    let n = elements.len();
+    let locals = elements.iter().map(|e| {
+        let f = ident(&e.field);
+        let ty = rust_type(ev, &e.ty);
+        quote! { let mut #f: Option<#ty> = None; }
+    });
+    let slots = elements.iter().enumerate().map(|(i, e)| {
+        let name = &e.xml_name;
+        quote! { #name => #i, }
+    });
+    let shapes = elements.iter().map(|e| shape(ev, &e.ty));
+    let reads = elements.iter().enumerate().map(|(i, e)| {
+        let f = ident(&e.field);
+        let value = match &e.ty {
+            ElementType::String => quote! { element.into_text() },
+            ElementType::Int | ElementType::Timestamp => quote! { codec::int_of(element) },
+            ElementType::Enum(id) => {
+                let en = ident(&ev.enums[*id].name);
+                if ev.enums[*id].strings {
+                    quote! { #en::from(element.into_text()) }
+                } else {
+                    quote! { #en::from(codec::int_of(element)) }
+                }
+            }
+            ElementType::List { item, comma_separated } => quote! { codec::list(element, #item, #comma_separated) },
+        };
+        quote! { #i => #f = Some(#value), }
+    });
     let inits = elements.iter().map(|e| {
         let f = ident(&e.field);
-        let value = take_expr(ev, e);
-        quote! { #f: #value, }
+        let name = &e.xml_name;
+        if e.required {
+            quote! { #f: #f.ok_or(EventError::Missing(#name))?, }
+        } else {
+            quote! { #f, }
+        }
     });
-    let extra = extra.then(|| quote! { extra: std::mem::take(elements), });
-    let what = if extra.is_some() { "and keeps the others in `extra`" } else { "and leaves the others" };
-    let doc =
-        doc_line(&format!("Takes this message's elements out of `elements` {what}; on an error nothing is taken."));
     quote! {
-        #doc
+        /// Takes this message's elements out of `elements` and keeps the others in `extra`; on an error
+        /// nothing is taken.
         fn decode(elements: &mut Vec<Element>) -> Result<Self, EventError> {
+            const SHAPES: [codec::Shape; #n] = [#(#shapes),*];
             Self::check(elements)?;
-            Ok(Self { #(#inits)* #extra })
+            #(#locals)*
+            let mut seen = [false; #n];
+            let mut extra = Vec::new();
+            for element in std::mem::take(elements) {
+                let slot = match element.name() {
+                    #(#slots)*
+                    _ => usize::MAX,
+                };
+                match seen.get_mut(slot) {
+                    Some(seen) if !*seen => *seen = true,
+                    _ => {
+                        extra.push(element);
+                        continue;
+                    }
+                }
+                if !SHAPES[slot].fits(&element) {
+                    extra.push(element);
+                    continue;
+                }
+                match slot {
+                    #(#reads)*
+                    _ => extra.push(element),
+                }
+            }
+            Ok(Self { #(#inits)* extra })
         }
     }
 }

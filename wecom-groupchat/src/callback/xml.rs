@@ -687,6 +687,12 @@ impl<'a> Sink<'a> for ChildText<'a, '_> {
 /// Whether `name` is an XML name (the `Name` production, without its rarer Unicode exclusions): the reader
 /// would otherwise take `<a/b>` or a name with control characters, which no writer can give back.
 fn is_name(name: &str) -> bool {
+    // ASCII names (all of WeCom's) byte by byte; others by character class.
+    let bytes = name.as_bytes();
+    if bytes.is_ascii() {
+        return bytes.first().is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b':'))
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.'));
+    }
     let start = |c: char| c.is_alphabetic() || c == '_' || c == ':';
     let rest = |c: char| c.is_alphanumeric() || matches!(c, '_' | ':' | '-' | '.' | '\u{B7}');
     let mut chars = name.chars();

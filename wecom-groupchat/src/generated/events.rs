@@ -81,7 +81,7 @@ impl AppHeader {
         Ok(())
     }
 
-    /// Takes this message's elements out of `elements` and leaves the others; on an error nothing is taken.
+    /// Takes this header's elements out of `elements` and leaves the others; on an error nothing is taken.
     fn decode(elements: &mut Vec<Element>) -> Result<Self, EventError> {
         Self::check(elements)?;
         Ok(Self {
@@ -164,7 +164,7 @@ impl ThirdPartyHeader {
         Ok(())
     }
 
-    /// Takes this message's elements out of `elements` and leaves the others; on an error nothing is taken.
+    /// Takes this header's elements out of `elements` and leaves the others; on an error nothing is taken.
     fn decode(elements: &mut Vec<Element>) -> Result<Self, EventError> {
         Self::check(elements)?;
         Ok(Self {
@@ -566,50 +566,83 @@ impl ChangeExternalChat {
         Ok(())
     }
 
-    /// Takes this message's elements out of `elements` and keeps the others in `extra`; on an error nothing is taken.
+    /// Takes this message's elements out of `elements` and keeps the others in `extra`; on an error
+    /// nothing is taken.
     fn decode(elements: &mut Vec<Element>) -> Result<Self, EventError> {
+        const SHAPES: [codec::Shape; 9usize] = [
+            codec::Shape::Text,
+            codec::Shape::Text,
+            codec::Shape::Text,
+            codec::Shape::Int,
+            codec::Shape::Int,
+            codec::Shape::Int,
+            codec::Shape::List {
+                item: "Item",
+                comma_separated: true,
+            },
+            codec::Shape::Text,
+            codec::Shape::Text,
+        ];
         Self::check(elements)?;
+        let mut chat_id: Option<String> = None;
+        let mut change_type: Option<ChangeType> = None;
+        let mut update_detail: Option<UpdateDetail> = None;
+        let mut join_scene: Option<EventJoinScene> = None;
+        let mut quit_scene: Option<QuitScene> = None;
+        let mut mem_change_cnt: Option<i64> = None;
+        let mut mem_change_list: Option<Vec<String>> = None;
+        let mut last_mem_ver: Option<String> = None;
+        let mut cur_mem_ver: Option<String> = None;
+        let mut seen = [false; 9usize];
+        let mut extra = Vec::new();
+        for element in std::mem::take(elements) {
+            let slot = match element.name() {
+                "ChatId" => 0usize,
+                "ChangeType" => 1usize,
+                "UpdateDetail" => 2usize,
+                "JoinScene" => 3usize,
+                "QuitScene" => 4usize,
+                "MemChangeCnt" => 5usize,
+                "MemChangeList" => 6usize,
+                "LastMemVer" => 7usize,
+                "CurMemVer" => 8usize,
+                _ => usize::MAX,
+            };
+            match seen.get_mut(slot) {
+                Some(seen) if !*seen => *seen = true,
+                _ => {
+                    extra.push(element);
+                    continue;
+                }
+            }
+            if !SHAPES[slot].fits(&element) {
+                extra.push(element);
+                continue;
+            }
+            match slot {
+                0usize => chat_id = Some(element.into_text()),
+                1usize => change_type = Some(ChangeType::from(element.into_text())),
+                2usize => update_detail = Some(UpdateDetail::from(element.into_text())),
+                3usize => join_scene = Some(EventJoinScene::from(codec::int_of(element))),
+                4usize => quit_scene = Some(QuitScene::from(codec::int_of(element))),
+                5usize => mem_change_cnt = Some(codec::int_of(element)),
+                6usize => mem_change_list = Some(codec::list(element, "Item", true)),
+                7usize => last_mem_ver = Some(element.into_text()),
+                8usize => cur_mem_ver = Some(element.into_text()),
+                _ => extra.push(element),
+            }
+        }
         Ok(Self {
-            chat_id: codec::take_readable(elements, "ChatId", codec::Shape::Text)
-                .map(Element::into_text)
-                .ok_or(EventError::Missing("ChatId"))?,
-            change_type: codec::take_readable(elements, "ChangeType", codec::Shape::Text)
-                .map(|e| ChangeType::from(e.into_text()))
-                .ok_or(EventError::Missing("ChangeType"))?,
-            update_detail: codec::take_readable(
-                    elements,
-                    "UpdateDetail",
-                    codec::Shape::Text,
-                )
-                .map(|e| UpdateDetail::from(e.into_text())),
-            join_scene: codec::take_readable(elements, "JoinScene", codec::Shape::Int)
-                .map(|e| EventJoinScene::from(codec::int_of(e))),
-            quit_scene: codec::take_readable(elements, "QuitScene", codec::Shape::Int)
-                .map(|e| QuitScene::from(codec::int_of(e))),
-            mem_change_cnt: codec::take_readable(
-                    elements,
-                    "MemChangeCnt",
-                    codec::Shape::Int,
-                )
-                .map(codec::int_of),
-            mem_change_list: codec::take_readable(
-                    elements,
-                    "MemChangeList",
-                    codec::Shape::List {
-                        item: "Item",
-                        comma_separated: true,
-                    },
-                )
-                .map(|e| codec::list(e, "Item", true)),
-            last_mem_ver: codec::take_readable(
-                    elements,
-                    "LastMemVer",
-                    codec::Shape::Text,
-                )
-                .map(Element::into_text),
-            cur_mem_ver: codec::take_readable(elements, "CurMemVer", codec::Shape::Text)
-                .map(Element::into_text),
-            extra: std::mem::take(elements),
+            chat_id: chat_id.ok_or(EventError::Missing("ChatId"))?,
+            change_type: change_type.ok_or(EventError::Missing("ChangeType"))?,
+            update_detail,
+            join_scene,
+            quit_scene,
+            mem_change_cnt,
+            mem_change_list,
+            last_mem_ver,
+            cur_mem_ver,
+            extra,
         })
     }
 
