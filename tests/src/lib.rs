@@ -220,6 +220,8 @@ pub struct OwnRedis {
     child: std::process::Child,
     /// `redis://127.0.0.1:PORT`.
     pub url: String,
+    port: u16,
+    args: Vec<String>,
 }
 
 impl OwnRedis {
@@ -231,12 +233,7 @@ impl OwnRedis {
     /// Starts it with more `redis-server` arguments (TLS settings, say) and waits until it answers.
     pub fn start_with(extra_args: &[String]) -> Option<OwnRedis> {
         let port = free_port();
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(extra_args)
-            .stdout(std::process::Stdio::null())
-            .spawn();
-        let child = match child {
+        let child = match Self::spawn(port, extra_args) {
             Ok(c) => c,
             Err(e) if std::env::var_os("CI").is_some() => panic!("cannot start redis-server: {e}"),
             Err(e) => {
@@ -246,14 +243,34 @@ impl OwnRedis {
                 return None;
             }
         };
-        let redis = OwnRedis { child, url: format!("redis://127.0.0.1:{port}") };
+        let redis = OwnRedis { child, url: format!("redis://127.0.0.1:{port}"), port, args: extra_args.to_vec() };
+        redis.wait_listening();
+        Some(redis)
+    }
+
+    fn spawn(port: u16, extra_args: &[String]) -> std::io::Result<std::process::Child> {
+        std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(extra_args)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+    }
+
+    fn wait_listening(&self) {
         for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(redis);
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("redis-server {extra_args:?} did not start listening on port {port}");
+        panic!("redis-server {:?} did not start listening on port {}", self.args, self.port);
+    }
+
+    /// Starts it again (empty: nothing is saved) on the same port, after [`OwnRedis::stop`].
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Self::spawn(self.port, &self.args).expect("restart redis-server");
+        self.wait_listening();
     }
 
     /// Stops it now.

@@ -6,6 +6,7 @@ pub mod callback_floor;
 pub mod codec;
 pub mod codegen_time;
 pub mod cputime;
+pub mod fleet;
 pub mod floor;
 pub mod host;
 pub mod machine;

@@ -9,7 +9,9 @@ use wecom_groupchat_bench::host::{self, Threads};
 use wecom_groupchat_bench::machine::Machine;
 use wecom_groupchat_bench::memory::{self, Mode};
 use wecom_groupchat_bench::report::Report;
-use wecom_groupchat_bench::{callback, codec, codegen_time, mirror, overhead, peer, stampede, sync, throughput, venv};
+use wecom_groupchat_bench::{
+    callback, codec, codegen_time, fleet, mirror, overhead, peer, stampede, sync, throughput, venv,
+};
 
 /// Benchmarks of wecom-groupchat against its simulator on loopback. Prints one table and writes it,
 /// with the machine and the command, to docs/benchmarks.md (a complete run: every section ran, none
@@ -98,6 +100,9 @@ enum Hidden {
         #[arg(long, default_value_t = 100_000)]
         events: usize,
     },
+    /// One process of the fleet benchmark.
+    #[command(hide = true)]
+    FleetChild(fleet::ChildArgs),
 }
 
 /// The sections, in the order of the issue.
@@ -112,10 +117,11 @@ enum Section {
     Peer,
     Codegen,
     Callback,
+    Fleet,
     Mirror,
 }
 
-const ALL: [Section; 10] = [
+const ALL: [Section; 11] = [
     Section::Overhead,
     Section::Throughput,
     Section::Sync,
@@ -125,6 +131,7 @@ const ALL: [Section; 10] = [
     Section::Peer,
     Section::Codegen,
     Section::Callback,
+    Section::Fleet,
     Section::Mirror,
 ];
 
@@ -154,6 +161,7 @@ fn main() -> ExitCode {
         Some(Hidden::ProfileCallback { side, events }) => callback::profile(side, events).map(|took| {
             eprintln!("{events} events by {side:?} in {took:?} ({:?} per event)", took / events.max(1) as u32);
         }),
+        Some(Hidden::FleetChild(args)) => fleet::child(args),
         None => run(cli.run),
     };
     match result {
@@ -243,6 +251,10 @@ fn run(args: RunArgs) -> Result<(), String> {
                     report.callback = Some(r);
                 })
             }
+            Section::Fleet => std::env::current_exe()
+                .map_err(|e| format!("cannot find this program: {e}"))
+                .and_then(|exe| fleet::run(&rt, &exe, threads.sim, fleet::Plan::new(quick)))
+                .map(|r| report.fleet = Some(r)),
             Section::Mirror => mirror::run(&rt, threads.sim, &args.root, mirror::Plan::new(quick)).map(|r| {
                 if let Some(reason) = &r.postgres_skipped {
                     eprintln!("{reason}");

@@ -1,4 +1,4 @@
-//! (10) Mirror: the `wecom-groupchat-sync` crate keeping every chat and member in SQLite and in
+//! (11) Mirror: the `wecom-groupchat-sync` crate keeping every chat and member in SQLite and in
 //! PostgreSQL. (Section 3, "full sync", is the API client's export; this one is the mirror's.)
 //!
 //! - **Reconcile** of a company of N chats × M members into an empty database, with the simulator
@@ -19,8 +19,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tokio::runtime::Runtime;
+use wecom_groupchat::budget::{BudgetOptions, MemoryBudget};
 use wecom_groupchat::callback::{CallbackCrypto, Receiver};
 use wecom_groupchat::ratelimit::{RateLimits, Window};
+
+use crate::sync::scaled_margin;
 use wecom_groupchat_sim::{CallbackTarget, DataSource, Faults, RateLimitRule, Scale, SimConfig, Simulator};
 use wecom_groupchat_sync::{ChangeKind, DbUrl, Mirror, Store, SyncOptions};
 
@@ -301,9 +304,13 @@ fn backend(
         .callback(CallbackTarget::new(callback, TOKEN, KEY));
     let host = SimHost::start(config, sim_threads)?;
     let sim = host.sim();
+    // The budget's margin scaled with the compressed window, as in (3).
+    let budget = MemoryBudget::new(BudgetOptions { margin: scaled_margin(plan.window), ..BudgetOptions::default() })
+        .map_err(|e| e.to_string())?;
     let client = host
         .client_builder()
-        .rate_limits(RateLimits::uniform([Window { calls: plan.calls, period: plan.window }]))
+        .rate_limits(RateLimits::uniform([Window::new(plan.calls, plan.window)]))
+        .rate_budget(Arc::new(budget))
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async {

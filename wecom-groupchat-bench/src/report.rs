@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use crate::callback::{CallbackResult, PeerSide};
 use crate::codec::CodecRow;
 use crate::codegen_time::CodegenResult;
+use crate::fleet::FleetResult;
 use crate::host::Threads;
 use crate::machine::Machine;
 use crate::memory::{MemoryRow, Mode};
@@ -20,9 +21,13 @@ use crate::throughput;
 /// Target of (1): ours/floor latency at most this, held against both the median and the p99 ratio (the
 /// issue asks for "median and p99 latency, and the ratio ours/floor. Target: ratio ≤ 1.05").
 pub const OVERHEAD_TARGET: f64 = 1.05;
-/// Target of (3): at least this share of the limit.
-pub const SYNC_TARGET: f64 = 0.90;
-/// Target of (10), the mirror's reconcile: at least this share of the limit (the issue's "≥ 95 % of the
+/// Target of (3): at least this share of the limit (one process, the budget spent exactly).
+pub const SYNC_TARGET: f64 = 0.98;
+/// Target of (10): at least this share of the limit combined, for one process sharing Redis…
+pub const FLEET_TARGET_ONE: f64 = 0.98;
+/// …and for 2, 4 and 8.
+pub const FLEET_TARGET_MANY: f64 = 0.95;
+/// Target of (11), the mirror's reconcile: at least this share of the limit (the issue's "≥ 95 % of the
 /// limit").
 pub const MIRROR_TARGET: f64 = 0.95;
 /// (5) "flat": the streaming client's peak RSS at the largest size may exceed the one at the smallest
@@ -65,6 +70,8 @@ pub struct Report {
     /// (9)
     pub callback: Option<CallbackResult>,
     /// (10)
+    pub fleet: Option<FleetResult>,
+    /// (11)
     pub mirror: Option<MirrorResult>,
     /// Sections that failed, with the reason.
     pub failures: Vec<(String, String)>,
@@ -356,6 +363,31 @@ impl Report {
                     },
                 })
             }
+            ["fleet", "share", n] => {
+                let Some(f) = &self.fleet else { return NotMeasured };
+                match f.rows.iter().find(|r| n.parse::<usize>() == Ok(r.processes)) {
+                    Some(r) => Value(format!("{:.1} %", r.share * 100.0)),
+                    None => Unknown,
+                }
+            }
+            ["fleet", "rate_limited"] => match &self.fleet {
+                None => NotMeasured,
+                Some(f) => Value(f.rows.iter().map(|r| r.rate_limited_answers).sum::<u64>().to_string()),
+            },
+            ["fleet", "cost", what @ ("memory" | "redis" | "ping")] => match &self.fleet {
+                None => NotMeasured,
+                Some(f) => {
+                    let name = match *what {
+                        "memory" => "MemoryBudget",
+                        "redis" => "RedisBudget",
+                        _ => "Redis PING",
+                    };
+                    f.cost
+                        .iter()
+                        .find(|c| c.what == name)
+                        .map_or(NotMeasured, |c| Value(fmt_duration(c.summary.median)))
+                }
+            },
             ["peer", what @ ("get" | "list")] => match &self.peer {
                 Some(PeerOutcome::Ran(p)) => Value(match *what {
                     "get" => format!("{:.2}", ratio(p.theirs_get.median, p.ours_get.median)),
@@ -412,7 +444,7 @@ impl Report {
             let met = s.share_of_limit >= SYNC_TARGET && s.errors == 0 && s.fetched == s.listed;
             let _ = writeln!(
                 w,
-                "| 3 | full sync | {} chats: list all, then `get` each ({} in flight); server limit {} calls / {} s per endpoint, {} ms latency; client limiter set to the same | wall {:.1} s; {} `get` = **{:.1} % of the limit**; {} answered by the server: {}; errors surfaced: {} | ≥ {:.0} %, 0 surfaced | {} |",
+                "| 3 | full sync | {} chats: list every page and, overlapped with it, `get` each ({} in flight); server limit {} calls / {} s per endpoint, {} ms latency; the client's budget (in process) set to the same | wall {:.1} s; {} `get` = **{:.1} % of the limit**; {} answered by the server: {}; errors surfaced: {} | ≥ {:.0} %, 0 surfaced | {} |",
                 group_digits(s.plan.groups as u64),
                 s.plan.concurrency,
                 group_digits(u64::from(s.plan.calls)),
@@ -493,6 +525,9 @@ impl Report {
         }
         if let Some(c) = &self.callback {
             render_callback_rows(w, c);
+        }
+        if let Some(f) = &self.fleet {
+            render_fleet_rows(w, f);
         }
         if let Some(m) = &self.mirror {
             render_mirror_rows(w, m);
@@ -658,6 +693,9 @@ impl Report {
         if let Some(c) = &self.callback {
             render_callback_details(w, c);
         }
+        if let Some(f) = &self.fleet {
+            render_fleet_details(w, f);
+        }
         if let Some(m) = &self.mirror {
             render_mirror_details(w, m);
         }
@@ -684,7 +722,7 @@ fn render_mirror_rows(w: &mut String, m: &MirrorResult) {
         let met = r.share >= MIRROR_TARGET && r.failed == 0 && r.fetched == r.listed;
         let _ = writeln!(
             w,
-            "| 10 | mirror: reconcile into {} | {setup} | wall {:.1} s; {} `get` = **{:.1} % of the limit**; database time per chat **{}**; {} answered: {}; failed: {} | ≥ {:.0} % | {} |",
+            "| 11 | mirror: reconcile into {} | {setup} | wall {:.1} s; {} `get` = **{:.1} % of the limit**; database time per chat **{}**; {} answered: {}; failed: {} | ≥ {:.0} % | {} |",
             r.backend,
             r.wall.as_secs_f64(),
             per_s(r.get_rate),
@@ -698,13 +736,13 @@ fn render_mirror_rows(w: &mut String, m: &MirrorResult) {
         );
     }
     if let Some(reason) = &m.postgres_skipped {
-        let _ = writeln!(w, "| 10 | mirror: reconcile into PostgreSQL | — | not measured: {reason} | — | — |");
+        let _ = writeln!(w, "| 11 | mirror: reconcile into PostgreSQL | — | not measured: {reason} | — | — |");
     }
     for l in &m.latency {
         let cell = |s: &Option<Summary>| s.as_ref().map_or("—".to_string(), med_p99);
         let _ = writeln!(
             w,
-            "| 10 | mirror: event → row latency, {} | {} events at {}/s pushed by the simulator (signed, over HTTP), each on a chat of its own: half joins (a `get` each, within the budget of {}), half departures (applied from the event) | all: **{}**; joins: {}; departures: {}{} | — | — |",
+            "| 11 | mirror: event → row latency, {} | {} events at {}/s pushed by the simulator (signed, over HTTP), each on a chat of its own: half joins (a `get` each, within the budget of {}), half departures (applied from the event) | all: **{}**; joins: {}; departures: {}{} | — | — |",
             l.backend,
             group_digits(l.events as u64),
             l.rate,
@@ -718,7 +756,7 @@ fn render_mirror_rows(w: &mut String, m: &MirrorResult) {
     for (s, l) in m.savings.iter().zip(&m.latency) {
         let _ = writeln!(
             w,
-            "| 10 | mirror: `get` calls saved, {}, steady events | the {} events above: half departures that follow the stored `member_version` | {} events, **{} `get`s** (one per event: {}) — {} saved: {} events needed none (member versions) | — | — |",
+            "| 11 | mirror: `get` calls saved, {}, steady events | the {} events above: half departures that follow the stored `member_version` | {} events, **{} `get`s** (one per event: {}) — {} saved: {} events needed none (member versions) | — | — |",
             l.backend,
             group_digits(l.events as u64),
             l.events,
@@ -730,7 +768,7 @@ fn render_mirror_rows(w: &mut String, m: &MirrorResult) {
         let naive = s.events;
         let _ = writeln!(
             w,
-            "| 10 | mirror: `get` calls saved, {}, bursts | {} chats × 5 events in a burst (2 joins, a departure, a rename, a notice, back to back) | {} events, **{} `get`s** (one per event: {}) — {} saved: {} events needed none (member versions), {} joined another's `get` (coalescing); rows equal to the simulator's: {} | — | — |",
+            "| 11 | mirror: `get` calls saved, {}, bursts | {} chats × 5 events in a burst (2 joins, a departure, a rename, a notice, back to back) | {} events, **{} `get`s** (one per event: {}) — {} saved: {} events needed none (member versions), {} joined another's `get` (coalescing); rows equal to the simulator's: {} | — | — |",
             s.backend,
             group_digits(m.plan.burst_chats as u64),
             naive,
@@ -745,7 +783,7 @@ fn render_mirror_rows(w: &mut String, m: &MirrorResult) {
 }
 
 fn render_mirror_details(w: &mut String, m: &MirrorResult) {
-    let _ = writeln!(w, "\n## 10. Mirror (wecom-groupchat-sync)\n");
+    let _ = writeln!(w, "\n## 11. Mirror (wecom-groupchat-sync)\n");
     let _ = writeln!(
         w,
         "| database | wall | listed / fetched | member rows | `get` rate | of the limit | {} answered | database time per chat (BEGIN → COMMIT) | with the wait for a connection | all store transactions / wall |",
@@ -998,6 +1036,108 @@ fn signed_gap(a: std::time::Duration, b: std::time::Duration) -> String {
     format!("{sign}{}", fmt_duration(std::time::Duration::from_secs_f64(d.abs())))
 }
 
+fn render_fleet_rows(w: &mut String, f: &FleetResult) {
+    let p = &f.plan;
+    for r in &f.rows {
+        let target = if r.processes == 1 { FLEET_TARGET_ONE } else { FLEET_TARGET_MANY };
+        let met = r.share >= target && r.rate_limited_answers == 0 && r.errors == 0 && r.fetched == p.groups;
+        let _ = writeln!(
+            w,
+            "| 10 | fleet, **{} process{}** | one budget on Redis; {} chats, each process lists every page and fetches its part ({} in flight each); server limit {} calls / {} s per endpoint, {} ms latency | wall {:.1} s; combined {} `get` = **{:.1} % of the limit**; {} answered by the server: {}; errors: {} | ≥ {:.0} %, 0 × {} | {} |",
+            r.processes,
+            if r.processes == 1 { "" } else { "es" },
+            group_digits(p.groups as u64),
+            p.concurrency,
+            group_digits(u64::from(p.calls)),
+            p.window.as_secs_f64(),
+            p.latency.as_millis(),
+            r.wall.as_secs_f64(),
+            per_s(r.rate),
+            r.share * 100.0,
+            wecom_groupchat::codes::API_FREQ_OUT_OF_LIMIT,
+            r.rate_limited_answers,
+            r.errors,
+            target * 100.0,
+            wecom_groupchat::codes::API_FREQ_OUT_OF_LIMIT,
+            yes_no(met)
+        );
+    }
+    let cost = |name: &str| {
+        f.cost.iter().find(|c| c.what == name).map_or("—".to_string(), |c| {
+            format!("median {}, p99 {}", fmt_duration(c.summary.median), fmt_duration(c.summary.p99))
+        })
+    };
+    let _ = writeln!(
+        w,
+        "| 10 | budget, per call | `acquire` of a budget that never makes the caller wait, sequential, {} calls | in process: {}; **on Redis: {}** (one round trip; a bare `PING`: {}) | — | — |",
+        group_digits(p.cost_calls as u64),
+        cost("MemoryBudget"),
+        cost("RedisBudget"),
+        cost("Redis PING")
+    );
+}
+
+fn render_fleet_details(w: &mut String, f: &FleetResult) {
+    let p = &f.plan;
+    let limited = wecom_groupchat::codes::API_FREQ_OUT_OF_LIMIT;
+    let _ = writeln!(w, "\n## 10. Fleet: one budget on Redis\n");
+    let _ = writeln!(
+        w,
+        "{} chats; limit {} calls / {} s = {} per endpoint (server and budget), the spec's hourly limit out of reach; {} ms latency; budget margin {} (the default 500 ms per minute, scaled with the window); Redis {}.\n",
+        group_digits(p.groups as u64),
+        group_digits(u64::from(p.calls)),
+        p.window.as_secs_f64(),
+        per_s(p.limit_per_s()),
+        p.latency.as_millis(),
+        fmt_duration(f.margin),
+        f.redis_version
+    );
+    let _ = writeln!(
+        w,
+        "| processes | wall | chats fetched | `get` calls received | combined rate | share of the limit | {limited} answers | errors | fallback slots | late slots given up |"
+    );
+    let _ = writeln!(w, "|---|---|---|---|---|---|---|---|---|---|");
+    for r in &f.rows {
+        let _ = writeln!(
+            w,
+            "| {} | {:.2} s | {} | {} | {} | {:.1} % | {} | {} | {} | {} |",
+            r.processes,
+            r.wall.as_secs_f64(),
+            group_digits(r.fetched as u64),
+            group_digits(r.get_calls),
+            per_s(r.rate),
+            r.share * 100.0,
+            r.rate_limited_answers,
+            r.errors,
+            r.fallback,
+            r.late
+        );
+    }
+    for r in f.rows.iter().filter(|r| r.first_error.is_some()) {
+        let _ = writeln!(
+            w,
+            "\nFirst error with {} processes: {}",
+            r.processes,
+            r.first_error.as_deref().unwrap_or_default().replace('|', "\\|")
+        );
+    }
+    let _ = writeln!(w, "\n| budget | calls | min | median | p99 | max |");
+    let _ = writeln!(w, "|---|---|---|---|---|---|");
+    for c in &f.cost {
+        let s = &c.summary;
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} |",
+            c.what,
+            group_digits(s.n as u64),
+            fmt_duration(s.min),
+            fmt_duration(s.median),
+            fmt_duration(s.p99),
+            fmt_duration(s.max)
+        );
+    }
+}
+
 fn render_method(w: &mut String) {
     let _ = writeln!(w, "\n## How it is measured\n");
     // The method names the rate-limit errcode by its number, read from the spec.
@@ -1036,11 +1176,15 @@ percentiles of every call (no interpolation, no outlier removal).
    run at the same concurrency in alternating 0.5 s slices (3 s each in all), after a warm-up. On a 2-core machine the simulator and the clients share the
    cores, so these are figures of the pair, not of the client alone.
 3. **Full sync.** The simulator answers {limited} beyond N calls per fixed window per endpoint (the window
-   starts at the first call after the previous one ended) and adds latency to every call: 2,000 calls per
-   6 s is the example's 2,000 calls/min compressed 10× in time. The client's
-   `RateLimits::uniform([Window { calls: N, period }])` is set to the same. The token is fetched before
-   the clock starts. Listing uses `list_stream`, fetching uses `buffer_unordered`. The achieved rate is
-   `get` calls over the **whole** wall time, listing included.
+   starts at the first call after the previous one ended) and adds latency to every call: 4,000 calls per
+   12 s is a minute compressed 5× in time, at the 333 calls a second this benchmark ran at before (2,000
+   per 6 s until the rate budget: compressing time 10× shrinks the budget's margin 10× too, to 50 ms, less
+   than a loaded 2-core machine may stall a process). The client's
+   `RateLimits::uniform([Window::new(N, period)])` is set to the same, its budget a `MemoryBudget` whose
+   margin is the default (500 ms for a minute) scaled with the window (100 ms for 12 s). The token is fetched
+   before the clock starts. A task of its own lists every page (`list_stream`) into a channel, so the
+   listing runs ahead of the fetching, which uses `buffer_unordered`. The achieved rate is `get` calls over
+   the **whole** wall time, listing included.
 4. **Stampede.** A scout client finds the chat ids, the counters are reset, then a fresh client (empty
    token cache) spawns every call at once; the simulator counts `gettoken` calls.
 5. **Memory.** The client runs in a child process (`wecom-groupchat-bench memory-child`, one-thread
@@ -1082,7 +1226,20 @@ percentiles of every call (no interpolation, no outlier removal).
    `time.perf_counter_ns`; it checks the signature and the corp id, but neither the padding nor
    `msg_len`. The targets (issue): ours at most 1.2× the floor's time per event, and at least 80,000
    events/s on one core.
-10. **Mirror** (`wecom-groupchat-sync`; section 3 is the client's export, this is the mirror). The simulator
+10. **Fleet.** A `redis-server` of the benchmark's own on loopback; per fleet size N a fresh simulator as in
+    (3) and N child processes (`wecom-groupchat-bench fleet-child`, each with its own multi-threaded
+    runtime) sharing one `RedisBudget` (share 1.0, the scaled margin, `expected_instances` N) and one
+    `RedisTokenStore`, with the budget's windows the scaled one and the spec's hourly limit. Each child
+    gets a token, says it is ready, and waits; then all are released at once, each lists every page (as in
+    (3)) and fetches the chats whose position in the listing is its index modulo N. The wall time runs from
+    the release to the last child done; the combined rate is every child's `get`s over it. A child does not
+    send a `get` again after a {limited}: each one answered is an error of the row. "Late slots given up"
+    counts callers that woke more than half the margin after their slot (their process did not run in
+    time) and took a new slot rather than crowd the next ones. The per-call cost is `acquire` on a budget
+    of 2³²−1 calls a second (a 1 µs pace: a sequential caller faster than that waits for the next
+    millisecond tick, which is the in-process p99) after a warm-up of a tenth as many calls, beside Redis
+    `PING`s on one multiplexed connection.
+11. **Mirror** (`wecom-groupchat-sync`; section 3 is the client's export, this is the mirror). The simulator
    serves a generated company with a fixed-window limit of 2,000 calls per 6 s per endpoint — the
    documented 10,000 calls a minute (`rate_limit.per_minute` in `api-spec/api.yaml`) scaled to the run,
    count ÷ 5 and time ÷ 10, so that 10,000 chats take about 30 s — and 20 ms latency; the client's limiter

@@ -8,7 +8,7 @@ use std::time::Duration;
 use wecom_groupchat_bench::host::{self, Threads};
 use wecom_groupchat_bench::memory::Mode;
 use wecom_groupchat_bench::report::Report;
-use wecom_groupchat_bench::{codegen_time, memory, overhead, stampede, sync, throughput};
+use wecom_groupchat_bench::{codegen_time, fleet, memory, overhead, stampede, sync, throughput};
 
 #[test]
 fn every_section_runs_and_reports() {
@@ -49,6 +49,26 @@ fn every_section_runs_and_reports() {
     let codegen = codegen_time::run(root, 1).unwrap();
     assert!(codegen.fresh && codegen.files > 0 && codegen.spec_files > 0);
 
+    // The fleet needs a redis-server (CI installs one); elsewhere without it, that part is left out.
+    let has_redis = std::process::Command::new("redis-server").arg("--version").output().is_ok();
+    let fleet = (has_redis || std::env::var_os("CI").is_some()).then(|| {
+        let plan = fleet::Plan {
+            groups: 40,
+            calls: 200,
+            window: Duration::from_secs(1),
+            latency: Duration::from_millis(1),
+            concurrency: 4,
+            processes: vec![1, 2],
+            cost_calls: 20,
+        };
+        let fleet = fleet::run(&rt, exe, 1, plan).unwrap();
+        let rows: Vec<(usize, usize, u64, usize)> =
+            fleet.rows.iter().map(|r| (r.processes, r.fetched, r.rate_limited_answers, r.errors)).collect();
+        assert_eq!(rows, [(1, 40, 0, 0), (2, 40, 0, 0)], "{fleet:?}");
+        assert_eq!(fleet.cost.len(), 3);
+        fleet
+    });
+
     let report = Report {
         command: "test".into(),
         quick: true,
@@ -59,6 +79,7 @@ fn every_section_runs_and_reports() {
         stampede: Some(stampede),
         memory: Some(memory),
         codegen: Some(codegen),
+        fleet: fleet.clone(),
         ..Report::default()
     };
     let md = report.render();
@@ -73,4 +94,7 @@ fn every_section_runs_and_reports() {
         assert!(md.contains(row), "no `{row}` in\n{md}");
     }
     assert!(md.contains("**1 `gettoken`**"), "{md}");
+    if fleet.is_some() {
+        assert!(md.contains("| 10 | fleet, **2 processes**") && md.contains("## 10. Fleet"), "{md}");
+    }
 }

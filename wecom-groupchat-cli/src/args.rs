@@ -46,6 +46,21 @@ pub struct Global {
     /// The URL may carry a password: its value is never printed.
     #[arg(long, env = "WECOM_TOKEN_STORE", hide_env_values = true, default_value = "memory", global = true)]
     pub token_store: String,
+    /// Where the call budget is kept (WeCom limits calls per corp, across every instance): `memory` (this
+    /// process), or `redis://host:port/db` to share it, and the pause after a rate-limit answer, with
+    /// every instance using the same Redis. Default: the token store's Redis when --token-store is one,
+    /// else memory. The URL may carry a password: its value is never printed.
+    #[arg(long, env = "WECOM_RATE_BUDGET", hide_env_values = true, value_name = "memory|URL", global = true)]
+    pub rate_budget: Option<String>,
+    /// The share of each documented limit to spend, above 0 and at most 1 (0.9 leaves a tenth to the
+    /// corp's other systems).
+    #[arg(long, env = "WECOM_RATE_SHARE", default_value_t = 1.0, value_name = "F", value_parser = parse_share)]
+    #[arg(global = true)]
+    pub rate_share: f64,
+    /// How many instances share a Redis budget: while Redis is unreachable each keeps to 1/N of it.
+    #[arg(long, env = "WECOM_EXPECTED_INSTANCES", default_value_t = 1, value_name = "N")]
+    #[arg(value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub expected_instances: u32,
     /// Output format; default: table on a terminal, json otherwise.
     #[arg(long, short = 'o', env = "WECOM_OUTPUT", value_enum, global = true)]
     pub output: Option<Output>,
@@ -73,11 +88,22 @@ impl std::fmt::Debug for Global {
             .field("corp_secret", &hidden(&self.corp_secret))
             .field("access_token", &hidden(&self.access_token))
             .field("token_store", &if self.token_store == "memory" { "memory" } else { "***" })
+            .field("rate_budget", &self.rate_budget.as_ref().map(|b| if b == "memory" { "memory" } else { "***" }))
+            .field("rate_share", &self.rate_share)
+            .field("expected_instances", &self.expected_instances)
             .field("output", &self.output)
             .field("timeout", &self.timeout)
             .field("retries", &self.retries)
             .field("verbose", &self.verbose)
             .finish()
+    }
+}
+
+/// A share of the rate limits: above 0, at most 1.
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(share) if share > 0.0 && share <= 1.0 => Ok(share),
+        _ => Err(format!("`{text}`: a share above 0 and at most 1, e.g. 0.9")),
     }
 }
 

@@ -1,4 +1,4 @@
-//! The client: one shared HTTP connection pool, a token manager, a rate limiter and the retry loop.
+//! The client: one shared HTTP connection pool, a token manager, a rate budget and the retry loop.
 //! Generated code adds one method per endpoint (`client.list(…)`, `client.transfer(…)`, …); every one
 //! of them ends in [`Client::call`].
 
@@ -10,19 +10,20 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use tracing::Instrument;
 
+use crate::budget::{BudgetKey, MemoryBudget, RateBudget};
 use crate::endpoint::{Endpoint, EndpointInfo, HttpMethod};
 use crate::error::{
     self, ApiError, DecodeError, Error, HttpStatusError, Outcome, RateLimitedError, TokenError, TransportError,
     TransportKind,
 };
-use crate::ratelimit::{Limiter, RateLimits};
+use crate::ratelimit::{RateLimits, Window};
 use crate::retry::{self, Decision, RetryPolicy};
 use crate::secret::Secret;
 use crate::token::{CorpCredentials, MemoryTokenStore, TokenManager, TokenProvider, TokenSource, TokenStore};
 use crate::wire::{self, Envelope, Status};
 
 /// A client of the customer group chat API. Cheap to clone: clones share the connection pool, the token
-/// cache and the rate limiter.
+/// cache and the rate budget.
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), wecom_groupchat::Error> {
@@ -47,7 +48,12 @@ struct Inner {
     urls: HashMap<&'static str, url::Url>,
     tokens: TokenManager,
     retry: RetryPolicy,
-    limiter: Limiter,
+    /// Where the calls of each endpoint's windows come from.
+    budget: Arc<dyn RateBudget>,
+    /// Each endpoint's windows (endpoints without any are not limited).
+    windows: HashMap<&'static str, Vec<Window>>,
+    /// The corp the budget is kept for.
+    budget_corp: String,
     max_response_bytes: usize,
     max_response_values: usize,
 }
@@ -58,6 +64,7 @@ impl fmt::Debug for Client {
             .field("base_url", &self.inner.base_url)
             .field("tokens", &self.inner.tokens)
             .field("retry", &self.inner.retry)
+            .field("budget", &self.inner.budget)
             .field("max_response_bytes", &self.inner.max_response_bytes)
             .finish_non_exhaustive()
     }
@@ -73,8 +80,8 @@ enum Credentials {
 
 /// Builds a [`Client`]. Defaults: the production base URL, a 5 s connect timeout, a 30 s request timeout,
 /// 3 retries with backoff for reads, tokens refreshed 5 minutes before expiry, responses capped at 4 MiB
-/// and [`DEFAULT_MAX_RESPONSE_VALUES`] JSON values, WeCom's documented rate limits applied client-side,
-/// redirects never followed.
+/// and [`DEFAULT_MAX_RESPONSE_VALUES`] JSON values, WeCom's documented rate limits kept by an in-process
+/// [`MemoryBudget`] of the client's own, redirects never followed.
 pub struct ClientBuilder {
     base_url: String,
     credentials: Option<Credentials>,
@@ -83,6 +90,8 @@ pub struct ClientBuilder {
     refresh_lock_ttl: Duration,
     retry: RetryPolicy,
     rate_limits: RateLimits,
+    budget: Option<Arc<dyn RateBudget>>,
+    budget_corp: Option<String>,
     connect_timeout: Duration,
     timeout: Duration,
     max_response_bytes: usize,
@@ -110,6 +119,8 @@ impl Default for ClientBuilder {
             refresh_lock_ttl: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             rate_limits: RateLimits::documented(),
+            budget: None,
+            budget_corp: None,
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(30),
             max_response_bytes: 4 << 20,
@@ -178,10 +189,29 @@ impl ClientBuilder {
         self
     }
 
-    /// Client-side rate limits ([`RateLimits::off`] to turn them off).
+    /// The call-frequency limits the client keeps to, per endpoint: WeCom's documented ones by default
+    /// ([`RateLimits::off`] to keep to none: no budget is asked, no 45009 is shared).
     #[must_use]
     pub fn rate_limits(mut self, limits: RateLimits) -> Self {
         self.rate_limits = limits;
+        self
+    }
+
+    /// Where the calls of those limits come from: a [`RedisBudget`](crate::budget::RedisBudget) shares them
+    /// with every instance of a service (and shares the 45009 blocks), a [`MemoryBudget`] with every client
+    /// of this process given it. Default: a `MemoryBudget` of this client's own.
+    #[must_use]
+    pub fn rate_budget(mut self, budget: Arc<dyn RateBudget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The corp id the budget is kept for (WeCom counts calls per corp). Needed only with an access
+    /// token or a token provider of your own: with corp credentials it is their corp id. Without it such a
+    /// client keeps a budget of its own app (its provider's cache key, or its fixed token's hash).
+    #[must_use]
+    pub fn rate_budget_corp(mut self, corp_id: impl Into<String>) -> Self {
+        self.budget_corp = Some(corp_id.into());
         self
     }
 
@@ -252,6 +282,16 @@ impl ClientBuilder {
         // Only the built-in provider's credentials are fixed for the client's life: a custom provider may
         // recover from a configuration error on its next fetch.
         let hold_configuration_errors = matches!(self.credentials, Some(Credentials::Corp { .. }));
+        let budget_corp = match (&self.budget_corp, &self.credentials) {
+            (Some(corp), _) => corp.clone(),
+            (None, Some(Credentials::Corp { corp_id, .. })) => corp_id.clone(),
+            (None, Some(Credentials::Provider(p))) => p.cache_key(),
+            (None, Some(Credentials::Fixed(token))) => {
+                use sha2::Digest;
+                format!("token-{}", &hex::encode(sha2::Sha256::digest(token.expose().as_bytes()))[..16])
+            }
+            (None, None) => String::new(),
+        };
         let source = match self.credentials {
             None => {
                 return Err(Error::Config(
@@ -273,7 +313,8 @@ impl ClientBuilder {
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
         let tokens =
             TokenManager::new(source, store, self.refresh_margin, self.refresh_lock_ttl, hold_configuration_errors);
-        let limiter = Limiter::new(&self.rate_limits, crate::endpoints::ALL);
+        let windows = crate::ratelimit::windows_by_endpoint(&self.rate_limits, crate::endpoints::ALL);
+        let budget = self.budget.unwrap_or_else(|| Arc::new(MemoryBudget::default()));
         let mut urls = HashMap::new();
         for info in crate::endpoints::ALL {
             let url = url::Url::parse(&format!("{base_url}{}", info.path))
@@ -287,7 +328,9 @@ impl ClientBuilder {
                 urls,
                 tokens,
                 retry: self.retry,
-                limiter,
+                budget,
+                windows,
+                budget_corp,
                 max_response_bytes: self.max_response_bytes,
                 max_response_values: self.max_response_values,
             }),
@@ -386,6 +429,13 @@ impl Client {
                 Ok(r) => Some(r.errcode()),
                 Err(e) => e.code(),
             };
+            // A 45009 at the top of the answer blocks the endpoint for everyone sharing the budget (one inside
+            // a bulk answer's failed list is one chat's quota: that answer is a success here).
+            if let Err(Error::RateLimited(e)) = &result
+                && e.sent
+            {
+                self.record_block(info).await;
+            }
             if let Some(code) = errcode {
                 span.record("errcode", code);
             }
@@ -445,7 +495,25 @@ impl Client {
         }
     }
 
-    /// One attempt: wait for the rate limiter, get a token, send, read the answer (capped).
+    /// The budget's key of an endpoint.
+    fn budget_key(&self, info: &'static EndpointInfo) -> BudgetKey<'_> {
+        BudgetKey { base_url: &self.inner.base_url, corp: &self.inner.budget_corp, endpoint: info.name }
+    }
+
+    /// Records a 45009 answered for `info`: blocked until the end of its shortest window.
+    async fn record_block(&self, info: &'static EndpointInfo) {
+        let inner = &self.inner;
+        if let Some(shortest) = inner.windows.get(info.name).and_then(|w| w.iter().map(|w| w.period).min()) {
+            tracing::warn!(
+                endpoint = info.name,
+                block_ms = shortest.as_millis() as u64,
+                "rate limited: the endpoint is blocked for everyone sharing the budget"
+            );
+            inner.budget.record_block(&self.budget_key(info), shortest).await;
+        }
+    }
+
+    /// One attempt: wait for a slot of the rate budget, get a token, send, read the answer (capped).
     /// Returns the token used, so a rejection can invalidate exactly that token.
     async fn send(
         &self,
@@ -453,7 +521,28 @@ impl Client {
         body: &Bytes,
     ) -> Result<(Reply, Secret), (Error, Option<Secret>)> {
         let inner = &self.inner;
-        inner.limiter.acquire(info.name).await;
+        // The slot first, then the token: a token taken before a wait may die during it (WeCom drops tokens
+        // early), and the call would be spent on a 42001. A refresh between slot and sending (every two
+        // hours, a few calls delayed) is what the budget's margin absorbs.
+        if let Some(windows) = inner.windows.get(info.name) {
+            match inner.budget.acquire(&self.budget_key(info), windows).await {
+                Ok(_) => {}
+                Err(blocked) => {
+                    let message = format!(
+                        "not sent: the endpoint is blocked for another {} ms after a {} answer to this or another instance sharing the rate budget",
+                        blocked.remaining.as_millis(),
+                        crate::codes::API_FREQ_OUT_OF_LIMIT
+                    );
+                    let error = RateLimitedError {
+                        endpoint: info.name,
+                        code: crate::codes::API_FREQ_OUT_OF_LIMIT,
+                        message,
+                        sent: false,
+                    };
+                    return Err((Error::RateLimited(error), None));
+                }
+            }
+        }
         let token = inner.tokens.token().await.map_err(|e| (Error::Token(e), None))?;
         let mut url = match inner.urls.get(info.path) {
             Some(url) => url.clone(),
@@ -585,7 +674,7 @@ fn redirect_error(info: &'static EndpointInfo, response: &reqwest::Response) -> 
 fn api_error(endpoint: &'static str, status: Status, attempts: u32) -> Error {
     if status.errcode == crate::codes::API_FREQ_OUT_OF_LIMIT {
         let message = crate::secret::mask_secrets(&status.errmsg).into_owned();
-        Error::RateLimited(RateLimitedError { endpoint, code: status.errcode, message })
+        Error::RateLimited(RateLimitedError { endpoint, code: status.errcode, message, sent: true })
     } else {
         Error::Api(ApiError::new(endpoint, status.errcode, status.errmsg, attempts))
     }

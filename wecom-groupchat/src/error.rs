@@ -174,8 +174,12 @@ pub struct RateLimitedError {
     pub endpoint: &'static str,
     /// The errcode (45009).
     pub code: i64,
-    /// The errmsg as sent.
+    /// The errmsg as sent, or, when the call was not sent, why.
     pub message: String,
+    /// Whether the call was sent and the server answered 45009. `false`: the client's rate budget knew the
+    /// endpoint blocked (a 45009 answered to this or another instance sharing it) and, set to fail fast,
+    /// sent nothing.
+    pub sent: bool,
 }
 
 /// Why no access token could be had.

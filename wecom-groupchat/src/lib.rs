@@ -11,6 +11,8 @@
 //! - **Tokens** ([`token`]): fetched with `gettoken`, cached per (corp id, secret), refreshed before they
 //!   expire, one refresh at a time even under heavy concurrency; a token the API rejects early is dropped
 //!   (only if it is still the cached one) and the call replayed once.
+//! - **Rate budgets** ([`budget`]): WeCom's per-corp call limits kept by one process or, on Redis, by a
+//!   whole fleet, with a 45009 seen by one instance holding back all of them.
 //! - **Retries** ([`retry`]): reads retry transient failures with backoff; writes (`transfer`,
 //!   `add_join_way` …) are never replayed blindly.
 //! - **Validation** ([`validate`]): documented limits are checked before anything is sent.
@@ -37,6 +39,7 @@
 #[rustfmt::skip]
 mod generated;
 
+pub mod budget;
 pub mod bulk;
 pub mod callback;
 mod client;
@@ -46,6 +49,8 @@ mod error;
 pub mod error_code;
 pub mod paging;
 pub mod ratelimit;
+#[cfg(feature = "redis")]
+mod redis_health;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod retry;

@@ -1,12 +1,10 @@
-//! Optional client-side rate limiting, per endpoint, so that bulk work stays under WeCom's
-//! call-frequency limits instead of tripping 45009 (which blocks the endpoint for the whole window).
+//! Which call-frequency limits a client keeps to, per endpoint: WeCom's documented ones by default, so
+//! that bulk work stays under them instead of tripping 45009 (which blocks the endpoint for the whole
+//! window). The calls of those windows are handed out by a [rate budget](crate::budget), of one process
+//! or of a whole fleet.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::num::NonZeroU32;
 use std::time::Duration;
-
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use crate::endpoint::EndpointInfo;
 
@@ -20,6 +18,11 @@ pub struct Window {
 }
 
 impl Window {
+    /// `calls` per `period`.
+    pub fn new(calls: u32, period: Duration) -> Self {
+        Window { calls, period }
+    }
+
     /// `calls` per minute.
     pub fn per_minute(calls: u32) -> Self {
         Window { calls, period: Duration::from_secs(60) }
@@ -91,64 +94,36 @@ impl RateLimits {
     }
 }
 
-/// The limiters of one client, one set per endpoint.
-pub(crate) struct Limiter {
-    per_endpoint: HashMap<&'static str, Vec<DefaultDirectRateLimiter>>,
-}
-
-impl fmt::Debug for Limiter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Limiter").field("endpoints", &self.per_endpoint.len()).finish()
-    }
-}
-
-impl Limiter {
-    pub(crate) fn new(limits: &RateLimits, endpoints: &[&'static EndpointInfo]) -> Self {
-        let per_endpoint = endpoints
-            .iter()
-            .map(|info| (info.name, limits.windows_for(info).into_iter().filter_map(limiter).collect::<Vec<_>>()))
-            .filter(|(_, l)| !l.is_empty())
-            .collect();
-        Limiter { per_endpoint }
-    }
-
-    /// Waits until a call to `endpoint` fits every window.
-    pub(crate) async fn acquire(&self, endpoint: &str) {
-        if let Some(limiters) = self.per_endpoint.get(endpoint) {
-            for l in limiters {
-                l.until_ready().await;
-            }
-        }
-    }
-}
-
-/// A limiter that never allows more than `calls` in any `period`: a burst of 5 % of the window, then
-/// the rest spread evenly, so burst + refill stays within the window.
-fn limiter(w: Window) -> Option<DefaultDirectRateLimiter> {
-    let calls = NonZeroU32::new(w.calls)?;
-    let burst = (calls.get() / 20).max(1);
-    let steady = calls.get().saturating_sub(burst).max(1);
-    let quota = Quota::with_period(w.period / steady)?.allow_burst(NonZeroU32::new(burst)?);
-    Some(RateLimiter::direct(quota))
+/// Each endpoint's windows under `limits` (endpoints with none left out): what the client asks its budget for.
+pub(crate) fn windows_by_endpoint(
+    limits: &RateLimits,
+    endpoints: &[&'static EndpointInfo],
+) -> HashMap<&'static str, Vec<Window>> {
+    endpoints
+        .iter()
+        .map(|info| (info.name, limits.windows_for(info).into_iter().filter(|w| w.calls > 0).collect::<Vec<_>>()))
+        .filter(|(_, w)| !w.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
-    #[tokio::test]
-    async fn limits_calls_within_a_window() {
-        let info = crate::endpoints::by_name("get").unwrap();
-        let limits = RateLimits::off().endpoint("get", [Window { calls: 20, period: Duration::from_millis(400) }]);
-        let limiter = Limiter::new(&limits, &[info]);
-        let start = Instant::now();
-        for _ in 0..20 {
-            limiter.acquire("get").await;
-        }
-        // 1 call of burst, then 19 spread over 400 ms: the 20th cannot come before ~380 ms.
-        assert!(start.elapsed() >= Duration::from_millis(300), "{:?}", start.elapsed());
-        // Other endpoints are not limited.
-        assert!(!limiter.per_endpoint.contains_key("list"));
+    #[test]
+    fn windows_come_from_the_spec_unless_overridden() {
+        let get = crate::endpoints::by_name("get").unwrap();
+        let list = crate::endpoints::by_name("list").unwrap();
+        let documented = windows_by_endpoint(&RateLimits::documented(), &[get, list]);
+        assert_eq!(
+            documented["get"],
+            [Window::per_minute(crate::api::RATE_LIMIT_PER_MINUTE), Window::per_hour(crate::api::RATE_LIMIT_PER_HOUR)]
+        );
+        let scaled = Window::new(600, Duration::from_secs(6));
+        let limits = RateLimits::off().endpoint("get", [scaled]);
+        let windows = windows_by_endpoint(&limits, &[get, list]);
+        assert_eq!(windows["get"], [scaled]);
+        assert!(!windows.contains_key("list"), "other endpoints are not limited");
+        assert!(windows_by_endpoint(&RateLimits::off(), &[get]).is_empty());
     }
 }

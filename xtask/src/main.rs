@@ -43,8 +43,8 @@ const USAGE: &str = "usage: cargo xtask codegen [--check]
                     regressions)";
 
 /// The sections `bench --only` accepts, as `wecom-groupchat-bench` names them.
-const SECTIONS: [&str; 10] =
-    ["overhead", "throughput", "sync", "stampede", "memory", "codec", "peer", "codegen", "callback", "mirror"];
+const SECTIONS: [&str; 11] =
+    ["overhead", "throughput", "sync", "stampede", "memory", "codec", "peer", "codegen", "callback", "fleet", "mirror"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use wecom_groupchat::Client;
+use wecom_groupchat::budget::{BudgetOptions, MemoryBudget, RedisBudget, RedisBudgetOptions};
 use wecom_groupchat::redis_store::RedisTokenStore;
 use wecom_groupchat::retry::RetryPolicy;
 use wecom_groupchat::types::StatusFilter;
@@ -71,7 +72,7 @@ pub fn client_with(
     };
     let builder = match global.token_store.as_str() {
         "memory" => builder,
-        url if url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://") => {
+        url if is_redis_url(url) => {
             let store = RedisTokenStore::open(url).map_err(|e| Failure::Usage(format!("--token-store: {e}")))?;
             builder.token_store(Arc::new(store))
         }
@@ -80,7 +81,36 @@ pub fn client_with(
             return Err(Failure::Usage("--token-store: neither `memory` nor a redis:// (or rediss://) URL".into()));
         }
     };
+    let builder = builder.rate_budget(rate_budget(global)?);
     builder.build().map_err(|e| Failure::Usage(e.to_string()))
+}
+
+fn is_redis_url(url: &str) -> bool {
+    url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://")
+}
+
+/// The call budget of `--rate-budget` (by default the token store's Redis, when it is one).
+fn rate_budget(global: &Global) -> Result<Arc<dyn wecom_groupchat::budget::RateBudget>, Failure> {
+    let usage = |e: wecom_groupchat::Error| Failure::Usage(format!("--rate-budget: {e}"));
+    let options = BudgetOptions { share: global.rate_share, ..BudgetOptions::default() };
+    let url = match global.rate_budget.as_deref() {
+        Some(given) => given,
+        None if is_redis_url(&global.token_store) => global.token_store.as_str(),
+        None => "memory",
+    };
+    match url {
+        "memory" => Ok(Arc::new(MemoryBudget::new(options).map_err(usage)?)),
+        url if is_redis_url(url) => {
+            let options = RedisBudgetOptions {
+                budget: options,
+                expected_instances: global.expected_instances,
+                ..RedisBudgetOptions::default()
+            };
+            Ok(Arc::new(RedisBudget::new(url, options).map_err(usage)?))
+        }
+        // Not echoed: a mistyped URL may still carry a password.
+        _ => Err(Failure::Usage("--rate-budget: neither `memory` nor a redis:// (or rediss://) URL".into())),
+    }
 }
 
 /// The API's status filter for a command-line status.
