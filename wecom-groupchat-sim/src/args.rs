@@ -57,13 +57,16 @@ pub struct SimArgs {
     /// How long a transfer stays "transferring" before it is "transferred", in milliseconds.
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub transfer_settle_ms: u64,
+    /// Staff visible to the app (above the list limit, `list` without an owner filter is refused).
     #[arg(long, value_name = "N", help = help::visible_staff())]
     pub visible_staff: Option<usize>,
     /// Latency added to every call, in milliseconds.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
+    /// Fraction of calls answering "system busy".
     #[arg(long, default_value_t = 0.0, value_name = "F", help = help::answering(codes::SYSTEM_BUSY, "system busy"))]
     pub busy_fraction: f64,
+    /// Fraction of calls answering the concurrency limit.
     #[arg(long, default_value_t = 0.0, value_name = "F",
           help = help::answering(codes::API_CONCURRENCY_OUT_OF_LIMIT, "concurrency limit"))]
     pub concurrency_fraction: f64,
@@ -85,11 +88,13 @@ pub struct SimArgs {
     /// Fraction of calls handled (writes take effect) whose answer is then lost: the connection closes.
     #[arg(long, default_value_t = 0.0, value_name = "F")]
     pub lost_answer_fraction: f64,
+    /// Fraction of calls whose token expires early.
     #[arg(long, default_value_t = 0.0, value_name = "F", help = help::expire_token())]
     pub expire_token_fraction: f64,
     /// Endpoints the fractions apply to (comma-separated, `gettoken` included); default all.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub fault_endpoints: Vec<String>,
+    /// Call-frequency limit of every endpoint.
     #[arg(long, value_name = "CALLS/WINDOW", value_parser = RateLimitRule::parse, help = help::rate_limit())]
     pub rate_limit: Option<RateLimitRule>,
     /// Call-frequency limit of one endpoint, e.g. list=200/6s (repeatable).

@@ -42,6 +42,9 @@
 //! `/rename`, `/notice`, `/owner`, `/dismiss`; the deliveries: `GET /__sim/callbacks[?wait=MS]`,
 //! `GET|POST /__sim/callbacks/faults`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs)]
+
 mod answer;
 mod args;
 mod auth;

@@ -31,6 +31,9 @@
 //! # }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs)]
+
 mod db_url;
 mod error;
 mod mirror;

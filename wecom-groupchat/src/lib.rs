@@ -36,6 +36,9 @@
 //! # }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs)]
+
 #[rustfmt::skip]
 mod generated;
 

@@ -18,7 +18,7 @@
 //! A 45009 at the top of an answer (not one inside a bulk answer's `failed_chat_list`, which is one
 //! chat's daily quota) **blocks** the endpoint in the budget until the end of its shortest window: every
 //! client sharing the budget then waits for the block to end, or fails fast with
-//! [`Error::RateLimited`](crate::Error::RateLimited) without sending ([`WhenBlocked`]). The call that got
+//! [`Error::RateLimited`] without sending ([`WhenBlocked`]). The call that got
 //! the 45009 itself fails as before: it is not retried.
 
 mod memory;
@@ -57,7 +57,7 @@ pub enum WhenBlocked {
     /// Wait until the block ends, then take a slot (the default).
     #[default]
     Wait,
-    /// Fail at once with [`Error::RateLimited`](crate::Error::RateLimited), sending nothing.
+    /// Fail at once with [`Error::RateLimited`], sending nothing.
     FailFast,
 }
 

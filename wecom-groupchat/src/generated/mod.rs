@@ -6,14 +6,19 @@
 /// 企业微信 客户联系 客户群 API — WeCom customer group chat API
 pub mod client;
 
+/// The endpoint table and each endpoint's path, method, request and response types.
 pub mod endpoints;
 
+/// Every documented error code: a constant, its name and its meaning.
 pub mod error_codes;
 
+/// Callback events: their forms, headers and typed bodies, decoded from and encoded to XML.
 pub mod events;
 
+/// The documented request and answer examples of every endpoint.
 pub mod examples;
 
+/// The requests, responses and shared types of every endpoint, with their limits.
 pub mod types;
 
 /// Production base URL.
