@@ -71,7 +71,8 @@ async fn pushing_sim(url: &str) -> Simulator {
 
 /// A control call to the simulator (what people do in the WeCom app).
 async fn act(sim: &Simulator, path: &str, body: Value) -> Value {
-    let answer = reqwest::Client::new()
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let answer = http
         .post(format!("{}/__sim{path}", sim.base_url()))
         .header("content-type", "application/json")
         .body(body.to_string())

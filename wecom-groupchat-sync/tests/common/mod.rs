@@ -72,7 +72,10 @@ impl TestDb {
         // The schema is made with a plain connection (the mirror's own tables then live in it).
         {
             use sqlx::Connection;
-            let mut conn = sqlx::AnyConnection::connect(&base).await.expect("the test PostgreSQL is reachable");
+            let mut conn = tokio::time::timeout(CONNECT_BOUND, sqlx::AnyConnection::connect(&base))
+                .await
+                .unwrap_or_else(|_| panic!("the test PostgreSQL did not answer within {CONNECT_BOUND:?}"))
+                .expect("the test PostgreSQL is reachable");
             sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.unwrap();
             let _ = conn.close().await;
         }
@@ -96,19 +99,38 @@ macro_rules! both {
             async fn sqlite() {
                 $crate::common::init_logging();
                 sqlx::any::install_default_drivers();
-                super::$name($crate::common::TestDb::sqlite()).await;
+                $crate::common::bounded(concat!(stringify!($name), "::sqlite"), async {
+                    super::$name($crate::common::TestDb::sqlite()).await;
+                })
+                .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 $crate::common::init_logging();
                 sqlx::any::install_default_drivers();
-                if let Some(db) = $crate::common::TestDb::postgres().await {
-                    super::$name(db).await;
-                }
+                $crate::common::bounded(concat!(stringify!($name), "::postgres"), async {
+                    if let Some(db) = $crate::common::TestDb::postgres().await {
+                        super::$name(db).await;
+                    }
+                })
+                .await;
             }
         }
     };
+}
+
+/// The longest a test of [`both!`] may run: past it, it fails naming itself instead of hanging the run.
+pub const TEST_BOUND: Duration = Duration::from_secs(120);
+
+/// How long the test PostgreSQL gets to accept a connection.
+pub const CONNECT_BOUND: Duration = Duration::from_secs(15);
+
+/// Runs a test's body within [`TEST_BOUND`]; panics naming the test when it does not end in time.
+pub async fn bounded(test: &str, body: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(TEST_BOUND, body).await.is_err() {
+        panic!("{test} did not end within {TEST_BOUND:?}");
+    }
 }
 
 /// Logs to the test's output when `WECOM_TEST_LOG` is set (an env-filter, e.g. `wecom_groupchat_sync=debug`).
