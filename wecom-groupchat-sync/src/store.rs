@@ -666,13 +666,23 @@ impl Store {
         lease_until: i64,
         max_attempts: i64,
     ) -> Result<Vec<Claim>, sqlx::Error> {
-        let sql = format!(
-            "UPDATE sync_queue SET lease_owner = $1, lease_until = $2 WHERE chat_id IN (\
-             SELECT chat_id FROM sync_queue WHERE next_try_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
-             AND attempts < $4 ORDER BY next_try_at, queued_at LIMIT $5{}) \
-             RETURNING chat_id, seq, run_id, list_status, attempts, reason",
-            self.dialect.skip_locked()
-        );
+        let due = "SELECT chat_id FROM sync_queue WHERE next_try_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
+                   AND attempts < $4 ORDER BY next_try_at, queued_at LIMIT $5";
+        let sql = match self.dialect {
+            Dialect::Sqlite => format!(
+                "UPDATE sync_queue SET lease_owner = $1, lease_until = $2 WHERE chat_id IN ({due}) \
+                 RETURNING chat_id, seq, run_id, list_status, attempts, reason"
+            ),
+            // The rows are picked once, in a materialized CTE: as a subquery of `IN`, PostgreSQL may run
+            // the pick again (a re-check of a row another transaction changed), and `SKIP LOCKED` then
+            // picks other rows — more than `limit` in all.
+            Dialect::Postgres => format!(
+                "WITH due AS MATERIALIZED ({due}{}) \
+                 UPDATE sync_queue q SET lease_owner = $1, lease_until = $2 FROM due WHERE q.chat_id = due.chat_id \
+                 RETURNING q.chat_id, q.seq, q.run_id, q.list_status, q.attempts, q.reason",
+                self.dialect.skip_locked()
+            ),
+        };
         let rows = sqlx::query(&sql)
             .bind(worker)
             .bind(lease_until)
