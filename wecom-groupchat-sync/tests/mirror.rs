@@ -401,6 +401,52 @@ async fn above_1000_visible_staff_chats_are_listed_by_owner_batches(db: TestDb) 
 }
 both!(above_1000_visible_staff_chats_are_listed_by_owner_batches);
 
+async fn a_wide_company_is_listed_by_many_owner_batches_of_at_most_the_filter_limit(db: TestDb) {
+    use wecom_groupchat::types::OwnerFilter;
+    use wecom_groupchat_sim::{DataSource, Scale};
+    // Enough staff for at least three batches of owners, and a visible range WeCom answers 81017 for.
+    let staff = 2 * OwnerFilter::USERID_LIST_MAX_ITEMS + OwnerFilter::USERID_LIST_MAX_ITEMS / 2;
+    let company = DataSource::Scale(Scale::groups(400).staff(staff));
+    let visible = wecom_groupchat::api::VISIBLE_STAFF_WITHOUT_OWNER_FILTER as usize + 1;
+    let wide = sim_with(SimConfig::default().data(company.clone()).visible_staff(visible)).await;
+    // The same company, where listing without an owner filter is allowed (it tells the resigned owners).
+    let narrow = sim_with(SimConfig::default().data(company)).await;
+    let chats = wide.hints().chats;
+    assert_eq!(sim_chat_ids(&narrow).await.len(), chats);
+    let recorder = Recorder::default();
+    let proxy = recording_proxy(&wide, recorder.clone(), Duration::ZERO).await;
+    let store = db.open().await;
+    Mirror::new(store.clone(), client(&narrow), options()).unwrap().reconcile().await.unwrap();
+
+    let mirror = Mirror::new(store, client_at(&wide, &proxy), options()).unwrap();
+    let report = mirror.reconcile().await.unwrap();
+    assert_eq!(report.run.list_mode.as_deref(), Some("owners"));
+    assert_eq!(report.run.listed as usize, chats, "every chat listed");
+    let filters = recorder.owner_filters();
+    assert_eq!(filters.first(), Some(&None), "first listed without an owner filter (answered 81017)");
+    let batches: Vec<&Vec<String>> = filters.iter().flatten().collect();
+    assert_eq!(batches.len(), filters.len() - 1, "every call after the 81017 has an owner filter");
+    assert!(batches.len() >= 3, "listed by {} batches", batches.len());
+    for batch in &batches {
+        assert!(
+            !batch.is_empty() && batch.len() <= OwnerFilter::USERID_LIST_MAX_ITEMS,
+            "a batch of {} owners",
+            batch.len()
+        );
+    }
+    let named: HashSet<&String> = batches.iter().copied().flatten().collect();
+    assert_eq!(named.len(), batches.iter().map(|b| b.len()).sum::<usize>(), "no owner in two batches");
+    // Every chat's owner was in a batch, and every chat was fetched by this run.
+    for id in sim_chat_ids(&narrow).await {
+        let owner = wide.group_chat(&id).unwrap().owner.unwrap();
+        assert!(named.contains(&owner), "{id}: its owner {owner} was in no batch");
+    }
+    let fetched: HashSet<String> = recorder.gets().into_iter().collect();
+    assert_eq!(fetched.len(), chats, "each chat fetched");
+    assert_mirrors(&narrow, mirror.store(), &[]).await;
+}
+both!(a_wide_company_is_listed_by_many_owner_batches_of_at_most_the_filter_limit);
+
 async fn chats_that_keep_failing_stay_queued_and_the_run_says_so(db: TestDb) {
     let sim = sim().await;
     sim.inject(ScriptedFault::new(Some("get"), FaultKind::Errcode(codes::CHAT_IDS_NOT_UPGRADED), 3)).unwrap();
@@ -471,7 +517,11 @@ async fn a_listing_stopped_mid_way_goes_on_from_its_last_page(db: TestDb) {
     assert!(matches!(error, SyncError::Api(_)), "{error:?}");
     let open = first.store().last_run().await.unwrap().unwrap();
     assert!(open.finished_at.is_none() && open.listed_at.is_none());
-    assert_eq!(open.listed, 1000, "the first page is queued, with the listing's progress");
+    assert_eq!(
+        open.listed,
+        wecom_groupchat::types::ListRequest::LIMIT_MAX,
+        "the first page is queued, with the listing's progress"
+    );
 
     let second =
         Mirror::new(db.open().await, client_at(&sim, &proxy), options().lease(lease).worker_id("second")).unwrap();

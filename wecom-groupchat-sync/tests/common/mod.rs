@@ -174,8 +174,12 @@ pub async fn mirror(sim: &Simulator, db: &TestDb) -> Mirror {
 
 /// Every chat id the simulator lists.
 pub async fn sim_chat_ids(sim: &Simulator) -> Vec<String> {
-    let mut ids: Vec<String> =
-        client(sim).list_stream(ListRequest::new(1000)).map_ok(|c| c.chat_id).try_collect().await.unwrap();
+    let mut ids: Vec<String> = client(sim)
+        .list_stream(ListRequest::new(ListRequest::LIMIT_MAX))
+        .map_ok(|c| c.chat_id)
+        .try_collect()
+        .await
+        .unwrap();
     ids.sort();
     ids
 }
@@ -272,6 +276,8 @@ struct RecorderState {
     gets: Vec<String>,
     /// `list` calls so far.
     lists: usize,
+    /// The owner filter of each `list` call, in order (`None`: none given).
+    owner_filters: Vec<Option<Vec<String>>>,
     /// The `list` call (1-based) to answer with an error WeCom does not retry, if any.
     fail_list: Option<usize>,
 }
@@ -301,6 +307,11 @@ impl Recorder {
         self.inner.lock().unwrap().lists
     }
 
+    /// The owner filter of each `list` call so far, in order (`None` for a call without one).
+    pub fn owner_filters(&self) -> Vec<Option<Vec<String>>> {
+        self.inner.lock().unwrap().owner_filters.clone()
+    }
+
     /// Answers the `n`-th `list` call (counting from 1) with an errcode the client does not retry.
     pub fn fail_list_call(&self, n: usize) {
         self.inner.lock().unwrap().fail_list = Some(n);
@@ -309,6 +320,7 @@ impl Recorder {
     pub fn clear(&self) {
         let mut s = self.inner.lock().unwrap();
         s.gets.clear();
+        s.owner_filters.clear();
         s.max_in_flight.clear();
     }
 }
@@ -358,8 +370,14 @@ pub async fn recording_proxy(sim: &Simulator, recorder: Recorder, hold: Duration
         }
         if uri.path() == p.list_path {
             let fail = {
+                let filter = serde_json::from_slice::<serde_json::Value>(&body).ok().and_then(|v| {
+                    v["owner_filter"]["userid_list"].as_array().map(|ids| {
+                        ids.iter().map(|id| id.as_str().unwrap_or_default().to_string()).collect::<Vec<String>>()
+                    })
+                });
                 let mut s = p.recorder.inner.lock().unwrap();
                 s.lists += 1;
+                s.owner_filters.push(filter);
                 s.fail_list == Some(s.lists)
             };
             if fail {
