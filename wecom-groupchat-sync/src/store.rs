@@ -745,13 +745,16 @@ impl Store {
             tx.rollback().await?;
             return Ok(Stored::LeaseLost);
         }
+        // An answer older than a request that came while it was in flight (`Requeued`) does not undo what
+        // that request did: a dismissal event stays in force until the next `get` says otherwise.
+        let dismissed = if outcome == Stored::Requeued { "group_chat.dismissed" } else { "FALSE" };
         let sql = format!(
             "INSERT INTO group_chat (chat_id, name, owner, create_time, notice, status, member_version, member_count, \
              admin_list, dismissed, synced_at, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {}, FALSE, $10, {}) \
              ON CONFLICT (chat_id) DO UPDATE SET name = excluded.name, owner = excluded.owner, \
              create_time = excluded.create_time, notice = excluded.notice, \
              status = COALESCE(excluded.status, group_chat.status), member_version = excluded.member_version, \
-             member_count = excluded.member_count, admin_list = excluded.admin_list, dismissed = FALSE, \
+             member_count = excluded.member_count, admin_list = excluded.admin_list, dismissed = {dismissed}, \
              synced_at = excluded.synced_at, raw = excluded.raw",
             self.dialect.json_in(9),
             self.dialect.json_in(11)

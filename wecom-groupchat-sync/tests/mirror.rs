@@ -241,6 +241,61 @@ async fn reordered_and_dropped_events_converge(db: TestDb) {
 }
 both!(reordered_and_dropped_events_converge);
 
+async fn a_dismissal_during_a_get_is_not_undone_by_its_older_answer(db: TestDb) {
+    use wecom_groupchat_sync::ChangeKind;
+    let sim = sim().await;
+    let recorder = Recorder::default();
+    // Each get is held long enough to look at the rows between the first answer and the second.
+    let hold = Duration::from_millis(1500);
+    let proxy = recording_proxy(&sim, recorder.clone(), hold).await;
+    let mirror = Mirror::new(db.open().await, client_at(&sim, &proxy), options()).unwrap();
+    let store = mirror.store().clone();
+    let chat = sim_chat_ids(&sim).await[7].clone();
+    let receiver = Receiver::new(crypto(), mirror.callback_handler());
+    let mut rename = ChangeExternalChat::new(&chat, ChangeType::Update);
+    rename.update_detail = Some(UpdateDetail::ChangeName);
+    assert_eq!(deliver(&receiver, rename, 1_764_000_300).await.status, 200);
+    let mut changes = mirror.subscribe();
+    let working = tokio::spawn({
+        let mirror = mirror.clone();
+        async move { mirror.work_queue().await }
+    });
+    eventually(Duration::from_secs(30), "the get is in flight", || async { recorder.gets().len() == 1 }).await;
+    // The chat is dismissed while its get is in flight: the answer, from before, comes after.
+    let dismissal = ChangeExternalChat::new(&chat, ChangeType::Dismiss);
+    assert_eq!(deliver(&receiver, dismissal, 1_764_000_301).await.status, 200);
+    assert!(store.chat(&chat).await.unwrap().unwrap().dismissed);
+    let change = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match changes.recv().await.unwrap() {
+                c if c.chat_id == chat && c.kind == ChangeKind::Stored => break c,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the first answer is stored");
+    assert_eq!(change.kind, ChangeKind::Stored);
+    let row = store.chat(&chat).await.unwrap().unwrap();
+    assert!(row.dismissed, "the older answer undid the dismissal");
+    assert!(row.synced_at.is_some(), "the answer itself was stored");
+    // The second get (queued by the dismissal, held in the proxy) finds the chat gone.
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let answer = http
+        .post(format!("{}/__sim/chats/{chat}/dismiss", sim.base_url()))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    tokio::time::timeout(Duration::from_secs(60), working).await.expect("the queue is worked").unwrap().unwrap();
+    assert_eq!(recorder.gets(), [chat.clone(), chat.clone()]);
+    assert!(store.chat(&chat).await.unwrap().unwrap().dismissed);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM sync_queue").await, 0);
+}
+both!(a_dismissal_during_a_get_is_not_undone_by_its_older_answer);
+
 async fn events_are_refused_while_the_database_is_away_and_taken_when_it_is_back(db: TestDb) {
     let sim = sim().await;
     let mirror = mirror(&sim, &db).await;
