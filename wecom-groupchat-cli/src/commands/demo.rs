@@ -476,7 +476,8 @@ async fn mirror_step(
     let mut picked = None;
     for id in mirror.store().chat_ids().await.map_err(sync_failed)? {
         let members = mirror.store().members(&id).await.map_err(sync_failed)?;
-        if let Some(guest) = members.iter().find(|m| m.member_type == Some(2)) {
+        if let Some(guest) = members.iter().find(|m| m.member_type.map(MemberType::from) == Some(MemberType::External))
+        {
             picked = Some((id, guest.userid.clone()));
             break;
         }
