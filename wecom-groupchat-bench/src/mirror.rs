@@ -22,6 +22,7 @@ use tokio::runtime::Runtime;
 use wecom_groupchat::budget::{BudgetOptions, MemoryBudget};
 use wecom_groupchat::callback::{CallbackCrypto, Receiver};
 use wecom_groupchat::ratelimit::{RateLimits, Window};
+use wecom_groupchat::types::MemberType;
 
 use crate::sync::scaled_margin;
 use wecom_groupchat_sim::{CallbackTarget, DataSource, Faults, RateLimitRule, Scale, SimConfig, Simulator};
@@ -220,8 +221,30 @@ impl Drop for Postgres {
     }
 }
 
+/// Where the PostgreSQL half's database comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostgresFrom {
+    /// `WECOM_BENCH_POSTGRES_URL`, else a throwaway cluster (`.ci/postgres start --durable`).
+    Auto,
+    /// This server (a schema of the run's own is made on it, and dropped after).
+    Url(String),
+    /// Not measured, for this reason.
+    Skip(String),
+}
+
 /// Runs the three measurements on SQLite, then on PostgreSQL.
 pub fn run(rt: &Runtime, sim_threads: usize, root: &Path, plan: Plan) -> Result<MirrorResult, String> {
+    run_with(rt, sim_threads, root, plan, PostgresFrom::Auto)
+}
+
+/// [`run`], with the PostgreSQL half's database from `postgres`.
+pub fn run_with(
+    rt: &Runtime,
+    sim_threads: usize,
+    root: &Path,
+    plan: Plan,
+    postgres: PostgresFrom,
+) -> Result<MirrorResult, String> {
     let mut result = MirrorResult {
         plan,
         reconcile: Vec::new(),
@@ -235,10 +258,17 @@ pub fn run(rt: &Runtime, sim_threads: usize, root: &Path, plan: Plan) -> Result<
     let outcome = backend(rt, sim_threads, plan, "SQLite", &sqlite, &mut result);
     let _ = std::fs::remove_dir_all(&dir);
     outcome?;
-    match Postgres::get(root) {
+    let (pg, given) = match postgres {
+        PostgresFrom::Auto => (Postgres::get(root), false),
+        PostgresFrom::Url(url) => (Ok(Postgres { url, dir: None, root: root.to_path_buf() }), true),
+        PostgresFrom::Skip(reason) => (Err(reason), false),
+    };
+    match pg {
         Ok(pg) => {
             result.postgres_source = Some(if pg.dir.is_some() {
                 "a throwaway cluster (`.ci/postgres start --durable`: default durability, fsync on)".into()
+            } else if given {
+                "a server given to the run".into()
             } else {
                 "WECOM_BENCH_POSTGRES_URL".into()
             });
@@ -385,7 +415,7 @@ fn backend(
 
 /// An external member of a chat, as the simulator answers it.
 fn external_member(sim: &Simulator, chat: &str) -> Option<String> {
-    sim.group_chat(chat)?.member_list?.into_iter().find(|m| m.member_type.map(i64::from) == Some(2))?.userid
+    sim.group_chat(chat)?.member_list?.into_iter().find(|m| m.member_type == Some(MemberType::External))?.userid
 }
 
 /// A control call to the simulator (what people do in the WeCom app).

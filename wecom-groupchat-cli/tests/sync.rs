@@ -20,6 +20,21 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
+/// The test PostgreSQL's URL (`None` outside CI when there is none; in CI its absence fails the test).
+fn postgres_base() -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => panic!("{POSTGRES_URL_VAR} is not set: in CI, .ci/run sets it"),
+        _ => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nnote: the sync CLI's PostgreSQL tests did not run: set {POSTGRES_URL_VAR} (`bash .ci/postgres start` starts one)\n"
+            );
+            None
+        }
+    }
+}
+
 /// A database for one test: `sqlite://` in a temporary directory, or a schema of its own on the test
 /// PostgreSQL (`None` outside CI when there is none).
 struct Db {
@@ -34,22 +49,15 @@ impl Db {
     }
 
     fn postgres() -> Option<Db> {
-        let base = match std::env::var(POSTGRES_URL_VAR) {
-            Ok(url) if !url.is_empty() => url,
-            _ if std::env::var_os("CI").is_some() => panic!("{POSTGRES_URL_VAR} is not set: in CI, .ci/run sets it"),
-            _ => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\nnote: the sync CLI's PostgreSQL tests did not run: set {POSTGRES_URL_VAR} (`bash .ci/postgres start` starts one)\n"
-                );
-                return None;
-            }
-        };
+        let base = postgres_base()?;
         let schema = format!("sync_cli_{:016x}", rand_u64());
         runtime().block_on(async {
             use sqlx::Connection;
             sqlx::any::install_default_drivers();
-            let mut conn = sqlx::AnyConnection::connect(&base).await.expect("the test PostgreSQL is reachable");
+            let mut conn = tokio::time::timeout(Duration::from_secs(15), sqlx::AnyConnection::connect(&base))
+                .await
+                .expect("the test PostgreSQL answers within 15 s")
+                .expect("the test PostgreSQL is reachable");
             sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.unwrap();
             let _ = conn.close().await;
         });
@@ -337,4 +345,69 @@ fn sync_serving_applies_pushed_events_and_stops_cleanly_on_sigterm() {
             assert!(!stderr.contains(secret), "a secret on stderr");
         }
     }
+}
+
+/// The tables of the schema a URL's connections use (`search_path`'s first), counted.
+async fn count_tables(url: &str) -> i64 {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let n = sqlx::query("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .try_get::<i64, _>(0)
+        .unwrap();
+    let _ = conn.close().await;
+    n
+}
+
+#[test]
+fn sync_status_of_a_fresh_postgres_database_exits_3_and_creates_nothing() {
+    // A fresh database (not a schema of the test one): what `sync status` finds where no mirror ever ran.
+    let Some(base) = postgres_base() else { return };
+    let name = format!("sync_cli_fresh_{:016x}", rand_u64());
+    let (path, query) = base.split_once('?').map_or((base.as_str(), None), |(p, q)| (p, Some(q)));
+    let (server, _) = path.rsplit_once('/').expect("the test PostgreSQL URL names a database");
+    let fresh = format!("{server}/{name}{}", query.map(|q| format!("?{q}")).unwrap_or_default());
+    let admin = async |sql: String| {
+        use sqlx::Connection;
+        let mut conn = tokio::time::timeout(Duration::from_secs(15), sqlx::AnyConnection::connect(&base))
+            .await
+            .expect("the test PostgreSQL answers within 15 s")
+            .unwrap();
+        sqlx::query(&sql).execute(&mut conn).await.unwrap();
+        let _ = conn.close().await;
+    };
+    let rt = runtime();
+    sqlx::any::install_default_drivers();
+    rt.block_on(admin(format!("CREATE DATABASE {name}")));
+    let run = Cli::new().args(["sync", "status", "--db", &fresh]).run();
+    let tables = rt.block_on(count_tables(&fresh));
+    rt.block_on(admin(format!("DROP DATABASE {name} WITH (FORCE)")));
+    run.code(3).stderr_has(&["cannot open the database", "no mirror in this database", "sync --once"]);
+    assert_eq!(tables, 0, "sync status created tables");
+}
+
+#[test]
+fn sync_status_of_an_empty_sqlite_file_exits_3_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.db");
+    std::fs::write(&path, b"").unwrap();
+    let url = format!("sqlite://{}", path.display());
+    Cli::new().args(["sync", "status", "--db", &url]).run().code(3).stderr_has(&["no mirror in this database"]);
+    let tables = runtime().block_on(async {
+        use sqlx::{Connection, Row};
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        let n = sqlx::query("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+            .try_get::<i64, _>(0)
+            .unwrap();
+        let _ = conn.close().await;
+        n
+    });
+    assert_eq!(tables, 0, "sync status created tables");
 }

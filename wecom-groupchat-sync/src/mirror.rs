@@ -903,7 +903,7 @@ impl Mirror {
                     }
                 }
             }
-            if claimed > 0 && options.concurrency - inflight.len() >= batch {
+            if claimed > 0 && options.concurrency.saturating_sub(inflight.len()) >= batch {
                 continue;
             }
             // Nothing to take now (or no room): wait for a fetch to end, an event, or the next look.

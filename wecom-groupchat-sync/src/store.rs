@@ -273,12 +273,14 @@ impl Store {
         Self::open_with(url, 16).await
     }
 
-    /// [`Store::open`] of a database that exists already (an SQLite file is not created).
+    /// A mirror that exists already, opened to be read (`sync status`): nothing is created or migrated —
+    /// an SQLite file must exist, and the database must hold the mirror's schema, at this build's version.
     ///
     /// # Errors
-    /// See [`Store::open`]; a missing SQLite file is [`SyncError::Unreachable`].
+    /// [`SyncError::Unreachable`] when the database cannot be reached, a SQLite file is missing, or the
+    /// database holds no mirror (or one of another schema version).
     pub async fn open_existing(url: &DbUrl) -> Result<Store, SyncError> {
-        let mut store = Self::open_with(&url.must_exist(), 2).await?;
+        let mut store = Self::connect(&url.must_exist(), 2, false).await?;
         store.url = url.clone();
         Ok(store)
     }
@@ -289,6 +291,11 @@ impl Store {
     /// # Errors
     /// See [`Store::open`].
     pub async fn open_with(url: &DbUrl, connections: u32) -> Result<Store, SyncError> {
+        Self::connect(url, connections, true).await
+    }
+
+    /// Connects, then migrates the schema (`migrate`) or checks that it is there, at this build's version.
+    async fn connect(url: &DbUrl, connections: u32, migrate: bool) -> Result<Store, SyncError> {
         sqlx::any::install_default_drivers();
         let backend = url.backend();
         let unreachable = |e: &dyn std::fmt::Display| SyncError::Unreachable {
@@ -326,7 +333,12 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&pool).await.map_err(|e| unreachable(&e))?;
+        if migrate {
+            migrator.run(&pool).await.map_err(|e| unreachable(&e))?;
+        } else if let Err(message) = check_schema(&pool, migrator).await {
+            pool.close().await;
+            return Err(unreachable(&message));
+        }
         let dialect = match backend {
             Backend::Sqlite => Dialect::Sqlite,
             Backend::Postgres => Dialect::Postgres,
@@ -666,13 +678,23 @@ impl Store {
         lease_until: i64,
         max_attempts: i64,
     ) -> Result<Vec<Claim>, sqlx::Error> {
-        let sql = format!(
-            "UPDATE sync_queue SET lease_owner = $1, lease_until = $2 WHERE chat_id IN (\
-             SELECT chat_id FROM sync_queue WHERE next_try_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
-             AND attempts < $4 ORDER BY next_try_at, queued_at LIMIT $5{}) \
-             RETURNING chat_id, seq, run_id, list_status, attempts, reason",
-            self.dialect.skip_locked()
-        );
+        let due = "SELECT chat_id FROM sync_queue WHERE next_try_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
+                   AND attempts < $4 ORDER BY next_try_at, queued_at LIMIT $5";
+        let sql = match self.dialect {
+            Dialect::Sqlite => format!(
+                "UPDATE sync_queue SET lease_owner = $1, lease_until = $2 WHERE chat_id IN ({due}) \
+                 RETURNING chat_id, seq, run_id, list_status, attempts, reason"
+            ),
+            // The rows are picked once, in a materialized CTE: as a subquery of `IN`, PostgreSQL may run
+            // the pick again (a re-check of a row another transaction changed), and `SKIP LOCKED` then
+            // picks other rows — more than `limit` in all.
+            Dialect::Postgres => format!(
+                "WITH due AS MATERIALIZED ({due}{}) \
+                 UPDATE sync_queue q SET lease_owner = $1, lease_until = $2 FROM due WHERE q.chat_id = due.chat_id \
+                 RETURNING q.chat_id, q.seq, q.run_id, q.list_status, q.attempts, q.reason",
+                self.dialect.skip_locked()
+            ),
+        };
         let rows = sqlx::query(&sql)
             .bind(worker)
             .bind(lease_until)
@@ -735,13 +757,16 @@ impl Store {
             tx.rollback().await?;
             return Ok(Stored::LeaseLost);
         }
+        // An answer older than a request that came while it was in flight (`Requeued`) does not undo what
+        // that request did: a dismissal event stays in force until the next `get` says otherwise.
+        let dismissed = if outcome == Stored::Requeued { "group_chat.dismissed" } else { "FALSE" };
         let sql = format!(
             "INSERT INTO group_chat (chat_id, name, owner, create_time, notice, status, member_version, member_count, \
              admin_list, dismissed, synced_at, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {}, FALSE, $10, {}) \
              ON CONFLICT (chat_id) DO UPDATE SET name = excluded.name, owner = excluded.owner, \
              create_time = excluded.create_time, notice = excluded.notice, \
              status = COALESCE(excluded.status, group_chat.status), member_version = excluded.member_version, \
-             member_count = excluded.member_count, admin_list = excluded.admin_list, dismissed = FALSE, \
+             member_count = excluded.member_count, admin_list = excluded.admin_list, dismissed = {dismissed}, \
              synced_at = excluded.synced_at, raw = excluded.raw",
             self.dialect.json_in(9),
             self.dialect.json_in(11)
@@ -1047,6 +1072,33 @@ async fn dequeue(tx: &mut sqlx::AnyConnection, claim: &Claim, worker: &str, now:
     .await?
     .rows_affected();
     Ok(if handed_back == 1 { Stored::Requeued } else { Stored::LeaseLost })
+}
+
+/// Whether the database holds the mirror's schema at `migrator`'s version, without changing anything: the
+/// reason it does not, if it does not.
+async fn check_schema(pool: &AnyPool, migrator: &sqlx::migrate::Migrator) -> Result<(), String> {
+    let applied: Vec<i64> = match sqlx::query("SELECT version FROM _sqlx_migrations WHERE success")
+        .fetch_all(pool)
+        .await
+    {
+        Ok(rows) => rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<_, _>>().map_err(|e| e.to_string())?,
+        Err(sqlx::Error::Database(e)) => {
+            return Err(format!(
+                "no mirror in this database (its schema is not there: {e}); `wecom-groupchat sync --once` creates it"
+            ));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+    if let Some(newer) = applied.iter().find(|v| !known.contains(v)) {
+        return Err(format!("the mirror's schema is of a newer version (migration {newer}) than this build knows"));
+    }
+    if let Some(missing) = known.iter().find(|v| !applied.contains(v)) {
+        return Err(format!(
+            "the mirror's schema is of an older version (migration {missing} not applied); `wecom-groupchat sync --once` migrates it"
+        ));
+    }
+    Ok(())
 }
 
 /// Inserts or updates member rows (a row left as it is when nothing in it changed).

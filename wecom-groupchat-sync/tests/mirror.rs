@@ -241,6 +241,61 @@ async fn reordered_and_dropped_events_converge(db: TestDb) {
 }
 both!(reordered_and_dropped_events_converge);
 
+async fn a_dismissal_during_a_get_is_not_undone_by_its_older_answer(db: TestDb) {
+    use wecom_groupchat_sync::ChangeKind;
+    let sim = sim().await;
+    let recorder = Recorder::default();
+    // Each get is held long enough to look at the rows between the first answer and the second.
+    let hold = Duration::from_millis(1500);
+    let proxy = recording_proxy(&sim, recorder.clone(), hold).await;
+    let mirror = Mirror::new(db.open().await, client_at(&sim, &proxy), options()).unwrap();
+    let store = mirror.store().clone();
+    let chat = sim_chat_ids(&sim).await[7].clone();
+    let receiver = Receiver::new(crypto(), mirror.callback_handler());
+    let mut rename = ChangeExternalChat::new(&chat, ChangeType::Update);
+    rename.update_detail = Some(UpdateDetail::ChangeName);
+    assert_eq!(deliver(&receiver, rename, 1_764_000_300).await.status, 200);
+    let mut changes = mirror.subscribe();
+    let working = tokio::spawn({
+        let mirror = mirror.clone();
+        async move { mirror.work_queue().await }
+    });
+    eventually(Duration::from_secs(30), "the get is in flight", || async { recorder.gets().len() == 1 }).await;
+    // The chat is dismissed while its get is in flight: the answer, from before, comes after.
+    let dismissal = ChangeExternalChat::new(&chat, ChangeType::Dismiss);
+    assert_eq!(deliver(&receiver, dismissal, 1_764_000_301).await.status, 200);
+    assert!(store.chat(&chat).await.unwrap().unwrap().dismissed);
+    let change = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match changes.recv().await.unwrap() {
+                c if c.chat_id == chat && c.kind == ChangeKind::Stored => break c,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the first answer is stored");
+    assert_eq!(change.kind, ChangeKind::Stored);
+    let row = store.chat(&chat).await.unwrap().unwrap();
+    assert!(row.dismissed, "the older answer undid the dismissal");
+    assert!(row.synced_at.is_some(), "the answer itself was stored");
+    // The second get (queued by the dismissal, held in the proxy) finds the chat gone.
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let answer = http
+        .post(format!("{}/__sim/chats/{chat}/dismiss", sim.base_url()))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    tokio::time::timeout(Duration::from_secs(60), working).await.expect("the queue is worked").unwrap().unwrap();
+    assert_eq!(recorder.gets(), [chat.clone(), chat.clone()]);
+    assert!(store.chat(&chat).await.unwrap().unwrap().dismissed);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM sync_queue").await, 0);
+}
+both!(a_dismissal_during_a_get_is_not_undone_by_its_older_answer);
+
 async fn events_are_refused_while_the_database_is_away_and_taken_when_it_is_back(db: TestDb) {
     let sim = sim().await;
     let mirror = mirror(&sim, &db).await;
@@ -401,6 +456,52 @@ async fn above_1000_visible_staff_chats_are_listed_by_owner_batches(db: TestDb) 
 }
 both!(above_1000_visible_staff_chats_are_listed_by_owner_batches);
 
+async fn a_wide_company_is_listed_by_many_owner_batches_of_at_most_the_filter_limit(db: TestDb) {
+    use wecom_groupchat::types::OwnerFilter;
+    use wecom_groupchat_sim::{DataSource, Scale};
+    // Enough staff for at least three batches of owners, and a visible range WeCom answers 81017 for.
+    let staff = 2 * OwnerFilter::USERID_LIST_MAX_ITEMS + OwnerFilter::USERID_LIST_MAX_ITEMS / 2;
+    let company = DataSource::Scale(Scale::groups(400).staff(staff));
+    let visible = wecom_groupchat::api::VISIBLE_STAFF_WITHOUT_OWNER_FILTER as usize + 1;
+    let wide = sim_with(SimConfig::default().data(company.clone()).visible_staff(visible)).await;
+    // The same company, where listing without an owner filter is allowed (it tells the resigned owners).
+    let narrow = sim_with(SimConfig::default().data(company)).await;
+    let chats = wide.hints().chats;
+    assert_eq!(sim_chat_ids(&narrow).await.len(), chats);
+    let recorder = Recorder::default();
+    let proxy = recording_proxy(&wide, recorder.clone(), Duration::ZERO).await;
+    let store = db.open().await;
+    Mirror::new(store.clone(), client(&narrow), options()).unwrap().reconcile().await.unwrap();
+
+    let mirror = Mirror::new(store, client_at(&wide, &proxy), options()).unwrap();
+    let report = mirror.reconcile().await.unwrap();
+    assert_eq!(report.run.list_mode.as_deref(), Some("owners"));
+    assert_eq!(report.run.listed as usize, chats, "every chat listed");
+    let filters = recorder.owner_filters();
+    assert_eq!(filters.first(), Some(&None), "first listed without an owner filter (answered 81017)");
+    let batches: Vec<&Vec<String>> = filters.iter().flatten().collect();
+    assert_eq!(batches.len(), filters.len() - 1, "every call after the 81017 has an owner filter");
+    assert!(batches.len() >= 3, "listed by {} batches", batches.len());
+    for batch in &batches {
+        assert!(
+            !batch.is_empty() && batch.len() <= OwnerFilter::USERID_LIST_MAX_ITEMS,
+            "a batch of {} owners",
+            batch.len()
+        );
+    }
+    let named: HashSet<&String> = batches.iter().copied().flatten().collect();
+    assert_eq!(named.len(), batches.iter().map(|b| b.len()).sum::<usize>(), "no owner in two batches");
+    // Every chat's owner was in a batch, and every chat was fetched by this run.
+    for id in sim_chat_ids(&narrow).await {
+        let owner = wide.group_chat(&id).unwrap().owner.unwrap();
+        assert!(named.contains(&owner), "{id}: its owner {owner} was in no batch");
+    }
+    let fetched: HashSet<String> = recorder.gets().into_iter().collect();
+    assert_eq!(fetched.len(), chats, "each chat fetched");
+    assert_mirrors(&narrow, mirror.store(), &[]).await;
+}
+both!(a_wide_company_is_listed_by_many_owner_batches_of_at_most_the_filter_limit);
+
 async fn chats_that_keep_failing_stay_queued_and_the_run_says_so(db: TestDb) {
     let sim = sim().await;
     sim.inject(ScriptedFault::new(Some("get"), FaultKind::Errcode(codes::CHAT_IDS_NOT_UPGRADED), 3)).unwrap();
@@ -471,7 +572,11 @@ async fn a_listing_stopped_mid_way_goes_on_from_its_last_page(db: TestDb) {
     assert!(matches!(error, SyncError::Api(_)), "{error:?}");
     let open = first.store().last_run().await.unwrap().unwrap();
     assert!(open.finished_at.is_none() && open.listed_at.is_none());
-    assert_eq!(open.listed, 1000, "the first page is queued, with the listing's progress");
+    assert_eq!(
+        open.listed,
+        wecom_groupchat::types::ListRequest::LIMIT_MAX,
+        "the first page is queued, with the listing's progress"
+    );
 
     let second =
         Mirror::new(db.open().await, client_at(&sim, &proxy), options().lease(lease).worker_id("second")).unwrap();

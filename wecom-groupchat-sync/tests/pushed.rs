@@ -14,6 +14,7 @@ use sqlx::Row;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use wecom_groupchat::callback::Receiver;
+use wecom_groupchat::types::MemberType;
 use wecom_groupchat_sim::{AttemptOutcome, CallbackFaults, CallbackTarget, SimConfig, Simulator};
 use wecom_groupchat_sync::{Mirror, Store};
 
@@ -28,21 +29,31 @@ struct Serving {
 
 impl Serving {
     async fn start(mirror: Mirror, listener: TcpListener) -> Serving {
+        Self::start_every(mirror, listener, None).await
+    }
+
+    /// [`Serving::start`] with a reconcile every `every` (besides the one at start).
+    async fn start_every(mirror: Mirror, listener: TcpListener, every: Option<Duration>) -> Serving {
         let app =
             wecom_groupchat::callback::axum::router(Receiver::new(crypto(), mirror.callback_handler()), "/callback");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self::work(mirror)
+        Self::work_every(mirror, every)
     }
 
     fn work(mirror: Mirror) -> Serving {
+        Self::work_every(mirror, None)
+    }
+
+    /// Serving with a reconcile every `every` (besides the one at start).
+    fn work_every(mirror: Mirror, every: Option<Duration>) -> Serving {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn({
             let mirror = mirror.clone();
             async move {
                 mirror
-                    .serve(None, async move {
+                    .serve(every, async move {
                         let _ = stopped.wait_for(|s| *s).await;
                     })
                     .await
@@ -71,7 +82,8 @@ async fn pushing_sim(url: &str) -> Simulator {
 
 /// A control call to the simulator (what people do in the WeCom app).
 async fn act(sim: &Simulator, path: &str, body: Value) -> Value {
-    let answer = reqwest::Client::new()
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let answer = http
         .post(format!("{}/__sim{path}", sim.base_url()))
         .header("content-type", "application/json")
         .body(body.to_string())
@@ -110,7 +122,7 @@ fn external_members(sim: &Simulator, chat: &str) -> Vec<String> {
         .member_list
         .unwrap()
         .into_iter()
-        .filter(|m| m.member_type.map(i64::from) == Some(2))
+        .filter(|m| m.member_type == Some(MemberType::External))
         .filter_map(|m| m.userid)
         .collect()
 }
@@ -193,6 +205,20 @@ async fn duplicated_dropped_and_reordered_deliveries_converge_after_the_next_rec
     let dropped = attempts.iter().filter(|a| a.outcome == AttemptOutcome::Dropped).count();
     let duplicated = attempts.iter().filter(|a| a.copy == 2 && a.outcome == AttemptOutcome::Delivered).count();
     assert!(dropped > 0 && duplicated > 0, "the faults happened: {dropped} dropped, {duplicated} duplicated");
+    // Reordered: some chat's event went out (first copy, first attempt, or its drop) after a later one of
+    // the same chat.
+    let mut last_of_chat: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    let mut reordered = 0;
+    let mut first_tries: Vec<_> = attempts.iter().filter(|a| a.copy == 1 && a.attempt <= 1).collect();
+    first_tries.sort_by_key(|a| a.seq);
+    for a in first_tries {
+        let last = last_of_chat.entry(a.chat_id.as_str()).or_default();
+        if a.chat_seq < *last {
+            reordered += 1;
+        }
+        *last = (*last).max(a.chat_seq);
+    }
+    assert!(reordered > 0, "the faults happened: no event went out after a later one of its chat");
     let delivered: HashSet<u64> =
         attempts.iter().filter(|a| a.outcome == AttemptOutcome::Delivered).map(|a| a.event_id).collect();
     let stored = sqlx::query("SELECT COUNT(*) FROM sync_event")
@@ -208,6 +234,43 @@ async fn duplicated_dropped_and_reordered_deliveries_converge_after_the_next_rec
     assert_mirrors(&sim, mirror.store(), &[]).await;
 }
 both!(duplicated_dropped_and_reordered_deliveries_converge_after_the_next_reconcile);
+
+async fn a_periodic_reconcile_brings_what_no_event_told(db: TestDb) {
+    let every = Duration::from_secs(2);
+    let (listener, url) = listener().await;
+    let sim = pushing_sim(&url).await;
+    let serving = Serving::start_every(mirror(&sim, &db).await, listener, Some(every)).await;
+    let store = serving.mirror.store().clone();
+    first_run_done(&store).await;
+    let first = store.last_run().await.unwrap().unwrap();
+
+    // Changes whose events never come: every delivery is dropped.
+    sim.set_callback_faults(CallbackFaults::none().drop_events(1.0)).unwrap();
+    let ids = sim_chat_ids(&sim).await;
+    let (renamed, left) = (&ids[30], &ids[31]);
+    act(&sim, &format!("/chats/{renamed}/rename"), json!({"name": "无人告知的新名字"})).await;
+    let leaving = external_members(&sim, left)[0].clone();
+    act(&sim, &format!("/chats/{left}/quit"), json!({"userids": [leaving]})).await;
+    tokio::time::timeout(Duration::from_secs(60), sim.callbacks_idle()).await.expect("deliveries end");
+    let changed_at = wecom_groupchat::time::now_unix();
+    let attempts = sim.callback_attempts();
+    assert!(!attempts.is_empty() && attempts.iter().all(|a| a.outcome == AttemptOutcome::Dropped), "{attempts:?}");
+    assert_ne!(store.chat(renamed).await.unwrap().unwrap().name.as_deref(), Some("无人告知的新名字"));
+
+    // A later run, started by the schedule alone, finds them.
+    eventually(Duration::from_secs(60), "a reconcile started after the changes finished", || async {
+        store.last_run().await.unwrap().is_some_and(|r| r.started_at > changed_at && r.finished_at.is_some())
+    })
+    .await;
+    let later = store.last_run().await.unwrap().unwrap();
+    assert!(later.id > first.id, "a second run: {first:?} then {later:?}");
+    assert!(later.started_at >= first.started_at + i64::try_from(every.as_secs()).unwrap(), "{first:?} {later:?}");
+    assert_eq!(store.chat(renamed).await.unwrap().unwrap().name.as_deref(), Some("无人告知的新名字"));
+    assert_eq!(store.members(left).await.unwrap(), expected_members(&sim.group_chat(left).unwrap()));
+    let mirror = serving.stop().await;
+    assert_mirrors(&sim, mirror.store(), &[]).await;
+}
+both!(a_periodic_reconcile_brings_what_no_event_told);
 
 async fn two_instances_behind_a_load_balancer_share_the_events_and_the_queue(db: TestDb) {
     let (listener, url) = listener().await;

@@ -333,6 +333,17 @@ pub async fn run() -> Outcome {
     Ok(())
 }
 
+/// How long a call to a simulator control path may take.
+const CONTROL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The HTTP client of the simulator's control paths (bounded: a stuck simulator fails the step).
+fn control_http() -> Result<reqwest::Client, Failure> {
+    reqwest::Client::builder()
+        .timeout(CONTROL_TIMEOUT)
+        .build()
+        .map_err(|e| Failure::Io(format!("simulator control client: {e}")))
+}
+
 /// Step 7: people change a group in the WeCom app (the simulator's control paths play them); the simulator
 /// pushes each change as a signed, encrypted `change_external_chat` to the receiver, which hands it over typed.
 async fn callback_events(
@@ -345,7 +356,7 @@ async fn callback_events(
     let (Some(owner), Some(new_owner)) = (hints.eligible_new_owners.first(), hints.eligible_new_owners.get(1)) else {
         return line("(the demo company has too few staff for this step)");
     };
-    let http = reqwest::Client::new();
+    let http = control_http()?;
     let control = |path: String, body: serde_json::Value| {
         let request = http
             .post(format!("{}/__sim/chats{path}", sim.base_url()))
@@ -465,7 +476,8 @@ async fn mirror_step(
     let mut picked = None;
     for id in mirror.store().chat_ids().await.map_err(sync_failed)? {
         let members = mirror.store().members(&id).await.map_err(sync_failed)?;
-        if let Some(guest) = members.iter().find(|m| m.member_type == Some(2)) {
+        if let Some(guest) = members.iter().find(|m| m.member_type.map(MemberType::from) == Some(MemberType::External))
+        {
             picked = Some((id, guest.userid.clone()));
             break;
         }
@@ -476,8 +488,9 @@ async fn mirror_step(
     };
     let before = row(mirror.clone(), chat_id.clone()).await?;
     let gets = sim.calls("get");
+    let http = control_http()?;
     let control = |path: String, body: serde_json::Value| {
-        let request = reqwest::Client::new()
+        let request = http
             .post(format!("{}/__sim/chats/{chat_id}/{path}", sim.base_url()))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_string());

@@ -72,7 +72,10 @@ impl TestDb {
         // The schema is made with a plain connection (the mirror's own tables then live in it).
         {
             use sqlx::Connection;
-            let mut conn = sqlx::AnyConnection::connect(&base).await.expect("the test PostgreSQL is reachable");
+            let mut conn = tokio::time::timeout(CONNECT_BOUND, sqlx::AnyConnection::connect(&base))
+                .await
+                .unwrap_or_else(|_| panic!("the test PostgreSQL did not answer within {CONNECT_BOUND:?}"))
+                .expect("the test PostgreSQL is reachable");
             sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.unwrap();
             let _ = conn.close().await;
         }
@@ -96,19 +99,38 @@ macro_rules! both {
             async fn sqlite() {
                 $crate::common::init_logging();
                 sqlx::any::install_default_drivers();
-                super::$name($crate::common::TestDb::sqlite()).await;
+                $crate::common::bounded(concat!(stringify!($name), "::sqlite"), async {
+                    super::$name($crate::common::TestDb::sqlite()).await;
+                })
+                .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 $crate::common::init_logging();
                 sqlx::any::install_default_drivers();
-                if let Some(db) = $crate::common::TestDb::postgres().await {
-                    super::$name(db).await;
-                }
+                $crate::common::bounded(concat!(stringify!($name), "::postgres"), async {
+                    if let Some(db) = $crate::common::TestDb::postgres().await {
+                        super::$name(db).await;
+                    }
+                })
+                .await;
             }
         }
     };
+}
+
+/// The longest a test of [`both!`] may run: past it, it fails naming itself instead of hanging the run.
+pub const TEST_BOUND: Duration = Duration::from_secs(120);
+
+/// How long the test PostgreSQL gets to accept a connection.
+pub const CONNECT_BOUND: Duration = Duration::from_secs(15);
+
+/// Runs a test's body within [`TEST_BOUND`]; panics naming the test when it does not end in time.
+pub async fn bounded(test: &str, body: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(TEST_BOUND, body).await.is_err() {
+        panic!("{test} did not end within {TEST_BOUND:?}");
+    }
 }
 
 /// Logs to the test's output when `WECOM_TEST_LOG` is set (an env-filter, e.g. `wecom_groupchat_sync=debug`).
@@ -152,8 +174,12 @@ pub async fn mirror(sim: &Simulator, db: &TestDb) -> Mirror {
 
 /// Every chat id the simulator lists.
 pub async fn sim_chat_ids(sim: &Simulator) -> Vec<String> {
-    let mut ids: Vec<String> =
-        client(sim).list_stream(ListRequest::new(1000)).map_ok(|c| c.chat_id).try_collect().await.unwrap();
+    let mut ids: Vec<String> = client(sim)
+        .list_stream(ListRequest::new(ListRequest::LIMIT_MAX))
+        .map_ok(|c| c.chat_id)
+        .try_collect()
+        .await
+        .unwrap();
     ids.sort();
     ids
 }
@@ -250,6 +276,8 @@ struct RecorderState {
     gets: Vec<String>,
     /// `list` calls so far.
     lists: usize,
+    /// The owner filter of each `list` call, in order (`None`: none given).
+    owner_filters: Vec<Option<Vec<String>>>,
     /// The `list` call (1-based) to answer with an error WeCom does not retry, if any.
     fail_list: Option<usize>,
 }
@@ -279,6 +307,11 @@ impl Recorder {
         self.inner.lock().unwrap().lists
     }
 
+    /// The owner filter of each `list` call so far, in order (`None` for a call without one).
+    pub fn owner_filters(&self) -> Vec<Option<Vec<String>>> {
+        self.inner.lock().unwrap().owner_filters.clone()
+    }
+
     /// Answers the `n`-th `list` call (counting from 1) with an errcode the client does not retry.
     pub fn fail_list_call(&self, n: usize) {
         self.inner.lock().unwrap().fail_list = Some(n);
@@ -287,6 +320,7 @@ impl Recorder {
     pub fn clear(&self) {
         let mut s = self.inner.lock().unwrap();
         s.gets.clear();
+        s.owner_filters.clear();
         s.max_in_flight.clear();
     }
 }
@@ -336,8 +370,14 @@ pub async fn recording_proxy(sim: &Simulator, recorder: Recorder, hold: Duration
         }
         if uri.path() == p.list_path {
             let fail = {
+                let filter = serde_json::from_slice::<serde_json::Value>(&body).ok().and_then(|v| {
+                    v["owner_filter"]["userid_list"].as_array().map(|ids| {
+                        ids.iter().map(|id| id.as_str().unwrap_or_default().to_string()).collect::<Vec<String>>()
+                    })
+                });
                 let mut s = p.recorder.inner.lock().unwrap();
                 s.lists += 1;
+                s.owner_filters.push(filter);
                 s.fail_list == Some(s.lists)
             };
             if fail {
