@@ -165,8 +165,12 @@ pub(crate) enum Count {
     FailedFast,
     Late,
     BlocksRecorded,
+    // Only a Redis budget falls back, has outages and recovers.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Fallback,
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Outages,
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Recoveries,
 }
 

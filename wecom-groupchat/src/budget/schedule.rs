@@ -193,11 +193,12 @@ impl State {
     }
 
     /// The count of each long window as of the last slot (after it).
-    #[cfg(test)]
+    #[cfg(all(test, feature = "redis"))]
     pub(crate) fn totals(&self) -> Vec<u64> {
         self.long.iter().map(|c| c.total).collect()
     }
 
+    #[cfg(any(test, feature = "redis"))]
     /// A state for a fallback that starts at `now`, after the fleet's schedule was last seen with its next
     /// slot at `fleet_tat` and `totals` slots in its long windows at `seen_at`: this instance keeps its
     /// share (`1 / divisor`) of what the fleet had left, and its first slot comes after the fleet's.
@@ -214,6 +215,7 @@ impl State {
         state
     }
 
+    #[cfg(any(test, feature = "redis"))]
     /// This instance's own slots in each long window, as (end of its bucket, slots) with the end relative to
     /// `now` — what a fallback hands back to the fleet's schedule when Redis returns.
     pub(crate) fn debts(&self, plan: &Plan, now: i64) -> Vec<Vec<(i64, u64)>> {
