@@ -283,6 +283,7 @@ pub struct SyncArgs {
     /// The callback Token set in the WeCom admin console. Never printed.
     #[arg(long, env = "WECOM_CALLBACK_TOKEN", hide_env_values = true)]
     pub callback_token: Option<String>,
+    /// The callback EncodingAESKey. Never printed.
     #[arg(long, env = "WECOM_CALLBACK_AES_KEY", hide_env_values = true, help = spec_text::aes_key_help())]
     pub callback_aes_key: Option<String>,
     /// The receive id of the callbacks: the corp id for a corp's own app (the default), the suite id for
@@ -587,6 +588,7 @@ pub struct CallbackKeys {
     /// The callback Token. Never printed.
     #[arg(long, env = "WECOM_CALLBACK_TOKEN", hide_env_values = true)]
     pub token: String,
+    /// The callback EncodingAESKey. Never printed.
     #[arg(long, value_name = "KEY", env = "WECOM_CALLBACK_AES_KEY", hide_env_values = true)]
     #[arg(help = spec_text::aes_key_help())]
     pub aes_key: String,
