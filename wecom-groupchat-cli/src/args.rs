@@ -1,4 +1,7 @@
 //! The command line: global options (each with an environment variable) and one subcommand per task.
+// The doc comments below are `--help` texts (clap reads them), written for a terminal, not for rustdoc:
+// `postgres://USER[:PASSWORD]@HOST/DB` is no link.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 use std::path::PathBuf;
 
@@ -230,6 +233,20 @@ pub enum Command {
         --reconcile-every 6h      # WECOM_CALLBACK_TOKEN and WECOM_CALLBACK_AES_KEY in the environment\n  \
         wecom-groupchat sync status --db sqlite://wecom-groupchat.db")]
     Sync(SyncArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish on stdout.
+    #[command(after_help = "Examples:\n  \
+        wecom-groupchat completions bash > ~/.local/share/bash-completion/completions/wecom-groupchat\n  \
+        wecom-groupchat completions zsh > ~/.zfunc/_wecom-groupchat      # with fpath+=~/.zfunc\n  \
+        wecom-groupchat completions fish > ~/.config/fish/completions/wecom-groupchat.fish\n  \
+        wecom-groupchat completions powershell >> $PROFILE")]
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where the mirror lives: `sqlite://PATH` (a file, created on first use) or `postgres://…`.
@@ -266,8 +283,8 @@ pub struct SyncArgs {
     /// The callback Token set in the WeCom admin console. Never printed.
     #[arg(long, env = "WECOM_CALLBACK_TOKEN", hide_env_values = true)]
     pub callback_token: Option<String>,
-    /// The callback EncodingAESKey (43 characters). Never printed.
-    #[arg(long, env = "WECOM_CALLBACK_AES_KEY", hide_env_values = true)]
+    /// The callback EncodingAESKey. Never printed.
+    #[arg(long, env = "WECOM_CALLBACK_AES_KEY", hide_env_values = true, help = spec_text::aes_key_help())]
     pub callback_aes_key: Option<String>,
     /// The receive id of the callbacks: the corp id for a corp's own app (the default), the suite id for
     /// a third-party suite.
@@ -520,7 +537,7 @@ pub enum CallbackCommand {
     ///
     /// stdout gets the plaintext exactly — no newline is added — and nothing else. Exits 3, with one line on
     /// stderr and nothing on stdout, when the signature, the receive id or the ciphertext is wrong; 2 for a
-    /// key that is not 43 characters or a missing or conflicting flag.
+    /// key of the wrong length or a missing or conflicting flag.
     #[command(after_help = "Examples:\n  \
         export WECOM_CALLBACK_TOKEN=… WECOM_CALLBACK_AES_KEY=…\n  \
         wecom-groupchat callback decrypt --receive-id ww0123456789abcdef --msg-signature SIG --timestamp TS \
@@ -571,8 +588,9 @@ pub struct CallbackKeys {
     /// The callback Token. Never printed.
     #[arg(long, env = "WECOM_CALLBACK_TOKEN", hide_env_values = true)]
     pub token: String,
-    /// The callback EncodingAESKey, 43 characters. Never printed.
+    /// The callback EncodingAESKey. Never printed.
     #[arg(long, value_name = "KEY", env = "WECOM_CALLBACK_AES_KEY", hide_env_values = true)]
+    #[arg(help = spec_text::aes_key_help())]
     pub aes_key: String,
     /// Whom the messages are for: the corp id (企业ID) for a company's own app, the suite id for a
     /// third-party suite.
@@ -667,6 +685,13 @@ mod spec_text {
         format!(
             "Last day, YYYY-MM-DD ({DAY_ZONE}), included; at latest {}",
             days_ago(StatisticRequest::DAY_END_TIME_DAYS_AGO_MIN)
+        )
+    }
+
+    pub fn aes_key_help() -> String {
+        format!(
+            "The callback EncodingAESKey, {} characters. Never printed.",
+            wecom_groupchat::callback::crypto::ENCODING_AES_KEY_LEN
         )
     }
 

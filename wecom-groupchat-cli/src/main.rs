@@ -1,15 +1,15 @@
 //! `wecom-groupchat`: the command-line tool. See `wecom-groupchat --help`.
 
-mod args;
 mod commands;
 mod failure;
-mod join_way_flags;
 mod output;
 mod signals;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
+// The command line is the library's (`cargo xtask man` reads it there); `crate::args` is it.
+use wecom_groupchat_cli::{args, join_way_flags};
 
 use crate::args::{Cli, Command};
 use crate::failure::Failure;
@@ -26,13 +26,17 @@ fn main() -> ExitCode {
         };
         return run_async(async move { commands::sim::run_args(sim_args).await });
     }
-    let parsed =
-        Cli::command().try_get_matches_from(argv).and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let parsed = wecom_groupchat_cli::command()
+        .try_get_matches_from(argv)
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
     let cli = match parsed {
         Ok((mut cli, matches)) => {
-            // `demo`, `sim` and `callback` call no WeCom API: whatever credentials the environment holds are
+            // `demo`, `sim`, `callback` and `completions` call no WeCom API: whatever credentials the environment holds are
             // not theirs.
-            let needs_credentials = !matches!(cli.command, Command::Demo | Command::Sim(_) | Command::Callback(_));
+            let needs_credentials = !matches!(
+                cli.command,
+                Command::Demo | Command::Sim(_) | Command::Callback(_) | Command::Completions(_)
+            );
             if needs_credentials && let Err(message) = cli.global.settle_credentials(&matches) {
                 return failure::report(&Failure::Usage(message));
             }
@@ -84,8 +88,8 @@ fn init_logging(verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WECOM_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("wecom_groupchat={level},wecom_groupchat_sim={level}"))
     });
-    // Colours only on a terminal: escape codes in a log file or a CI log are noise.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // Colours only on a terminal, and not with NO_COLOR: escape codes in a log file or a CI log are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !wecom_groupchat_cli::no_color();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -27,6 +27,7 @@ const COMMANDS: &[&[&str]] = &[
     &["export"],
     &["sim"],
     &["demo"],
+    &["completions"],
     &["callback"],
     &["callback", "decrypt"],
     &["sync"],

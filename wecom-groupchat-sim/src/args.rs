@@ -118,8 +118,9 @@ pub struct SimArgs {
     /// Token of the callback configuration (never printed).
     #[arg(long, value_name = "TOKEN", requires = "callback_url", value_parser = parse_secret, help_heading = "Callbacks")]
     pub callback_token: Option<Secret>,
-    /// EncodingAESKey of the callback configuration, 43 base64 characters (never printed).
+    /// EncodingAESKey of the callback configuration (never printed).
     #[arg(long, value_name = "KEY", requires = "callback_url", value_parser = parse_secret, help_heading = "Callbacks")]
+    #[arg(help = help::aes_key())]
     pub callback_aes_key: Option<Secret>,
     /// AgentID of the event envelope.
     #[arg(long, default_value = DEFAULT_AGENT_ID, value_name = "ID", requires = "callback_url", help_heading = "Callbacks")]
@@ -475,6 +476,13 @@ mod help {
         format!(
             "Call-frequency limit of every endpoint, e.g. 2000/60s or 200/6s ({} beyond it)",
             codes::API_FREQ_OUT_OF_LIMIT
+        )
+    }
+
+    pub fn aes_key() -> String {
+        format!(
+            "EncodingAESKey of the callback configuration, {} base64 characters (never printed)",
+            wecom_groupchat::callback::crypto::ENCODING_AES_KEY_LEN
         )
     }
 }

@@ -3,6 +3,7 @@
 //! `docs/benchmarks.md` (a complete run) or `target/bench/benchmarks.md` (any other).
 //! `cargo xtask fuzz [--seconds N] [--target NAME]`: run the cargo-fuzz targets of `fuzz/`.
 //! `cargo xtask fuzz-corpus`: write their seed corpora (from the spec; the callback samples).
+//! `cargo xtask man`: write the CLI's manual pages into `target/man/`.
 
 mod callback_seeds;
 mod fuzz;
@@ -14,6 +15,7 @@ const USAGE: &str = "usage: cargo xtask codegen [--check]
        cargo xtask bench [--quick] [--only SECTION[,SECTION…]] [--no-peer] [--out FILE]
        cargo xtask fuzz [--seconds N] [--target NAME]
        cargo xtask fuzz-corpus
+       cargo xtask man
 
   codegen           regenerate wecom-groupchat/src/generated/ from api-spec/
   codegen --check   exit 1 and name the stale files when they differ from what the spec produces
@@ -40,7 +42,10 @@ const USAGE: &str = "usage: cargo xtask codegen [--check]
                     and response, every spec file, every documented event message; for envelope and
                     decrypt the official sample of doc 90968, sealed events (the library's
                     seal_callback example) and broken variants (kept: other files there, e.g. crash
-                    regressions)";
+                    regressions)
+  man               write the manual pages of the wecom-groupchat command (wecom-groupchat.1 and one
+                    per subcommand, e.g. wecom-groupchat-list.1) into target/man/ and print their paths;
+                    read them with `man -l target/man/wecom-groupchat.1`";
 
 /// The sections `bench --only` accepts, as `wecom-groupchat-bench` names them.
 const SECTIONS: [&str; 11] =
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
         ["bench", rest @ ..] => bench(rest),
         ["fuzz", rest @ ..] => fuzz::run(&workspace_root(), rest),
         ["fuzz-corpus"] => fuzz::corpus(&workspace_root()),
+        ["man"] => man(),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -130,6 +136,22 @@ fn stale_line(s: &codegen::sync::Staleness, relative: &dyn Fn(&Path) -> String) 
         Staleness::Missing(p) => format!("{} (missing)", relative(p)),
         Staleness::Extra(p) => format!("{} (no longer generated)", relative(p)),
     }
+}
+
+/// Where `man` writes the manual pages, under the workspace root.
+const MAN_DIR: &str = "target/man";
+
+/// The manual pages, rendered by the CLI's library from the command line the binary parses with (an
+/// example of the CLI crate: xtask itself does not build the library it regenerates code for).
+fn man() -> ExitCode {
+    let root = workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut render = Command::new(&cargo);
+    render
+        .current_dir(&root)
+        .args(["run", "--quiet", "-p", "wecom-groupchat-cli", "--example", "man", "--"])
+        .arg(root.join(MAN_DIR));
+    if run(&mut render) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 /// Runs the codec benchmark with criterion (when the codec section is selected), then the benchmark

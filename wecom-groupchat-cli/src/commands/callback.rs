@@ -26,22 +26,20 @@ pub async fn run(command: CallbackCommand) -> Outcome {
     }
 }
 
-impl CallbackKeys {
-    /// The app's callback crypto. A key that is not 43 base64 characters, or an empty token, is a usage
-    /// error (exit 2); the message names the length, never the key.
-    pub fn crypto(&self) -> Result<CallbackCrypto, Failure> {
-        if self.token.is_empty() {
-            return Err(Failure::Usage("--token is empty: give the callback Token (or WECOM_CALLBACK_TOKEN)".into()));
-        }
-        CallbackCrypto::new(self.token.as_str(), &self.aes_key, self.receive_id.as_str())
-            .map_err(|e| Failure::Usage(format!("--aes-key: {e}")))
+/// The app's callback crypto. A key that is not 43 base64 characters, or an empty token, is a usage
+/// error (exit 2); the message names the length, never the key.
+fn crypto(keys: &CallbackKeys) -> Result<CallbackCrypto, Failure> {
+    if keys.token.is_empty() {
+        return Err(Failure::Usage("--token is empty: give the callback Token (or WECOM_CALLBACK_TOKEN)".into()));
     }
+    CallbackCrypto::new(keys.token.as_str(), &keys.aes_key, keys.receive_id.as_str())
+        .map_err(|e| Failure::Usage(format!("--aes-key: {e}")))
 }
 
 /// `callback decrypt`: verifies the signature, decrypts, and writes the plaintext — exactly, nothing
 /// added — only once all of it checked out.
 fn decrypt(args: CallbackDecryptArgs) -> Outcome {
-    let crypto = args.keys.crypto()?;
+    let crypto = crypto(&args.keys)?;
     let (signature, timestamp, nonce) = (&args.msg_signature, &args.timestamp, &args.nonce);
     let plaintext = match (&args.echostr, &args.body) {
         (Some(echostr), None) => crypto.verify_url(signature, timestamp, nonce, echostr).map_err(|e| {
@@ -100,7 +98,7 @@ fn refusal(error: &CallbackError, hint: &str) -> Failure {
 /// closed. An event is acknowledged only once its line is written, so a line that could not be written is
 /// delivered again by WeCom.
 async fn serve(args: CallbackServeArgs) -> Outcome {
-    let crypto = args.keys.crypto()?;
+    let crypto = crypto(&args.keys)?;
     // Set when stdout is gone: the server stops (the events not printed stay unacknowledged).
     let (closed_tx, mut closed_rx) = watch::channel(false);
     let receiver = Receiver::new(crypto, move |message: CallbackMessage| {

@@ -31,14 +31,18 @@ pub async fn run(global: &Global, args: ListArgs) -> Outcome {
     if args.all {
         let mut chats = std::pin::pin!(client.list_stream(request));
         let mut count = 0usize;
+        // On a terminal only (stderr): how many chats so far; the lines on stdout are written around it.
+        let bar = commands::spinner("listing chats").with_finish(indicatif::ProgressFinish::AndClear);
         while let Some(chat) = chats.next().await {
             let chat = chat?;
             count += 1;
+            bar.inc(1);
             match format {
-                Output::Json => output::json_line(&chat)?,
+                Output::Json => bar.suspend(|| output::json_line(&chat))?,
                 _ => rows.push(row(&chat)),
             }
         }
+        bar.finish_and_clear();
         if format != Output::Json {
             rows.print(format)?;
         }

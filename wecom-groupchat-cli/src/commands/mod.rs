@@ -2,6 +2,7 @@
 
 mod call;
 mod callback;
+mod completions;
 mod demo;
 mod export;
 mod get;
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Demo => demo::run().await,
         Command::Callback(command) => callback::run(command).await,
         Command::Sync(args) => sync::run(&global, args).await,
+        Command::Completions(args) => completions::run(args),
     }
 }
 
@@ -141,7 +143,8 @@ pub fn owners(given: Vec<String>) -> Result<Vec<String>, Failure> {
     Ok(owners)
 }
 
-/// A progress bar on stderr when it is a terminal; hidden otherwise (scripts, CI).
+/// A progress bar on stderr when it is a terminal; hidden otherwise (scripts, CI). Its template, and the
+/// spinner's, has no colour in it: nothing to turn off for NO_COLOR.
 pub fn progress(total: u64, what: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();

@@ -3,7 +3,7 @@
 //! The simulator has its own `--corp-id`/`--corp-secret` (what it accepts), which would clash with the
 //! tool's global options of the same names; so its flags are parsed by its own parser.
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::args::{Global, SimCli};
 use crate::failure::{Failure, Outcome};
@@ -33,7 +33,11 @@ pub async fn run_args(mut args: Vec<String>) -> Outcome {
         }
     }
     let words = std::iter::once("wecom-groupchat sim".to_string()).chain(args);
-    let cli = match SimCli::try_parse_from(words) {
+    let parsed = SimCli::command()
+        .color(wecom_groupchat_cli::color_choice())
+        .try_get_matches_from(words)
+        .and_then(|matches| SimCli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // --help / --version: print and succeed.

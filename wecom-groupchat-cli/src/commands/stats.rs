@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use futures::StreamExt;
 use serde_json::json;
 use wecom_groupchat::types::{OwnerFilter, StatisticData, StatisticGroupByDayRequest, StatisticRequest};
-use wecom_groupchat::windows::{self, Windowed};
+use wecom_groupchat::windows::{self, Window, Windowed};
 use wecom_groupchat::{ValidationError, time};
 
 use crate::args::{Global, StatsArgs, StatsCommand};
@@ -55,6 +55,35 @@ fn check_calls<R: Windowed>(request: &R, now: i64) -> Outcome {
     Ok(())
 }
 
+/// The days of the range done so far, on stderr when it is a terminal: a window's days count once an item
+/// of a later window arrives (the calls go window by window).
+struct Progress {
+    bar: indicatif::ProgressBar,
+    first: i64,
+}
+
+impl Progress {
+    fn new(begin: i64, end: i64) -> Progress {
+        let first = time::day_start(begin);
+        let days = (time::day_start(end) - first) / time::DAY + 1;
+        // Cleared on an error too, before its message.
+        let bar = commands::progress(days.max(1) as u64, "days").with_finish(indicatif::ProgressFinish::AndClear);
+        Progress { bar, first }
+    }
+
+    /// An item of `window` arrived: the days before it are done.
+    fn at(&self, window: Window) {
+        let done = ((window.begin - self.first) / time::DAY).max(0) as u64;
+        if done > self.bar.position() {
+            self.bar.set_position(done);
+        }
+    }
+
+    fn done(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
     let format = output::resolve(global.output);
     let (by_owner, args) = match command {
@@ -75,8 +104,10 @@ pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
         check_calls(&request, now)?;
         let client = commands::client(global)?;
         let mut items = std::pin::pin!(client.statistic_range(request));
+        let progress = Progress::new(begin, end);
         while let Some(item) = items.next().await {
             let item = item?;
+            progress.at(item.window);
             let mut row = vec![
                 json!(time::format_day(item.window.begin)),
                 json!(time::format_day(item.window.end)),
@@ -86,6 +117,7 @@ pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
             row.extend(figures(&data).iter().map(|v| json!(v)));
             rows.push(row);
         }
+        progress.done();
         return rows.print(format);
     }
 
@@ -95,10 +127,15 @@ pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
     check_calls(&request, now)?;
     let client = commands::client(global)?;
     let mut items = std::pin::pin!(client.statistic_group_by_day_range(request));
+    let progress = Progress::new(begin, end);
     while let Some(item) = items.next().await {
-        let item = item?.item;
+        let item = item?;
+        progress.at(item.window);
+        let item = item.item;
         let Some(day) = item.stat_time else {
-            eprintln!("warning: the server sent a by-day item without `stat_time`; it is left out");
+            progress.bar.suspend(|| {
+                eprintln!("warning: the server sent a by-day item without `stat_time`; it is left out");
+            });
             continue;
         };
         let sums = days.entry(day).or_insert_with(|| vec![None; FIGURES.len()]);
@@ -109,6 +146,7 @@ pub async fn run(global: &Global, command: StatsCommand) -> Outcome {
             }
         }
     }
+    progress.done();
     let mut header = vec!["day"];
     header.extend(FIGURES);
     let mut rows = Rows::new(&header);
