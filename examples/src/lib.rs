@@ -38,7 +38,7 @@ impl Target {
     pub async fn connect() -> Result<Target, BoxError> {
         if Target::wecom_in_env() {
             let client = Client::from_env()?;
-            eprintln!("calling WeCom at {}", client.base_url());
+            eprintln!("calling {} with the credentials of the environment", client.base_url());
             return Ok(Target { client, sim: None });
         }
         let target = Target::simulator(SimConfig::default()).await?;

@@ -8,6 +8,9 @@ use wecom_groupchat::Client;
 use wecom_groupchat::types::ListRequest;
 use wecom_groupchat_sim::{SimConfig, Simulator};
 
+/// Set in the child process only: run elsewhere (`--include-ignored`), the child test does nothing.
+const CHILD_MARK: &str = "FROM_ENV_TEST_CHILD";
+
 /// Runs `child` (an ignored test of this binary) in a new process with `vars` set and every other
 /// `WECOM_*` variable removed; its stdout and stderr, and whether it passed.
 async fn child(name: &str, vars: &[(&str, &str)]) -> (bool, String) {
@@ -18,7 +21,7 @@ async fn child(name: &str, vars: &[(&str, &str)]) -> (bool, String) {
             command.env_remove(key);
         }
     }
-    command.envs(vars.iter().copied());
+    command.envs(vars.iter().copied()).env(CHILD_MARK, "1");
     let output = tokio::time::timeout(Duration::from_secs(60), command.output())
         .await
         .expect("the child test finished within 60 s")
@@ -50,6 +53,9 @@ async fn from_env_reads_the_command_line_tool_variables() {
 #[tokio::test]
 #[ignore = "run in a child process by from_env_reads_the_command_line_tool_variables, with the variables set"]
 async fn child_lists_chats_with_a_client_from_env() {
+    if std::env::var_os(CHILD_MARK).is_none() {
+        return;
+    }
     let client = match Client::from_env() {
         Ok(client) => client,
         Err(e) => panic!("from_env: {e}"),
