@@ -50,6 +50,7 @@ pub mod dynamic;
 pub mod endpoint;
 mod error;
 pub mod error_code;
+mod from_env;
 pub mod paging;
 pub mod ratelimit;
 #[cfg(feature = "redis")]
@@ -77,6 +78,9 @@ pub use validate::ValidationError;
 
 /// API-wide constants from the spec (base URL, token endpoint, documented rate limits, day offset).
 pub mod api {
+    /// The environment variables [`Client::from_env`](crate::Client::from_env) reads (the command-line
+    /// tool's).
+    pub use crate::from_env::{ENV_ACCESS_TOKEN, ENV_BASE_URL, ENV_CORP_ID, ENV_CORP_SECRET};
     pub use crate::generated::token_endpoint::PATH as TOKEN_PATH;
     pub use crate::generated::{
         DAY_UTC_OFFSET_SECONDS, DAY_ZONE, DEFAULT_BASE_URL, ENVELOPE_CODE_FIELD, ENVELOPE_MESSAGE_FIELD,
