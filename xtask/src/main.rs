@@ -24,7 +24,7 @@ const USAGE: &str = "usage: cargo xtask codegen [--check]
                     section) writes target/bench/benchmarks.md instead and leaves docs/ alone
     --quick         few iterations, a smoke run
     --only S,…      only these sections (overhead, throughput, sync, stampede, memory, codec, peer,
-                    codegen, callback, mirror)
+                    codegen, callback, fleet, mirror)
     --no-peer       skip the peer SDK (wechatpy from PyPI): the peer section and the wechatpy side
                     of the callback section
     --out FILE      write the report to FILE (an incomplete one still says so at its top)
