@@ -469,7 +469,7 @@ fn scan_plain<'a>(input: &'a str, sink: &mut impl Sink<'a>) -> bool {
     loop {
         // Character data up to the next markup (or the end of the input).
         let Some(rest) = bytes.get(at..) else { return false };
-        let end = memchr::memchr3(b'<', b'&', b'\r', rest).map_or(bytes.len(), |i| at + i);
+        let end = markup(rest).map_or(bytes.len(), |i| at + i);
         if end > at {
             if depth == 0 {
                 // Outside the root element, whitespace only.
@@ -557,6 +557,24 @@ fn scan_plain<'a>(input: &'a str, sink: &mut impl Sink<'a>) -> bool {
             }
             _ => return false,
         }
+    }
+}
+
+/// Runs of character data up to this long are searched byte by byte (most of a message's are: the
+/// whitespace between elements, short values), longer ones with `memchr`, whose set-up costs more than
+/// such a short run.
+const SHORT_RUN: usize = 32;
+
+/// The offset of the first `<`, `&` or `\r` in `text`.
+#[inline]
+fn markup(text: &[u8]) -> Option<usize> {
+    let short = text.get(..SHORT_RUN).unwrap_or(text);
+    match short.iter().position(|&b| matches!(b, b'<' | b'&' | b'\r')) {
+        Some(i) => Some(i),
+        None if short.len() < text.len() => {
+            memchr::memchr3(b'<', b'&', b'\r', text.get(SHORT_RUN..)?).map(|i| i + SHORT_RUN)
+        }
+        None => None,
     }
 }
 
@@ -1307,6 +1325,22 @@ mod tests {
         assert_eq!(parse(&wide(MAX_ELEMENTS)), Err(XmlError::TooManyElements));
         for example in crate::events::EXAMPLES {
             assert!(plain_reads(example.xml), "{}", example.name);
+        }
+        // Runs around the length where the search changes from byte by byte to `memchr`.
+        for len in 0..80 {
+            for fill in ["x", "]", ">", " ", "]>"] {
+                let run = fill.repeat(len);
+                for doc in [
+                    format!("<xml><A><![CDATA[{run}]]></A><B><![CDATA[{run}]]]]></B></xml>"),
+                    format!("<xml><A>{run}</A><B>{run}&amp;</B></xml>"),
+                    format!("<xml><A>{run}\r</A></xml>"),
+                    format!("<xml>{run}</xml>"),
+                    format!("{run}<xml/>{run}"),
+                    format!("<xml><![CDATA[{run}</xml>"),
+                ] {
+                    assert_eq!(parse(&doc), parse_general(&doc), "{doc:?}");
+                }
+            }
         }
 
         // Random documents from pieces around the plain shape's edges: the same tree or the same error.
