@@ -125,19 +125,16 @@ fn check_fn(ev: &Events, elements: &[XmlElement]) -> TokenStream {
     }
 }
 
-/// The expression that takes one element out of `elements` as its field's value (`Option` or not). An
-/// optional element that does not read as its type is left in place (it ends up in `extra`).
-fn take_expr(ev: &Events, e: &XmlElement) -> TokenStream {
-    let name = &e.xml_name;
-    let shape = shape(ev, &e.ty);
-    let taken = quote! { codec::take_readable(elements, #name, #shape) };
-    let taken = match &e.ty {
+/// The expression that reads `taken`, an `Option<Element>` that fits its shape, as an `Option` of the
+/// element's type.
+fn read_expr(ev: &Events, ty: &ElementType, taken: TokenStream) -> TokenStream {
+    match ty {
         ElementType::String => quote! { #taken.map(Element::into_text) },
         ElementType::Int | ElementType::Timestamp => quote! { #taken.map(codec::int_of) },
         ElementType::Enum(id) => {
             let en = ident(&ev.enums[*id].name);
             if ev.enums[*id].strings {
-                quote! { #taken.map(|e| #en::from(e.into_text())) }
+                quote! { #taken.map(|e| #en::from(e.text())) }
             } else {
                 quote! { #taken.map(|e| #en::from(codec::int_of(e))) }
             }
@@ -145,26 +142,35 @@ fn take_expr(ev: &Events, e: &XmlElement) -> TokenStream {
         ElementType::List { item, comma_separated } => {
             quote! { #taken.map(|e| codec::list(e, #item, #comma_separated)) }
         }
-    };
-    if e.required {
-        quote! { #taken.ok_or(EventError::Missing(#name))? }
-    } else {
-        taken
     }
 }
 
 fn decode_fn(ev: &Events, elements: &[XmlElement], extra: bool) -> TokenStream {
     if !extra {
-        // A header: a few elements at the front of the message, taken one by one.
+        // A header: its elements taken out in one pass (`codec::take_header`), each then read as its type.
+        let n = elements.len();
+        let specs = elements.iter().map(|e| {
+            let (name, required) = (&e.xml_name, e.required);
+            let shape = shape(ev, &e.ty);
+            quote! { codec::HeaderElement { name: #name, shape: #shape, required: #required } }
+        });
+        let taken = elements.iter().map(|e| ident(&e.field));
         let inits = elements.iter().map(|e| {
             let f = ident(&e.field);
-            let value = take_expr(ev, e);
-            quote! { #f: #value, }
+            let value = read_expr(ev, &e.ty, quote!(#f));
+            let name = &e.xml_name;
+            if e.required {
+                quote! { #f: #value.ok_or(EventError::Missing(#name))?, }
+            } else {
+                quote! { #f: #value, }
+            }
         });
         return quote! {
-            /// Takes this header's elements out of `elements` and leaves the others; on an error nothing is taken.
-            fn decode(elements: &mut Vec<Element>) -> Result<Self, EventError> {
-                Self::check(elements)?;
+            /// Takes this header's elements out of `elements`, with the element naming the event (at `kind`),
+            /// and leaves the others in their order; on an error only the element naming the event is taken.
+            fn decode(elements: &mut Vec<Element>, kind: usize) -> Result<Self, EventError> {
+                const HEADER: [codec::HeaderElement; #n] = [#(#specs),*];
+                let [#(#taken),*] = codec::take_header(elements, kind, &HEADER)?;
                 Ok(Self { #(#inits)* })
             }
         };
@@ -190,7 +196,7 @@ fn decode_fn(ev: &Events, elements: &[XmlElement], extra: bool) -> TokenStream {
             ElementType::Enum(id) => {
                 let en = ident(&ev.enums[*id].name);
                 if ev.enums[*id].strings {
-                    quote! { #en::from(element.into_text()) }
+                    quote! { #en::from(element.text()) }
                 } else {
                     quote! { #en::from(codec::int_of(element)) }
                 }
@@ -354,7 +360,6 @@ fn form_tokens(ev: &Events, form: &CallbackForm) -> TokenStream {
         doc_line(&format!("The body a callback of this form is answered with: `{reply}`."))
     };
     let new = new_fn(ev, &form.struct_name, &form.elements, false);
-    let check = check_fn(ev, &form.elements);
     let decode = decode_fn(ev, &form.elements, false);
     let write = write_fns(ev, &form.elements, false);
     quote! {
@@ -373,7 +378,6 @@ fn form_tokens(ev: &Events, form: &CallbackForm) -> TokenStream {
             #reply_doc
             pub const REPLY: &'static str = #reply;
             #new
-            #check
             #decode
             #write
         }
@@ -492,6 +496,7 @@ fn enum_tokens(e: &EventEnum) -> TokenStream {
             let (n, w) = (ident(&v.name), &v.wire);
             quote! { #w => Self::#n, }
         });
+        let from_str = from.clone();
         let as_str = e.values.iter().map(|v| {
             let (n, w) = (ident(&v.name), &v.wire);
             quote! { Self::#n => #w, }
@@ -533,7 +538,10 @@ fn enum_tokens(e: &EventEnum) -> TokenStream {
 
             impl From<&str> for #name {
                 fn from(value: &str) -> Self {
-                    Self::from(value.to_string())
+                    match value {
+                        #(#from_str)*
+                        _ => Self::Unknown(value.to_string()),
+                    }
                 }
             }
 
@@ -727,9 +735,8 @@ fn callback_event(ev: &Events) -> TokenStream {
     let tries = ev.forms.iter().map(|f| {
         let (v, s, kind) = (ident(&f.variant), ident(&f.struct_name), &f.kind);
         quote! {
-            if let Some(kind) = codec::take_readable(&mut elements, #kind, codec::Shape::Text) {
-                let name = kind.into_text();
-                return match #s::decode(&mut elements) {
+            if let Some((kind, name)) = codec::kind_element(&elements, #kind) {
+                return match #s::decode(&mut elements, kind) {
                     Ok(header) => {
                         CallbackEvent {
                             form: Some(Form::#v),

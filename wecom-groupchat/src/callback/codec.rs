@@ -106,12 +106,101 @@ impl Shape {
 /// Checks that the first element named `name` is present and reads as `shape`.
 #[doc(hidden)]
 pub fn check_required(elements: &[Element], name: &'static str, shape: Shape) -> Result<(), EventError> {
-    match find(elements, name) {
+    check_element(find(elements, name), name, shape)
+}
+
+/// Checks that `element`, the first one named `name` if any, is present and reads as `shape`.
+fn check_element(element: Option<&Element>, name: &'static str, shape: Shape) -> Result<(), EventError> {
+    match element {
         None => Err(EventError::Missing(name)),
         Some(e) if shape.fits(e) => Ok(()),
         Some(e) if shape == Shape::Int && e.children().is_empty() => Err(EventError::NotInteger(name)),
         Some(_) => Err(EventError::Malformed(name)),
     }
+}
+
+/// The element naming the event in a form: the index of the first element named `name`, with its text,
+/// when it has no child elements (otherwise the message is not in that form).
+#[doc(hidden)]
+pub fn kind_element(elements: &[Element], name: &str) -> Option<(usize, String)> {
+    let index = elements.iter().position(|e| e.name() == name)?;
+    let element = elements.get(index)?;
+    Shape::Text.fits(element).then(|| (index, element.text().to_string()))
+}
+
+/// An element of a header: its name, how it must look, whether the header needs it.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderElement {
+    /// The element's name.
+    pub name: &'static str,
+    /// How it must look to be read.
+    pub shape: Shape,
+    /// Whether a header without it does not read.
+    pub required: bool,
+}
+
+/// Takes a header's elements out of `elements` in one pass, with the element naming the event (at
+/// `kind`, see [`kind_element`]): for each of `header`, the first element of its name when it reads as
+/// its shape. The other elements keep their order.
+///
+/// When a required one is missing or does not read (the first error in `header`'s order, as
+/// [`check_required`] finds it), only the element naming the event is taken out, and the error returned.
+#[doc(hidden)]
+pub fn take_header<const N: usize>(
+    elements: &mut Vec<Element>,
+    kind: usize,
+    header: &[HeaderElement; N],
+) -> Result<[Option<Element>; N], EventError> {
+    // The index of the first element of each name (the one naming the event aside).
+    let mut first = [usize::MAX; N];
+    let mut found = 0;
+    for (i, element) in elements.iter().enumerate() {
+        if i == kind {
+            continue;
+        }
+        let name = element.name();
+        if let Some(slot) = header.iter().position(|h| h.name == name)
+            && let Some(at) = first.get_mut(slot)
+            && *at == usize::MAX
+        {
+            *at = i;
+            found += 1;
+            if found == N {
+                break;
+            }
+        }
+    }
+    let mut readable = [false; N];
+    for ((h, &at), readable) in header.iter().zip(&first).zip(&mut readable) {
+        let element = elements.get(at);
+        if h.required
+            && let Err(error) = check_element(element, h.name, h.shape)
+        {
+            if kind < elements.len() {
+                elements.remove(kind);
+            }
+            return Err(error);
+        }
+        *readable = element.is_some_and(|e| h.shape.fits(e));
+    }
+    let mut taken = [const { None }; N];
+    let mut rest = Vec::with_capacity(elements.len().saturating_sub(found + 1));
+    for (i, element) in std::mem::take(elements).into_iter().enumerate() {
+        if i == kind {
+            continue;
+        }
+        match first.iter().position(|&at| at == i) {
+            Some(slot) if readable.get(slot) == Some(&true) => {
+                if let Some(taken) = taken.get_mut(slot) {
+                    *taken = Some(element);
+                }
+            }
+            _ => rest.push(element),
+        }
+    }
+    *elements = rest;
+    Ok(taken)
 }
 
 /// Removes the first element named `name` if it reads as `shape`; one that does not is left in place.
@@ -304,6 +393,44 @@ mod tests {
         let mut elements = elements;
         assert!(take_readable(&mut elements, "N", Shape::Int).is_none());
         assert_eq!(elements.len(), 2, "an element that does not read stays");
+    }
+
+    #[test]
+    fn a_header_is_taken_in_one_pass_and_the_rest_keeps_its_order() {
+        const HEADER: [HeaderElement; 3] = [
+            HeaderElement { name: "A", shape: Shape::Text, required: true },
+            HeaderElement { name: "N", shape: Shape::Int, required: false },
+            HeaderElement { name: "T", shape: Shape::Int, required: true },
+        ];
+        let names = |elements: &[Element]| elements.iter().map(Element::name).collect::<Vec<_>>().join(" ");
+        let doc = "<xml><X>1</X><Kind>k</Kind><T>7</T><A>a</A><N>n</N><A>again</A><Y/><N>2</N><T>8</T></xml>";
+        let mut elements = xml::parse(doc).unwrap().into_children();
+        let (kind, name) = kind_element(&elements, "Kind").unwrap();
+        assert_eq!((kind, name.as_str()), (1, "k"));
+        let [a, n, t] = take_header(&mut elements, kind, &HEADER).unwrap();
+        assert_eq!(a.map(Element::into_text).as_deref(), Some("a"));
+        assert_eq!(t.map(int_of), Some(7));
+        // The first `N` does not read: it stays, and so does the second, as `take_readable` leaves them.
+        assert!(n.is_none());
+        assert_eq!(names(&elements), "X N A Y N T");
+        assert_eq!(elements[1].text(), "n");
+
+        // A required element missing or unreadable: the first error in the header's order; only the
+        // element naming the event is taken.
+        for (doc, error) in [
+            ("<xml><Kind>k</Kind><T>7</T></xml>", EventError::Missing("A")),
+            ("<xml><T>x</T><Kind>k</Kind><A><B/></A></xml>", EventError::Malformed("A")),
+            ("<xml><A>a</A><T>x</T><Kind>k</Kind><T>7</T></xml>", EventError::NotInteger("T")),
+        ] {
+            let mut elements = xml::parse(doc).unwrap().into_children();
+            let (kind, _) = kind_element(&elements, "Kind").unwrap();
+            let before: Vec<Element> = elements.iter().filter(|e| e.name() != "Kind").cloned().collect();
+            assert_eq!(take_header(&mut elements, kind, &HEADER).err(), Some(error), "{doc}");
+            assert_eq!(elements, before, "{doc}");
+        }
+        // The element naming the event must be text only; the first of its name decides.
+        let elements = xml::parse("<xml><Kind><B/></Kind><Kind>k</Kind></xml>").unwrap().into_children();
+        assert_eq!(kind_element(&elements, "Kind"), None);
     }
 
     #[test]

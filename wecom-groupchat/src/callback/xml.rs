@@ -5,6 +5,12 @@
 //! and numeric character references are unescaped, nesting depth and element count are bounded. Text
 //! and CDATA are read alike; attributes are ignored. Errors carry a byte offset at most, never text of the
 //! document.
+//!
+//! Two readers, one result: a document in the plain shape WeCom writes (no declaration, comment,
+//! attribute or reference; see `scan_plain`) is read in one pass over its bytes; any other document, and
+//! every document that breaks a rule, by `quick-xml`'s reader. The plain reader takes only documents the
+//! general one takes and reads them alike (tested against it on random documents, and fuzzed), so every
+//! error is the general reader's.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -279,7 +285,11 @@ pub fn parse_bytes(input: &[u8]) -> Result<Element, XmlError> {
 /// Parses a document and returns its root element.
 pub fn parse(input: &str) -> Result<Element, XmlError> {
     let mut tree = Tree::new(Arc::from(input));
-    let mut outcome = scan(input, &mut tree, Whitespace::Skip);
+    let mut outcome = Ok(true);
+    if !scan_plain(input, &mut tree) {
+        tree.reset();
+        outcome = scan(input, &mut tree, Whitespace::Skip);
+    }
     if let Ok(false) = outcome {
         tree.reset();
         outcome = scan(input, &mut tree, Whitespace::Keep);
@@ -296,12 +306,33 @@ pub fn parse(input: &str) -> Result<Element, XmlError> {
 /// where it is a single piece of it. `None` when there is no such child; the first one's text otherwise.
 pub(crate) fn root_child_text<'a>(input: &'a [u8], name: &str) -> Result<(usize, Option<Cow<'a, str>>), XmlError> {
     let input = std::str::from_utf8(input).map_err(|_| XmlError::NotUtf8)?;
-    let mut find = ChildText { name, depth: 0, count: 0, inside: false, text: None, joined: false };
+    let fresh = || ChildText { name, depth: 0, count: 0, inside: false, text: None, joined: false };
+    let mut find = fresh();
+    if scan_plain(input, &mut find) {
+        return Ok((find.count, find.text));
+    }
+    find = fresh();
     if !scan(input, &mut find, Whitespace::Skip)? {
-        find = ChildText { name, depth: 0, count: 0, inside: false, text: None, joined: false };
+        find = fresh();
         scan(input, &mut find, Whitespace::Keep)?;
     }
     Ok((find.count, find.text))
+}
+
+/// [`parse`] by the general reader alone (the plain one of [`scan_plain`] not tried first): for tests and
+/// fuzzing, which check that both read every document alike.
+#[doc(hidden)]
+pub fn parse_general(input: &str) -> Result<Element, XmlError> {
+    let mut tree = Tree::new(Arc::from(input));
+    let mut outcome = scan(input, &mut tree, Whitespace::Skip);
+    if let Ok(false) = outcome {
+        tree.reset();
+        outcome = scan(input, &mut tree, Whitespace::Keep);
+    }
+    let root = tree.root.take();
+    tree.recycle();
+    outcome?;
+    root.ok_or(XmlError::NoRoot)
 }
 
 /// A name or a piece of character data as the reader hands it over.
@@ -410,6 +441,174 @@ fn scan<'a>(input: &'a str, sink: &mut impl Sink<'a>, whitespace: Whitespace) ->
         }
     }
 }
+
+/// Reads a *plain* document — the shape WeCom writes its messages and envelopes in — and reports it to
+/// `sink` exactly as [`scan`] reports it with [`Whitespace::Skip`], in a fraction of the time: one pass over
+/// the bytes, with no event values in between.
+///
+/// Plain is: whitespace (space, tab, line feed) around one root element; start tags `<Name>` and
+/// `<Name/>` with no attributes and no whitespace; end tags `</Name>` exactly as their start; character
+/// data with no reference and no carriage return; CDATA sections inside the root; ASCII names that are XML
+/// names; no more than [`MAX_DEPTH`] levels and [`MAX_ELEMENTS`] elements. At anything else — a
+/// declaration, a comment, a processing instruction, a DOCTYPE, an attribute, a reference, a `\r`, a
+/// non-ASCII name, the end of the input too early, any breach of the rules, a text the sink has joined
+/// from several pieces — it stops and returns `false`, having reported part of the document: the sink must
+/// then be emptied and the document read by [`scan`], whose result (and error) it is. Returns `true` when
+/// it has read the whole document.
+///
+/// So this reader takes only documents the general one takes, and reports them alike: it reads a subset
+/// of XML, and leaves every other document, and every error, to [`scan`].
+fn scan_plain<'a>(input: &'a str, sink: &mut impl Sink<'a>) -> bool {
+    let bytes = input.as_bytes();
+    // The open elements' names, as (offset, length) in the input, innermost last.
+    let mut names = [(0usize, 0usize); MAX_DEPTH];
+    let mut depth = 0usize;
+    let mut count = 0usize;
+    let mut had_root = false;
+    let mut at = 0usize;
+    loop {
+        // Character data up to the next markup (or the end of the input).
+        let Some(rest) = bytes.get(at..) else { return false };
+        let end = markup(rest).map_or(bytes.len(), |i| at + i);
+        if end > at {
+            if depth == 0 {
+                // Outside the root element, whitespace only.
+                if !bytes.get(at..end).is_some_and(|t| t.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\n'))) {
+                    return false;
+                }
+            } else {
+                // Leading whitespace skipped, as the general reader does with `Whitespace::Skip`.
+                let Some(raw) = input.get(at..end) else { return false };
+                let text = trim_start(raw);
+                if !text.is_empty() {
+                    sink.text(Piece::Input(text, end - text.len()));
+                    if sink.joined() {
+                        return false;
+                    }
+                }
+            }
+        }
+        match bytes.get(end) {
+            None => return depth == 0 && had_root,
+            Some(b'<') => at = end + 1,
+            // A reference or a carriage return.
+            Some(_) => return false,
+        }
+        match bytes.get(at) {
+            Some(b'/') => {
+                // `</Name>`, the name of the innermost open element.
+                let Some(inner) = depth.checked_sub(1) else { return false };
+                let Some(&(name_at, len)) = names.get(inner) else { return false };
+                let from = at + 1;
+                if bytes.get(from..from + len) != bytes.get(name_at..name_at + len)
+                    || bytes.get(from + len) != Some(&b'>')
+                {
+                    return false;
+                }
+                at = from + len + 1;
+                depth = inner;
+                sink.close();
+            }
+            Some(b'!') => {
+                // `<![CDATA[…]]>` inside the root: its content up to the first `]]>`, as it is.
+                if depth == 0 || !bytes.get(at..).is_some_and(|b| b.starts_with(b"![CDATA[")) {
+                    return false;
+                }
+                let from = at + 8;
+                let Some(close) = cdata_end(bytes, from) else { return false };
+                let Some(text) = input.get(from..close) else { return false };
+                if !text.is_empty() {
+                    sink.text(Piece::Input(text, from));
+                    if sink.joined() {
+                        return false;
+                    }
+                }
+                at = close + 3;
+            }
+            Some(&first) if NAME_BYTES[usize::from(first)] & NAME_START != 0 => {
+                // `<Name>` or `<Name/>`.
+                if had_root && depth == 0 {
+                    return false;
+                }
+                let Some(tail) = bytes.get(at + 1..) else { return false };
+                let name_end =
+                    at + 1 + tail.iter().take_while(|&&b| NAME_BYTES[usize::from(b)] & NAME_CHAR != 0).count();
+                let empty = match bytes.get(name_end) {
+                    Some(b'>') => false,
+                    Some(b'/') if bytes.get(name_end + 1) == Some(&b'>') => true,
+                    _ => return false,
+                };
+                count += 1;
+                if count > MAX_ELEMENTS || depth >= MAX_DEPTH {
+                    return false;
+                }
+                let Some(name) = input.get(at..name_end) else { return false };
+                sink.open(Piece::Input(name, at));
+                had_root = true;
+                if empty {
+                    sink.close();
+                    at = name_end + 2;
+                } else {
+                    let Some(slot) = names.get_mut(depth) else { return false };
+                    *slot = (at, name_end - at);
+                    depth += 1;
+                    at = name_end + 1;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// Runs of character data up to this long are searched byte by byte (most of a message's are: the
+/// whitespace between elements, short values), longer ones with `memchr`, whose set-up costs more than
+/// such a short run.
+const SHORT_RUN: usize = 32;
+
+/// The offset of the first `<`, `&` or `\r` in `text`.
+#[inline]
+fn markup(text: &[u8]) -> Option<usize> {
+    let short = text.get(..SHORT_RUN).unwrap_or(text);
+    match short.iter().position(|&b| matches!(b, b'<' | b'&' | b'\r')) {
+        Some(i) => Some(i),
+        None if short.len() < text.len() => {
+            memchr::memchr3(b'<', b'&', b'\r', text.get(SHORT_RUN..)?).map(|i| i + SHORT_RUN)
+        }
+        None => None,
+    }
+}
+
+/// Where the CDATA section whose content starts at `from` ends: the offset of its first `]]>`.
+#[inline]
+fn cdata_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let content = bytes.get(from..)?;
+    memchr::memchr_iter(b'>', content).find(|&i| i >= 2 && content.get(i - 2..i) == Some(b"]]")).map(|i| from + i - 2)
+}
+
+/// [`NAME_BYTES`]: a byte that may begin an XML name.
+const NAME_START: u8 = 1;
+/// [`NAME_BYTES`]: a byte that may continue an XML name.
+const NAME_CHAR: u8 = 2;
+
+/// What each ASCII byte may be in an XML name ([`NAME_START`], [`NAME_CHAR`]); 0 for every other byte.
+static NAME_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        let start = c.is_ascii_alphabetic() || c == b'_' || c == b':';
+        let char = start || c.is_ascii_digit() || c == b'-' || c == b'.';
+        table[b] = if start {
+            NAME_START | NAME_CHAR
+        } else if char {
+            NAME_CHAR
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
 
 /// `bytes` from the reader: when they are a slice of `input` (as a reader of a `&str` hands them
 /// over), that `&str` and its offset, with no second UTF-8 validation; otherwise a copy.
@@ -690,8 +889,8 @@ fn is_name(name: &str) -> bool {
     // ASCII names (all of WeCom's) byte by byte; others by character class.
     let bytes = name.as_bytes();
     if bytes.is_ascii() {
-        return bytes.first().is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b':'))
-            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.'));
+        return bytes.first().is_some_and(|&b| NAME_BYTES[usize::from(b)] & NAME_START != 0)
+            && bytes.iter().all(|&b| NAME_BYTES[usize::from(b)] & NAME_CHAR != 0);
     }
     let start = |c: char| c.is_alphabetic() || c == '_' || c == ':';
     let rest = |c: char| c.is_alphanumeric() || matches!(c, '_' | ':' | '-' | '.' | '\u{B7}');
@@ -1048,6 +1247,179 @@ mod tests {
                 (a, b) => panic!("{doc:?}: {a:?} but {b:?}"),
             }
         }
+    }
+
+    /// Whether the plain reader reads `doc` to its end (into a tree).
+    fn plain_reads(doc: &str) -> bool {
+        let mut tree = Tree::new(Arc::from(doc));
+        scan_plain(doc, &mut tree)
+    }
+
+    /// The plain reader takes only documents the general one takes, and reads them alike (tree, and the
+    /// envelope's child text); every other document — and every error — is the general reader's.
+    #[test]
+    fn the_plain_reader_reads_as_the_general_one_or_leaves_the_document_to_it() {
+        let taken = [
+            "<xml><A>a</A><B><![CDATA[ b ]]></B></xml>",
+            "\n\t <xml>\n\t<A>\n a b \n</A>\n<E/><L><Item>x</Item><Item/></L></xml>\n ",
+            "<xml/>",
+            "<a-b.c_d:e><_x>1</_x></a-b.c_d:e>",
+            "<xml><A>x > y ]]> z</A><B><![CDATA[<&\r\n]]]]></B></xml>",
+            "<xml><A><![CDATA[]]></A><B><![CDATA[]]]></B><C><![CDATA[x]]]]></C></xml>",
+            "<xml><A>中文</A><B><![CDATA[名字]]></B></xml>",
+        ];
+        for doc in taken {
+            assert!(plain_reads(doc), "{doc:?}");
+            assert_eq!(parse(doc), parse_general(doc), "{doc:?}");
+        }
+        let left = [
+            // Not in the plain shape (read by the general reader, which takes them).
+            "<?xml version=\"1.0\"?><xml/>",
+            "<xml><!-- c --></xml>",
+            "<xml a=\"1\"/>",
+            "<xml ><A/></xml>",
+            "<xml><A/ ></xml>",
+            "<xml><A></A ></xml>",
+            "<xml>a &amp; b</xml>",
+            "<xml>a\r\nb</xml>",
+            "\r\n<xml/>",
+            "<名字/>",
+            "<xml><A> a <![CDATA[b]]></A></xml>",
+            "<xml>x<A/>y</xml>",
+            "\u{feff}<xml/>",
+            // Errors.
+            "",
+            " ",
+            "<xml>",
+            "<xml></xm>",
+            "<xml></xmll>",
+            "<xml></x",
+            "<xml></xml",
+            "<xml><![CDATA[x</xml>",
+            "<xml/><xml/>",
+            "<xml/>x",
+            "x<xml/>",
+            "<![CDATA[ ]]><xml/>",
+            "<xml/><![CDATA[x]]>",
+            "</xml>",
+            "<1a/>",
+            "<-a/>",
+            "<a//>",
+            "<>",
+            "<",
+            "<xml><!DOCTYPE x></xml>",
+            "<!DOCTYPE x><xml/>",
+            "<xml>&secret;</xml>",
+        ];
+        for doc in left {
+            assert!(!plain_reads(doc), "{doc:?}");
+            assert_eq!(parse(doc), parse_general(doc), "{doc:?}");
+        }
+        let deep = |n: usize| format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        assert!(plain_reads(&deep(MAX_DEPTH)));
+        assert!(!plain_reads(&deep(MAX_DEPTH + 1)));
+        assert_eq!(parse(&deep(MAX_DEPTH + 1)), Err(XmlError::TooDeep));
+        let wide = |n: usize| format!("<xml>{}</xml>", "<i/>".repeat(n));
+        assert!(plain_reads(&wide(MAX_ELEMENTS - 1)));
+        assert!(!plain_reads(&wide(MAX_ELEMENTS)));
+        assert_eq!(parse(&wide(MAX_ELEMENTS)), Err(XmlError::TooManyElements));
+        for example in crate::events::EXAMPLES {
+            assert!(plain_reads(example.xml), "{}", example.name);
+        }
+        // Runs around the length where the search changes from byte by byte to `memchr`.
+        for len in 0..80 {
+            for fill in ["x", "]", ">", " ", "]>"] {
+                let run = fill.repeat(len);
+                for doc in [
+                    format!("<xml><A><![CDATA[{run}]]></A><B><![CDATA[{run}]]]]></B></xml>"),
+                    format!("<xml><A>{run}</A><B>{run}&amp;</B></xml>"),
+                    format!("<xml><A>{run}\r</A></xml>"),
+                    format!("<xml>{run}</xml>"),
+                    format!("{run}<xml/>{run}"),
+                    format!("<xml><![CDATA[{run}</xml>"),
+                ] {
+                    assert_eq!(parse(&doc), parse_general(&doc), "{doc:?}");
+                }
+            }
+        }
+
+        // Random documents from pieces around the plain shape's edges: the same tree or the same error.
+        const PIECES: [&str; 26] = [
+            "<a>",
+            "</a>",
+            "<b>",
+            "</b>",
+            "<c/>",
+            "<a/>",
+            "<b >",
+            "</b >",
+            "<a/ >",
+            " ",
+            "\n\t",
+            "\t",
+            "x",
+            " y ",
+            "<![CDATA[",
+            "]]>",
+            "]]",
+            ">",
+            "<![CDATA[ z ]]>",
+            "<![CDATA[]]>",
+            "<",
+            "&amp;",
+            "\r",
+            "<!-- c -->",
+            "中",
+            "<?pi?>",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut plain = 0;
+        for _ in 0..20_000 {
+            let mut doc = String::new();
+            let wrap = next(4) != 0;
+            if wrap {
+                doc.push_str(["", " ", "\n"][next(3)]);
+                doc.push_str("<xml>");
+            }
+            for _ in 0..next(12) {
+                // Mostly well-nested elements, so that many documents are plain.
+                match next(3) {
+                    0 => doc.push_str(PIECES[next(PIECES.len())]),
+                    _ => {
+                        let name = ["a", "b", "Item", "A1"][next(4)];
+                        let inner = ["", "v", " v ", "<![CDATA[w]]>", "\n\t<c/>\n", "<d>u</d>"][next(6)];
+                        doc.push_str(&format!("<{name}>{inner}</{name}>"));
+                    }
+                }
+            }
+            if wrap {
+                doc.push_str("</xml>");
+                doc.push_str(["", " ", "\n"][next(3)]);
+            }
+            let general = parse_general(&doc);
+            if plain_reads(&doc) {
+                plain += 1;
+                assert!(general.is_ok(), "{doc:?}: the plain reader took a document the general one refuses");
+            }
+            assert_eq!(parse(&doc), general, "{doc:?}");
+            let mut find = ChildText { name: "a", depth: 0, count: 0, inside: false, text: None, joined: false };
+            let found_plain = scan_plain(&doc, &mut find).then_some((find.count, find.text));
+            match (found_plain, &general) {
+                (Some((count, text)), Ok(root)) => {
+                    assert_eq!(count, root.children().iter().filter(|c| c.name() == "a").count(), "{doc:?}");
+                    assert_eq!(text.as_deref(), root.child_text("a"), "{doc:?}");
+                }
+                (Some(_), Err(e)) => panic!("{doc:?}: the plain reader found a child text, the general one {e:?}"),
+                (None, _) => {}
+            }
+        }
+        assert!(plain > 5_000, "only {plain} plain documents: the test no longer exercises the plain reader");
     }
 
     #[test]

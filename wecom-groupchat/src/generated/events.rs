@@ -72,37 +72,47 @@ impl AppHeader {
         }
     }
 
-    /// Whether `elements` hold this message's required elements, each readable as its type.
-    fn check(elements: &[Element]) -> Result<(), EventError> {
-        codec::check_required(elements, "ToUserName", codec::Shape::Text)?;
-        codec::check_required(elements, "FromUserName", codec::Shape::Text)?;
-        codec::check_required(elements, "CreateTime", codec::Shape::Int)?;
-        codec::check_required(elements, "MsgType", codec::Shape::Text)?;
-        Ok(())
-    }
-
-    /// Takes this header's elements out of `elements` and leaves the others; on an error nothing is taken.
-    fn decode(elements: &mut Vec<Element>) -> Result<Self, EventError> {
-        Self::check(elements)?;
+    /// Takes this header's elements out of `elements`, with the element naming the event (at `kind`),
+    /// and leaves the others in their order; on an error only the element naming the event is taken.
+    fn decode(elements: &mut Vec<Element>, kind: usize) -> Result<Self, EventError> {
+        const HEADER: [codec::HeaderElement; 4usize] = [
+            codec::HeaderElement {
+                name: "ToUserName",
+                shape: codec::Shape::Text,
+                required: true,
+            },
+            codec::HeaderElement {
+                name: "FromUserName",
+                shape: codec::Shape::Text,
+                required: true,
+            },
+            codec::HeaderElement {
+                name: "CreateTime",
+                shape: codec::Shape::Int,
+                required: true,
+            },
+            codec::HeaderElement {
+                name: "MsgType",
+                shape: codec::Shape::Text,
+                required: true,
+            },
+        ];
+        let [to_user_name, from_user_name, create_time, msg_type] = codec::take_header(
+            elements,
+            kind,
+            &HEADER,
+        )?;
         Ok(Self {
-            to_user_name: codec::take_readable(
-                    elements,
-                    "ToUserName",
-                    codec::Shape::Text,
-                )
+            to_user_name: to_user_name
                 .map(Element::into_text)
                 .ok_or(EventError::Missing("ToUserName"))?,
-            from_user_name: codec::take_readable(
-                    elements,
-                    "FromUserName",
-                    codec::Shape::Text,
-                )
+            from_user_name: from_user_name
                 .map(Element::into_text)
                 .ok_or(EventError::Missing("FromUserName"))?,
-            create_time: codec::take_readable(elements, "CreateTime", codec::Shape::Int)
+            create_time: create_time
                 .map(codec::int_of)
                 .ok_or(EventError::Missing("CreateTime"))?,
-            msg_type: codec::take_readable(elements, "MsgType", codec::Shape::Text)
+            msg_type: msg_type
                 .map(Element::into_text)
                 .ok_or(EventError::Missing("MsgType"))?,
         })
@@ -157,27 +167,37 @@ impl ThirdPartyHeader {
         }
     }
 
-    /// Whether `elements` hold this message's required elements, each readable as its type.
-    fn check(elements: &[Element]) -> Result<(), EventError> {
-        codec::check_required(elements, "SuiteId", codec::Shape::Text)?;
-        codec::check_required(elements, "TimeStamp", codec::Shape::Int)?;
-        Ok(())
-    }
-
-    /// Takes this header's elements out of `elements` and leaves the others; on an error nothing is taken.
-    fn decode(elements: &mut Vec<Element>) -> Result<Self, EventError> {
-        Self::check(elements)?;
+    /// Takes this header's elements out of `elements`, with the element naming the event (at `kind`),
+    /// and leaves the others in their order; on an error only the element naming the event is taken.
+    fn decode(elements: &mut Vec<Element>, kind: usize) -> Result<Self, EventError> {
+        const HEADER: [codec::HeaderElement; 3usize] = [
+            codec::HeaderElement {
+                name: "SuiteId",
+                shape: codec::Shape::Text,
+                required: true,
+            },
+            codec::HeaderElement {
+                name: "AuthCorpId",
+                shape: codec::Shape::Text,
+                required: false,
+            },
+            codec::HeaderElement {
+                name: "TimeStamp",
+                shape: codec::Shape::Int,
+                required: true,
+            },
+        ];
+        let [suite_id, auth_corp_id, time_stamp] = codec::take_header(
+            elements,
+            kind,
+            &HEADER,
+        )?;
         Ok(Self {
-            suite_id: codec::take_readable(elements, "SuiteId", codec::Shape::Text)
+            suite_id: suite_id
                 .map(Element::into_text)
                 .ok_or(EventError::Missing("SuiteId"))?,
-            auth_corp_id: codec::take_readable(
-                    elements,
-                    "AuthCorpId",
-                    codec::Shape::Text,
-                )
-                .map(Element::into_text),
-            time_stamp: codec::take_readable(elements, "TimeStamp", codec::Shape::Int)
+            auth_corp_id: auth_corp_id.map(Element::into_text),
+            time_stamp: time_stamp
                 .map(codec::int_of)
                 .ok_or(EventError::Missing("TimeStamp"))?,
         })
@@ -331,7 +351,12 @@ impl From<String> for ChangeType {
 
 impl From<&str> for ChangeType {
     fn from(value: &str) -> Self {
-        Self::from(value.to_string())
+        match value {
+            "create" => Self::Create,
+            "update" => Self::Update,
+            "dismiss" => Self::Dismiss,
+            _ => Self::Unknown(value.to_string()),
+        }
     }
 }
 
@@ -399,7 +424,14 @@ impl From<String> for UpdateDetail {
 
 impl From<&str> for UpdateDetail {
     fn from(value: &str) -> Self {
-        Self::from(value.to_string())
+        match value {
+            "add_member" => Self::AddMember,
+            "del_member" => Self::DelMember,
+            "change_owner" => Self::ChangeOwner,
+            "change_name" => Self::ChangeName,
+            "change_notice" => Self::ChangeNotice,
+            _ => Self::Unknown(value.to_string()),
+        }
     }
 }
 
@@ -621,8 +653,8 @@ impl ChangeExternalChat {
             }
             match slot {
                 0usize => chat_id = Some(element.into_text()),
-                1usize => change_type = Some(ChangeType::from(element.into_text())),
-                2usize => update_detail = Some(UpdateDetail::from(element.into_text())),
+                1usize => change_type = Some(ChangeType::from(element.text())),
+                2usize => update_detail = Some(UpdateDetail::from(element.text())),
                 3usize => join_scene = Some(EventJoinScene::from(codec::int_of(element))),
                 4usize => quit_scene = Some(QuitScene::from(codec::int_of(element))),
                 5usize => mem_change_cnt = Some(codec::int_of(element)),
@@ -811,13 +843,8 @@ impl CallbackEvent {
     /// Reads a decrypted message (its `<xml>` root, see [`crate::callback::xml::parse`]).
     pub fn decode(root: Element) -> Self {
         let mut elements = root.into_children();
-        if let Some(kind) = codec::take_readable(
-            &mut elements,
-            "Event",
-            codec::Shape::Text,
-        ) {
-            let name = kind.into_text();
-            return match AppHeader::decode(&mut elements) {
+        if let Some((kind, name)) = codec::kind_element(&elements, "Event") {
+            return match AppHeader::decode(&mut elements, kind) {
                 Ok(header) => {
                     CallbackEvent {
                         form: Some(Form::App),
@@ -838,13 +865,8 @@ impl CallbackEvent {
                 }
             };
         }
-        if let Some(kind) = codec::take_readable(
-            &mut elements,
-            "InfoType",
-            codec::Shape::Text,
-        ) {
-            let name = kind.into_text();
-            return match ThirdPartyHeader::decode(&mut elements) {
+        if let Some((kind, name)) = codec::kind_element(&elements, "InfoType") {
+            return match ThirdPartyHeader::decode(&mut elements, kind) {
                 Ok(header) => {
                     CallbackEvent {
                         form: Some(Form::ThirdParty),
