@@ -1,7 +1,14 @@
 //! Whether Redis answers, as seen by one process: shared by the token store and the rate budget, each
 //! with a state of its own. One warning per outage, one probe at a time while Redis is away.
 
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+/// A state lock of the Redis-backed pieces, taken even after a panic elsewhere poisoned it (their states
+/// stay consistent between statements).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Whether Redis answers, as seen by this process.
 ///

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -22,7 +22,7 @@ use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
-use crate::redis_health::{Health, Transition};
+use crate::redis_health::{Health, Transition, lock};
 use crate::secret::Secret;
 use crate::token::{MemoryTokenStore, RefreshLock, StoreError, StoredToken, TokenStore};
 
@@ -104,10 +104,6 @@ impl fmt::Debug for RedisTokenStore {
             .field("when_unavailable", &self.inner.options.when_unavailable)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// `pause` scaled by a random factor in [0.5, 1).

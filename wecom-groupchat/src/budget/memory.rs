@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::schedule::{Plan, Reservation, State, micros};
+use super::schedule::{self, Plan, Reservation, State, micros};
 use super::{Acquired, Blocked, BudgetKey, BudgetOptions, BudgetStats, Count, Counters, RateBudget};
 use crate::error::Error;
 use crate::ratelimit::Window;
@@ -115,7 +115,7 @@ impl RateBudget for MemoryBudget {
                 None => return Ok(Acquired { waited: Duration::ZERO }),
                 Some((Reservation::Blocked(until), _)) => {
                     inner.counters.bump(Count::FailedFast);
-                    return Err(Blocked { remaining: Duration::from_micros((until - now).max(0) as u64) });
+                    return Err(Blocked { remaining: schedule::from_micros(until - now) });
                 }
                 Some((Reservation::Slot(slot), blocked)) => {
                     // Sleep only for a slot still ahead: the timer rounds up to the next millisecond, so
@@ -139,7 +139,7 @@ impl RateBudget for MemoryBudget {
                         continue;
                     }
                     inner.counters.bump(Count::Acquired);
-                    let waited = Duration::from_micros((super::since(inner.origin) - started).max(0) as u64);
+                    let waited = schedule::from_micros(super::since(inner.origin) - started);
                     if ahead || block_wait {
                         inner.counters.bump(Count::Waited);
                     }

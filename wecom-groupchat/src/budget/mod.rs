@@ -248,5 +248,5 @@ pub(crate) fn since(origin: tokio::time::Instant) -> i64 {
 
 /// The tokio instant `at` microseconds after `origin`.
 pub(crate) fn instant(origin: tokio::time::Instant, at: i64) -> tokio::time::Instant {
-    origin + Duration::from_micros(u64::try_from(at).unwrap_or(0))
+    origin + schedule::from_micros(at)
 }

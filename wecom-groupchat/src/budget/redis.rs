@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -23,11 +23,11 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use super::schedule::{Plan, Reservation, State, micros};
+use super::schedule::{self, Plan, Reservation, State, micros};
 use super::{Acquired, Blocked, BudgetKey, BudgetOptions, BudgetStats, Count, Counters, RateBudget};
 use crate::error::Error;
 use crate::ratelimit::Window;
-use crate::redis_health::{Health, Transition};
+use crate::redis_health::{Health, Transition, lock};
 
 /// Settings of a [`RedisBudget`].
 #[derive(Debug, Clone)]
@@ -132,14 +132,6 @@ impl fmt::Debug for RedisBudget {
             .field("budget", &self.inner.options.budget)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn duration(us: i64) -> Duration {
-    Duration::from_micros(u64::try_from(us).unwrap_or(0))
 }
 
 impl RedisBudget {
@@ -400,7 +392,7 @@ impl RateBudget for RedisBudget {
                 None => return Ok(Acquired { waited: Duration::ZERO }),
                 Some((Reservation::Blocked(until), _)) => {
                     counters.bump(Count::FailedFast);
-                    return Err(Blocked { remaining: duration(until - self.now()) });
+                    return Err(Blocked { remaining: schedule::from_micros(until - self.now()) });
                 }
                 Some((Reservation::Slot(slot), blocked)) => {
                     // Sleep only for a slot still ahead: the timer rounds up to the next millisecond, so
@@ -430,7 +422,7 @@ impl RateBudget for RedisBudget {
                     if block_wait || blocked {
                         counters.bump(Count::BlockWaits);
                     }
-                    return Ok(Acquired { waited: duration(self.now() - started) });
+                    return Ok(Acquired { waited: schedule::from_micros(self.now() - started) });
                 }
             }
         }

@@ -36,6 +36,11 @@ pub(crate) fn micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX / 4).min(i64::MAX / 4)
 }
 
+/// The inverse of [`micros`]: whole microseconds as a duration, a negative count as zero.
+pub(crate) fn from_micros(us: i64) -> Duration {
+    Duration::from_micros(u64::try_from(us).unwrap_or(0))
+}
+
 fn div_ceil(a: i64, b: i64) -> i64 {
     (a + b - 1).div_euclid(b)
 }
