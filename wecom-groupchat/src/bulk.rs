@@ -14,17 +14,23 @@ use crate::client::Client;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 
-/// An endpoint taking a list of ids and answering per-id failures. Implemented by generated code.
+/// An endpoint taking a list of ids and answering per-id failures: the request types of the spec's bulk
+/// endpoints (listed below). Implemented by generated code only; its items are not part of the API.
 pub trait Batched: Endpoint {
     /// Largest batch the endpoint accepts.
+    #[doc(hidden)]
     const BATCH_SIZE: usize;
     /// JSON name of the id list (validation errors name its items by their index).
+    #[doc(hidden)]
     const ITEMS_FIELD: &'static str;
     /// Takes the id list out of the request.
+    #[doc(hidden)]
     fn take_items(&mut self) -> Vec<String>;
     /// Puts an id list into the request.
+    #[doc(hidden)]
     fn set_items(&mut self, items: Vec<String>);
     /// The ids the response lists as failed.
+    #[doc(hidden)]
     fn failures(response: &Self::Response) -> Vec<ItemFailure<'_>>;
 }
 

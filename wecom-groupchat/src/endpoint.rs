@@ -135,7 +135,9 @@ pub trait Endpoint: Serialize + DeserializeOwned + Validate + Clone + fmt::Debug
     const INFO: &'static EndpointInfo;
 }
 
-/// One documented example exchange of an endpoint ([`crate::examples::EXAMPLES`]), as compact JSON text.
+/// One documented example exchange of an endpoint (`crate::examples::EXAMPLES`), as compact JSON text.
+/// Not part of the API: the simulator answers with these.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Example {

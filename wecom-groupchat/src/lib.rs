@@ -16,9 +16,30 @@
 //! - **Retries** ([`retry`]): reads retry transient failures with backoff; writes (`transfer`,
 //!   `add_join_way` …) are never replayed blindly.
 //! - **Validation** ([`validate`]): documented limits are checked before anything is sent.
-//! - **Paging, bulk, windows** ([`paging`], [`bulk`], [`windows`]): streams over every page, transfers of
-//!   any number of chats with a per-chat report, statistics over any range of days.
+//! - **Paging, bulk, windows** ([`Client::list_stream`], [`bulk`], [`windows`]): streams over every page,
+//!   transfers of any number of chats with a per-chat report, statistics over any range of days.
 //! - **Errors** ([`Error`]): one type to match on; no secret or token ever appears in one.
+//!
+//! ## The public API
+//!
+//! | where | what |
+//! |---|---|
+//! | [`Client`], [`ClientBuilder`] | one method per endpoint, plus `*_stream`, `*_range` and `*_batched` where the spec annotates paging, windows or bulk; [`Client::call`] for any request type; [`Client::from_env`] |
+//! | [`types`] | the request and response types, enums and their documented limits (`LIMIT_MAX` …) |
+//! | [`endpoints`], [`endpoint`] | the endpoint table ([`endpoints::ALL`]): path, retry class, paging, rate limit; the [`Endpoint`](endpoint::Endpoint) trait of every request type |
+//! | [`events`], [`callback`] | typed callback events; the WXBizMsgCrypt crypto and a framework-agnostic receiver (`callback::axum` with feature `axum`) |
+//! | [`Error`] and the types it carries, [`codes`], [`error_codes`], [`error_code`] | errors; every documented errcode by name and what a client should do with it |
+//! | [`api`] | API-wide constants from the spec: base URL, token endpoint, rate limits, day zone, environment variables |
+//! | [`token`], `redis_store` (feature `redis`) | token providers and stores |
+//! | [`budget`], [`ratelimit`], [`retry`] | rate budgets, the limits a client keeps to, when a call is sent again |
+//! | [`validate`], [`ValidationError`] | checking a request against the spec before sending it |
+//! | [`bulk`], [`windows`], [`time`] | bulk reports, statistics windows, WeCom's days |
+//! | [`Secret`], [`mask_secrets`], [`sanitize_text`], [`WireEnum`] | secrets that never print; text made safe to log; integer enums that keep unknown values |
+//!
+//! Public types that may grow are `#[non_exhaustive]`. Items hidden from these docs (the modules `wire`,
+//! `dynamic`, `schema` and `paging`, `validate::check`, the generated examples) are shared with the
+//! simulator, the command line and the tests of this workspace. They are not part of the API and may change
+//! in any release; those crates require this one at an exact version (`=`), so they always match.
 //!
 //! ```no_run
 //! use futures::TryStreamExt;
@@ -46,11 +67,13 @@ pub mod budget;
 pub mod bulk;
 pub mod callback;
 mod client;
+#[doc(hidden)]
 pub mod dynamic;
 pub mod endpoint;
 mod error;
 pub mod error_code;
 mod from_env;
+#[doc(hidden)]
 pub mod paging;
 pub mod ratelimit;
 #[cfg(feature = "redis")]
@@ -58,12 +81,14 @@ mod redis_health;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod retry;
+#[doc(hidden)]
 pub mod schema;
 mod secret;
 pub mod time;
 pub mod token;
 pub mod validate;
 pub mod windows;
+#[doc(hidden)]
 pub mod wire;
 
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_VALUES};
@@ -72,9 +97,12 @@ pub use error::{
     TransportKind, sanitize_text,
 };
 pub use generated::error_codes::codes;
-pub use generated::{endpoints, error_codes, events, examples, types};
+#[doc(hidden)]
+pub use generated::examples;
+pub use generated::{endpoints, error_codes, events, types};
 pub use secret::{Secret, mask_secrets};
 pub use validate::ValidationError;
+pub use wire::WireEnum;
 
 /// API-wide constants from the spec (base URL, token endpoint, documented rate limits, day offset).
 pub mod api {

@@ -276,6 +276,8 @@ pub trait Validate {
 }
 
 /// The checks generated code calls. Each returns an error naming the field, the value and the limit.
+/// Not part of the API: shared with the command line, which checks flags with them.
+#[doc(hidden)]
 pub mod check {
     use super::*;
 

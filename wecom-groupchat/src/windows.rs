@@ -1,7 +1,7 @@
 //! Statistics over any range of days and any number of owners, generic over the spec's `windows`
 //! annotation: the range is split into windows of at most `MAX_DAYS` (days start at the spec's day
 //! boundary) and the owners into batches of at most `OWNER_BATCH`; every item comes back with its window.
-//! The allowed days are checked by the same functions the generated validation calls ([`check`]), with the
+//! The allowed days are checked by the same functions the generated validation calls, with the
 //! spec's limits and errcode.
 
 use futures::{Stream, StreamExt, TryStreamExt, stream};
