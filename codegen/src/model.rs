@@ -4,7 +4,10 @@
 //!
 //! Only [`crate::check`] builds it; emitters read it and never the raw spec.
 
-pub use crate::spec::{ErrorRetrySpec as ErrorRetry, HttpMethod, RateLimitSpec as RateLimit, RetrySpec as Retry};
+pub use crate::spec::{
+    CryptoSpec as CallbackCrypto, ErrorRetrySpec as ErrorRetry, HttpMethod, RateLimitSpec as RateLimit,
+    RetrySpec as Retry,
+};
 
 /// A struct of [`Api::structs`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -707,6 +710,9 @@ fn constraint_marks(c: &Constraints, prefix: &str) -> Vec<String> {
 /// The callbacks: the forms a decrypted message comes in, and the typed events.
 #[derive(Debug, Clone, Default)]
 pub struct Events {
+    /// WXBizMsgCrypt's key and padding, and the names on the wire around a sealed message (none without
+    /// `callbacks.yaml`).
+    pub crypto: Option<CallbackCrypto>,
     /// The forms, in the order a message is tried against them.
     pub forms: Vec<CallbackForm>,
     /// The events' enumerations, in declaration order (events by name).

@@ -8,7 +8,7 @@
 //! | `types.yaml` | structs and enums shared between endpoints |
 //! | `errors.yaml` | the error-code table |
 //! | `endpoints/<name>.yaml` | one endpoint each: path, docs, retry class, paging, fields, examples |
-//! | `callbacks.yaml` | the forms of callback messages: their header elements, the element naming the event |
+//! | `callbacks.yaml` | WXBizMsgCrypt's key length, padding and wire names; the forms of callback messages: their header elements, the element naming the event |
 //! | `events/<name>.yaml` | one callback event each: its forms, enums, elements, examples |
 //!
 //! Nothing here is interpreted: names are not resolved and constraints are not checked. That is the job of
@@ -533,11 +533,70 @@ pub enum ErrorRetrySpec {
 }
 
 /// `callbacks.yaml`: the forms a decrypted callback message comes in.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallbacksFile {
+    /// How callbacks are signed and sealed, and the names on the wire around the sealed message.
+    pub crypto: CryptoSpec,
     /// The forms, in the order a message is tried against them.
     pub forms: Vec<CallbackFormSpec>,
+}
+
+/// WXBizMsgCrypt (doc 90968): the key, the padding, and the names of the query parameters and of the XML
+/// elements around the sealed message.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CryptoSpec {
+    /// Length of an EncodingAESKey, in characters (base64 without its `=`).
+    pub encoding_aes_key_chars: u32,
+    /// PKCS#7 pads the message to a multiple of this many bytes.
+    pub pad_block: u32,
+    /// The query parameters of a callback request.
+    pub query: CryptoQuerySpec,
+    /// The elements of the envelope WeCom posts.
+    pub envelope: CryptoEnvelopeSpec,
+    /// The elements of an encrypted passive reply.
+    pub reply: CryptoReplySpec,
+}
+
+/// The query parameters of a callback request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CryptoQuerySpec {
+    /// The signature (`msg_signature`).
+    pub signature: String,
+    /// The timestamp.
+    pub timestamp: String,
+    /// The nonce.
+    pub nonce: String,
+    /// The sealed echo of a URL verification (`echostr`).
+    pub echo: String,
+}
+
+/// The elements of the envelope WeCom posts: `<root><to_user_name/><agent_id/><encrypted/></root>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CryptoEnvelopeSpec {
+    /// The root element.
+    pub root: String,
+    /// The receiver (corp id or suite id), not covered by the signature.
+    pub to_user_name: String,
+    /// The app's agent id, not covered by the signature; absent from third-party callbacks.
+    pub agent_id: String,
+    /// The sealed message.
+    pub encrypted: String,
+}
+
+/// The elements of an encrypted passive reply, besides the envelope's `encrypted`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CryptoReplySpec {
+    /// The signature.
+    pub signature: String,
+    /// The timestamp.
+    pub timestamp: String,
+    /// The nonce.
+    pub nonce: String,
 }
 
 /// One form of callback message (a self-built app's, a third-party suite's): its header elements.

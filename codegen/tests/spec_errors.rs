@@ -388,6 +388,12 @@ fn a_carriage_return_in_doc_text_does_not_break_the_generated_code() {
 }
 
 const CALLBACKS: &str = r#"
+crypto:
+  encoding_aes_key_chars: 43
+  pad_block: 32
+  query: { signature: msg_signature, timestamp: timestamp, nonce: nonce, echo: echostr }
+  envelope: { root: xml, to_user_name: ToUserName, agent_id: AgentID, encrypted: Encrypt }
+  reply: { signature: MsgSignature, timestamp: TimeStamp, nonce: Nonce }
 forms:
   - name: app
     rust_name: AppHeader
@@ -534,13 +540,27 @@ fn broken_events() {
                 &format!(
                     "{CALLBACKS}{}",
                     CALLBACKS
-                        .replace("forms:\n", "")
+                        .split_once("forms:\n")
+                        .map_or("", |(_, forms)| forms)
                         .replace("name: app", "name: app2")
                         .replace("AppHeader", "App2Header")
                 ),
                 &[("e.yaml", EVENT)],
             ),
         ),
+        (
+            "crypto without a pad block",
+            event_errors(&CALLBACKS.replace("pad_block: 32", "pad_block: 0"), &[("e.yaml", EVENT)]),
+        ),
+        (
+            "crypto naming two query parameters alike",
+            event_errors(&CALLBACKS.replace("nonce: nonce", "nonce: timestamp"), &[("e.yaml", EVENT)]),
+        ),
+        (
+            "crypto name that is no name",
+            event_errors(&CALLBACKS.replace("encrypted: Encrypt", "encrypted: \"En crypt\""), &[("e.yaml", EVENT)]),
+        ),
+        ("callbacks without crypto", event_errors(&CALLBACKS.replace("crypto:", "crypto_:"), &[("e.yaml", EVENT)])),
         ("events without callbacks.yaml", {
             let files = SpecFiles::from_strs(API, TYPES, ERRORS, &[("find.yaml", GOOD)]).unwrap();
             let mut files = files.with_events(CALLBACKS, &[("e.yaml", EVENT)]).unwrap();

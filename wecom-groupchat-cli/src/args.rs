@@ -691,7 +691,7 @@ mod spec_text {
     pub fn aes_key_help() -> String {
         format!(
             "The callback EncodingAESKey, {} characters. Never printed.",
-            wecom_groupchat::callback::crypto::ENCODING_AES_KEY_LEN
+            wecom_groupchat::events::crypto::ENCODING_AES_KEY_CHARS
         )
     }
 

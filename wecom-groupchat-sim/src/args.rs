@@ -482,7 +482,7 @@ mod help {
     pub fn aes_key() -> String {
         format!(
             "EncodingAESKey of the callback configuration, {} base64 characters (never printed)",
-            wecom_groupchat::callback::crypto::ENCODING_AES_KEY_LEN
+            wecom_groupchat::events::crypto::ENCODING_AES_KEY_CHARS
         )
     }
 }

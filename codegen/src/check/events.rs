@@ -10,7 +10,7 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 
 use super::{Checker, RESERVED_FIELDS, is_field_name, is_snake_case, type_name_problem};
 use crate::model::{CallbackForm, ElementType, EventEnum, EventEnumValue, EventExample, EventType, Events, XmlElement};
-use crate::spec::{ElementSpec, EventFile, Located, ScalarSpec, SpecFiles};
+use crate::spec::{CryptoSpec, ElementSpec, EventFile, Located, ScalarSpec, SpecFiles};
 
 /// Type names the generated `events` module uses for itself, or that would shadow the prelude there.
 const RESERVED_TYPE_NAMES: &[&str] = &[
@@ -186,7 +186,54 @@ pub(crate) fn check(cx: &mut Checker, files: &SpecFiles, api_types: &[String]) -
             examples,
         });
     }
-    Events { forms, enums, events }
+    Events { crypto: Some(crypto(cx, file, &callbacks.value.crypto)), forms, enums, events }
+}
+
+/// The crypto section: sizes that are positive, names that are XML names (the query's too: they are
+/// written into Rust string constants and matched byte for byte) and distinct where they share a place.
+fn crypto(cx: &mut Checker, file: &str, spec: &CryptoSpec) -> CryptoSpec {
+    if spec.encoding_aes_key_chars == 0 {
+        cx.err(file, "crypto.encoding_aes_key_chars", "must be positive");
+    }
+    if !(1..=255).contains(&spec.pad_block) {
+        cx.err(file, "crypto.pad_block", format!("must be 1 to 255 (one PKCS#7 byte), not {}", spec.pad_block));
+    }
+    let (q, e, r) = (&spec.query, &spec.envelope, &spec.reply);
+    let names: [(&str, &str); 11] = [
+        ("query.signature", &q.signature),
+        ("query.timestamp", &q.timestamp),
+        ("query.nonce", &q.nonce),
+        ("query.echo", &q.echo),
+        ("envelope.root", &e.root),
+        ("envelope.to_user_name", &e.to_user_name),
+        ("envelope.agent_id", &e.agent_id),
+        ("envelope.encrypted", &e.encrypted),
+        ("reply.signature", &r.signature),
+        ("reply.timestamp", &r.timestamp),
+        ("reply.nonce", &r.nonce),
+    ];
+    for (key, name) in names {
+        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            cx.err(file, format!("crypto.{key}"), format!("`{name}` must be a name of ASCII letters, digits and `_`"));
+        }
+    }
+    // Names that share a place must differ: the query's four; the elements of one envelope or reply (a reply
+    // carries the envelope's `encrypted` in the envelope's root).
+    let places: [&[usize]; 3] = [&[0, 1, 2, 3], &[4, 5, 6, 7], &[4, 7, 8, 9, 10]];
+    for place in places {
+        for (i, &a) in place.iter().enumerate() {
+            if let Some(&b) = place[..i].iter().find(|&&b| names[b].1 == names[a].1) {
+                cx.err(
+                    file,
+                    format!("crypto.{}", names[a].0),
+                    format!("`{}` is also crypto.{}", names[a].1, names[b].0),
+                );
+            }
+        }
+    }
+    spec.clone()
 }
 
 /// A form's header elements: only scalar types (no enums).

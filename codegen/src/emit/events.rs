@@ -4,11 +4,11 @@
 //! depends on the spec.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 
 use super::docs::{doc_attrs, doc_paragraphs};
 use super::tokens::{doc_line, ident, int};
-use crate::model::{Api, CallbackForm, ElementType, EventEnum, EventType, Events, XmlElement};
+use crate::model::{Api, CallbackCrypto, CallbackForm, ElementType, EventEnum, EventType, Events, XmlElement};
 
 /// The whole `events.rs`.
 pub fn all(api: &Api) -> TokenStream {
@@ -16,6 +16,7 @@ pub fn all(api: &Api) -> TokenStream {
     let forms = ev.forms.iter().map(|f| form_tokens(ev, f));
     let enums = ev.enums.iter().map(enum_tokens);
     let events = ev.events.iter().map(|e| event_tokens(ev, e));
+    let crypto = ev.crypto.as_ref().map(crypto_tokens);
     let header = header_enum(ev);
     let event_enum = event_enum(ev);
     let callback_event = callback_event(ev);
@@ -42,12 +43,73 @@ pub fn all(api: &Api) -> TokenStream {
         /// The documented messages of every event, from the spec.
         pub const EXAMPLES: &[EventExample] = &[#(#examples),*];
 
+        #crypto
         #(#forms)*
         #header
         #(#enums)*
         #(#events)*
         #event_enum
         #callback_event
+    }
+}
+
+/// `events::crypto`: WXBizMsgCrypt's sizes and the names around a sealed message, for the runtime's crypto
+/// and receiver.
+fn crypto_tokens(c: &CallbackCrypto) -> TokenStream {
+    let key_chars = proc_macro2::Literal::usize_unsuffixed(c.encoding_aes_key_chars as usize);
+    let pad_block = proc_macro2::Literal::usize_unsuffixed(c.pad_block as usize);
+    let (q, e, r) = (&c.query, &c.envelope, &c.reply);
+    let name = |ident: &str, value: &str, doc: &str| {
+        let ident = format_ident!("{ident}");
+        let doc = doc_line(&format!("{doc}: `{value}`."));
+        quote! { #doc pub const #ident: &str = #value; }
+    };
+    let query = [
+        name("SIGNATURE", &q.signature, "The signature"),
+        name("TIMESTAMP", &q.timestamp, "The timestamp"),
+        name("NONCE", &q.nonce, "The nonce"),
+        name("ECHO", &q.echo, "The sealed echo of a URL verification"),
+    ];
+    let envelope = [
+        name("ROOT", &e.root, "The root element"),
+        name("TO_USER_NAME", &e.to_user_name, "The receiver (corp id or suite id), not covered by the signature"),
+        name(
+            "AGENT_ID",
+            &e.agent_id,
+            "The app's agent id, not covered by the signature; absent from third-party callbacks",
+        ),
+        name("ENCRYPTED", &e.encrypted, "The sealed message"),
+    ];
+    let reply = [
+        name("SIGNATURE", &r.signature, "The signature"),
+        name("TIMESTAMP", &r.timestamp, "The timestamp"),
+        name("NONCE", &r.nonce, "The nonce"),
+    ];
+    quote! {
+        /// WXBizMsgCrypt (doc 90968): the key, the padding, and the names on the wire around a sealed
+        /// message.
+        pub mod crypto {
+            /// Length of an EncodingAESKey, in characters (base64 without its `=`).
+            pub const ENCODING_AES_KEY_CHARS: usize = #key_chars;
+            /// PKCS#7 pads the message to a multiple of this many bytes.
+            pub const PAD_BLOCK: usize = #pad_block;
+
+            /// The query parameters of a callback request.
+            pub mod query {
+                #(#query)*
+            }
+
+            /// The elements of the envelope WeCom posts.
+            pub mod envelope {
+                #(#envelope)*
+            }
+
+            /// The elements of an encrypted passive reply, besides [`super::envelope::ENCRYPTED`] in
+            /// a [`super::envelope::ROOT`] root.
+            pub mod reply {
+                #(#reply)*
+            }
+        }
     }
 }
 

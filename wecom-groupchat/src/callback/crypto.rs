@@ -28,13 +28,11 @@ use subtle::ConstantTimeEq;
 
 use crate::callback::error::CallbackError;
 use crate::callback::xml::{self, push_cdata, push_escaped};
+// The spec's sizes and names (`api-spec/callbacks.yaml`, `crypto`). PAD_BLOCK is WeCom's choice: 32, not the
+// AES block size.
+use crate::events::crypto::{ENCODING_AES_KEY_CHARS, PAD_BLOCK, envelope, query, reply};
 use crate::secret::Secret;
 
-/// The length of an EncodingAESKey, in characters.
-pub const ENCODING_AES_KEY_LEN: usize = 43;
-
-/// PKCS#7 pads to a multiple of this (WeCom's choice: 32, not the AES block size).
-const PAD_BLOCK: usize = 32;
 /// The AES block size.
 const AES_BLOCK: usize = 16;
 /// Random bytes, then the 4-byte message length.
@@ -83,17 +81,18 @@ impl CallbackCrypto {
     /// The configuration of one callback URL: the Token and EncodingAESKey set in the admin console, and
     /// the receive id — the corp id for a corp's own apps, the suite id for a third-party suite.
     ///
-    /// Fails if the key is not 43 base64 characters; the error names the length, never the key.
+    /// Fails if the key is not [`ENCODING_AES_KEY_CHARS`] (43) base64 characters; the error names the
+    /// length, never the key.
     pub fn new(
         token: impl Into<Secret>,
         encoding_aes_key: &str,
         receive_id: impl Into<String>,
     ) -> Result<Self, CallbackError> {
         let len = encoding_aes_key.chars().count();
-        if len != ENCODING_AES_KEY_LEN {
+        if len != ENCODING_AES_KEY_CHARS {
             return Err(CallbackError::KeyLength { len });
         }
-        let mut padded = String::with_capacity(ENCODING_AES_KEY_LEN + 1);
+        let mut padded = String::with_capacity(ENCODING_AES_KEY_CHARS + 1);
         padded.push_str(encoding_aes_key);
         padded.push('=');
         let bytes = LENIENT_KEY_BASE64.decode(padded.as_bytes()).map_err(|_| CallbackError::KeyEncoding)?;
@@ -276,7 +275,7 @@ fn split_message(content: &[u8]) -> Result<(&[u8], &[u8]), CallbackError> {
 /// The text of the one `Encrypt` child of an envelope (the whole envelope read as strictly as by
 /// [`xml::parse_bytes`]), borrowed from the body unless it had to be rewritten.
 fn envelope_encrypt(body: &[u8]) -> Result<Cow<'_, str>, CallbackError> {
-    match xml::root_child_text(body, "Encrypt")? {
+    match xml::root_child_text(body, envelope::ENCRYPTED)? {
         (1, Some(encrypt)) => Ok(encrypt),
         (0, _) | (_, None) => Err(CallbackError::Envelope("no Encrypt element")),
         _ => Err(CallbackError::Envelope("more than one Encrypt element")),
@@ -287,9 +286,9 @@ impl Sealed {
     /// The query string of an event POST: `msg_signature=…&timestamp=…&nonce=…`, URL-encoded.
     pub fn post_query(&self) -> String {
         url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("msg_signature", &self.signature)
-            .append_pair("timestamp", &self.timestamp)
-            .append_pair("nonce", &self.nonce)
+            .append_pair(query::SIGNATURE, &self.signature)
+            .append_pair(query::TIMESTAMP, &self.timestamp)
+            .append_pair(query::NONCE, &self.nonce)
             .finish()
     }
 
@@ -298,17 +297,13 @@ impl Sealed {
     /// is the corp id (or suite id); `AgentID` is left out when `None` (third-party callbacks).
     pub fn post_body(&self, to_user_name: &str, agent_id: Option<&str>) -> String {
         let mut out = String::with_capacity(self.encrypted.len() + 128);
-        out.push_str("<xml><ToUserName>");
-        push_cdata(&mut out, to_user_name);
-        out.push_str("</ToUserName>");
+        open(&mut out, envelope::ROOT);
+        cdata_element(&mut out, envelope::TO_USER_NAME, to_user_name);
         if let Some(agent_id) = agent_id {
-            out.push_str("<AgentID>");
-            push_cdata(&mut out, agent_id);
-            out.push_str("</AgentID>");
+            cdata_element(&mut out, envelope::AGENT_ID, agent_id);
         }
-        out.push_str("<Encrypt>");
-        push_cdata(&mut out, &self.encrypted);
-        out.push_str("</Encrypt></xml>");
+        cdata_element(&mut out, envelope::ENCRYPTED, &self.encrypted);
+        close(&mut out, envelope::ROOT);
         out
     }
 
@@ -316,10 +311,10 @@ impl Sealed {
     /// `msg_signature=…&timestamp=…&nonce=…&echostr=…`, URL-encoded.
     pub fn verify_url_query(&self) -> String {
         url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("msg_signature", &self.signature)
-            .append_pair("timestamp", &self.timestamp)
-            .append_pair("nonce", &self.nonce)
-            .append_pair("echostr", &self.encrypted)
+            .append_pair(query::SIGNATURE, &self.signature)
+            .append_pair(query::TIMESTAMP, &self.timestamp)
+            .append_pair(query::NONCE, &self.nonce)
+            .append_pair(query::ECHO, &self.encrypted)
             .finish()
     }
 
@@ -327,17 +322,35 @@ impl Sealed {
     /// `<xml><Encrypt><![CDATA[…]]></Encrypt><MsgSignature><![CDATA[…]]></MsgSignature><TimeStamp>…</TimeStamp><Nonce><![CDATA[…]]></Nonce></xml>`.
     pub fn reply_xml(&self) -> String {
         let mut out = String::with_capacity(self.encrypted.len() + 160);
-        out.push_str("<xml><Encrypt>");
-        push_cdata(&mut out, &self.encrypted);
-        out.push_str("</Encrypt><MsgSignature>");
-        push_cdata(&mut out, &self.signature);
-        out.push_str("</MsgSignature><TimeStamp>");
+        open(&mut out, envelope::ROOT);
+        cdata_element(&mut out, envelope::ENCRYPTED, &self.encrypted);
+        cdata_element(&mut out, reply::SIGNATURE, &self.signature);
+        open(&mut out, reply::TIMESTAMP);
         push_escaped(&mut out, &self.timestamp);
-        out.push_str("</TimeStamp><Nonce>");
-        push_cdata(&mut out, &self.nonce);
-        out.push_str("</Nonce></xml>");
+        close(&mut out, reply::TIMESTAMP);
+        cdata_element(&mut out, reply::NONCE, &self.nonce);
+        close(&mut out, envelope::ROOT);
         out
     }
+}
+
+fn open(out: &mut String, name: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+}
+
+fn close(out: &mut String, name: &str) {
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+/// `<name><![CDATA[text]]></name>`, the way WeCom writes text.
+fn cdata_element(out: &mut String, name: &str, text: &str) {
+    open(out, name);
+    push_cdata(out, text);
+    close(out, name);
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@ use crate::callback::xml::XmlError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CallbackError {
-    /// The EncodingAESKey is not 43 characters long.
-    #[error("EncodingAESKey must be 43 characters, got {len}")]
+    /// The EncodingAESKey is not [`ENCODING_AES_KEY_CHARS`](crate::events::crypto::ENCODING_AES_KEY_CHARS)
+    /// (43) characters long.
+    #[error("EncodingAESKey must be {} characters, got {len}", crate::events::crypto::ENCODING_AES_KEY_CHARS)]
     KeyLength {
         /// The number of characters given.
         len: usize,

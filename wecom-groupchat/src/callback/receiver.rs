@@ -35,6 +35,7 @@ use crate::callback::dedupe::{Seen, Status, dedupe_key};
 use crate::callback::error::CallbackError;
 use crate::callback::xml::{self, Element};
 use crate::events::CallbackEvent;
+use crate::events::crypto::query;
 
 /// Default bound on a handler: below the 5 s after which WeCom gives up on a delivery.
 pub const DEFAULT_HANDLER_TIMEOUT: Duration = Duration::from_secs(4);
@@ -285,10 +286,10 @@ impl Params {
         let mut params = Params::default();
         for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
             let slot = match name.as_ref() {
-                "msg_signature" => &mut params.msg_signature,
-                "timestamp" => &mut params.timestamp,
-                "nonce" => &mut params.nonce,
-                "echostr" => &mut params.echostr,
+                query::SIGNATURE => &mut params.msg_signature,
+                query::TIMESTAMP => &mut params.timestamp,
+                query::NONCE => &mut params.nonce,
+                query::ECHO => &mut params.echostr,
                 _ => continue,
             };
             if slot.replace(value.into_owned()).is_some() {

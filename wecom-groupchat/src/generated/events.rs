@@ -37,6 +37,51 @@ pub const EXAMPLES: &[EventExample] = &[
     },
 ];
 
+/// WXBizMsgCrypt (doc 90968): the key, the padding, and the names on the wire around a sealed
+/// message.
+pub mod crypto {
+    /// Length of an EncodingAESKey, in characters (base64 without its `=`).
+    pub const ENCODING_AES_KEY_CHARS: usize = 43;
+
+    /// PKCS#7 pads the message to a multiple of this many bytes.
+    pub const PAD_BLOCK: usize = 32;
+
+    /// The query parameters of a callback request.
+    pub mod query {
+        /// The signature: `msg_signature`.
+        pub const SIGNATURE: &str = "msg_signature";
+        /// The timestamp: `timestamp`.
+        pub const TIMESTAMP: &str = "timestamp";
+        /// The nonce: `nonce`.
+        pub const NONCE: &str = "nonce";
+        /// The sealed echo of a URL verification: `echostr`.
+        pub const ECHO: &str = "echostr";
+    }
+
+    /// The elements of the envelope WeCom posts.
+    pub mod envelope {
+        /// The root element: `xml`.
+        pub const ROOT: &str = "xml";
+        /// The receiver (corp id or suite id), not covered by the signature: `ToUserName`.
+        pub const TO_USER_NAME: &str = "ToUserName";
+        /// The app's agent id, not covered by the signature; absent from third-party callbacks: `AgentID`.
+        pub const AGENT_ID: &str = "AgentID";
+        /// The sealed message: `Encrypt`.
+        pub const ENCRYPTED: &str = "Encrypt";
+    }
+
+    /// The elements of an encrypted passive reply, besides [`super::envelope::ENCRYPTED`] in
+    /// a [`super::envelope::ROOT`] root.
+    pub mod reply {
+        /// The signature: `MsgSignature`.
+        pub const SIGNATURE: &str = "MsgSignature";
+        /// The timestamp: `TimeStamp`.
+        pub const TIMESTAMP: &str = "TimeStamp";
+        /// The nonce: `Nonce`.
+        pub const NONCE: &str = "Nonce";
+    }
+}
+
 /// 自建应用、代开发应用的回调 — the form of callbacks to a corp's own app (self-built or developed on its
 /// behalf): the receive id is the corp id.
 #[derive(Debug, Clone, PartialEq, Eq)]
