@@ -70,9 +70,52 @@ impl Target {
 pub fn exit_code(result: Result<(), BoxError>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader went away (`| head`): what it wanted it has; no error to tell.
+        Err(e) if is_broken_pipe(&*e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Whether writing to stdout failed because its reader closed the pipe (directly, or inside a JSON or CSV
+/// writer's error).
+fn is_broken_pipe(error: &(dyn std::error::Error + 'static)) -> bool {
+    let kind = if let Some(io) = error.downcast_ref::<std::io::Error>() {
+        Some(io.kind())
+    } else if let Some(json) = error.downcast_ref::<serde_json::Error>() {
+        json.io_error_kind()
+    } else {
+        None
+    };
+    kind == Some(std::io::ErrorKind::BrokenPipe) || error.source().is_some_and(is_broken_pipe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_pipe_is_no_failure() {
+        let pipe = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        assert_eq!(exit_code(Err(pipe().into())), std::process::ExitCode::SUCCESS);
+        let json = serde_json::to_writer(Closed, &1).unwrap_err();
+        assert_eq!(exit_code(Err(json.into())), std::process::ExitCode::SUCCESS);
+        let other = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(exit_code(Err(other.into())), std::process::ExitCode::FAILURE);
+        assert!(!is_broken_pipe(&std::fmt::Error));
+    }
+
+    /// A writer whose reader has gone.
+    struct Closed;
+
+    impl std::io::Write for Closed {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
 }
