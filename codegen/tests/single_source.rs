@@ -5,7 +5,9 @@
 //! - an errcode of the table (five digits or more) written as a number, in code or in a string;
 //! - a documented limit written in a user-facing text — a string, or the doc comment of a command-line flag
 //!   (clap turns those into `--help`) — next to the word that makes it a limit (`at most 30`, `180 days`);
-//! - a constant defined as just a documented limit (`const STAT_DAYS: i64 = 180`).
+//! - a constant defined as just a documented limit (`const STAT_DAYS: i64 = 180`);
+//! - a name of the callback wire (`msg_signature`, `Encrypt`, `MsgSignature` …: `callbacks.yaml`'s
+//!   `crypto`) written as a string, outside the benchmarks (whose floor is a hand-written competitor).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,8 @@ fn root() -> PathBuf {
 struct Facts {
     codes: BTreeSet<i64>,
     limits: BTreeSet<i64>,
+    /// The callback wire's names, but for plain words that mean other things too (`xml`, `timestamp`).
+    wire_names: BTreeSet<String>,
 }
 
 fn facts() -> Facts {
@@ -53,7 +57,15 @@ fn facts() -> Facts {
     }
     // Small numbers are everywhere (0, 1, a retry count): only distinctive limits are a copy.
     limits.retain(|v| *v >= 5);
-    Facts { codes, limits }
+    let crypto = api.events.crypto.as_ref().expect("callbacks.yaml has a crypto section");
+    let (q, e, r) = (&crypto.query, &crypto.envelope, &crypto.reply);
+    let wire_names = [&q.signature, &q.timestamp, &q.nonce, &q.echo, &e.root, &e.to_user_name, &e.agent_id]
+        .into_iter()
+        .chain([&e.encrypted, &r.signature, &r.timestamp, &r.nonce])
+        .filter(|name| !matches!(name.as_str(), "xml" | "timestamp" | "nonce"))
+        .cloned()
+        .collect();
+    Facts { codes, limits, wire_names }
 }
 
 /// The words that make a number next to them a limit.
@@ -92,7 +104,8 @@ struct Scan<'a> {
     facts: &'a Facts,
     /// A file of command-line flags: its doc comments are `--help` texts.
     help_texts: bool,
-    /// Whether constants are checked (not in the benchmarks, whose sizes are their own).
+    /// Whether constants and wire names are checked (not in the benchmarks, whose sizes and hand-written
+    /// floor are their own).
     consts: bool,
     found: Vec<String>,
 }
@@ -145,6 +158,18 @@ impl<'ast> Visit<'ast> for Scan<'_> {
         }
         if let Some(limit) = states_limit(&text, &self.facts.limits) {
             self.found.push(format!("string states a limit ({limit}): {text:?}"));
+        }
+        if self.consts && self.facts.wire_names.contains(&text) {
+            self.found.push(format!("callback wire name {text:?} written as a string (events::crypto has it)"));
+        }
+    }
+
+    fn visit_lit_byte_str(&mut self, lit: &'ast syn::LitByteStr) {
+        if let Ok(text) = String::from_utf8(lit.value())
+            && self.consts
+            && self.facts.wire_names.contains(&text)
+        {
+            self.found.push(format!("callback wire name {text:?} written as a byte string (events::crypto has it)"));
         }
     }
 
@@ -216,7 +241,7 @@ fn no_errcode_or_documented_limit_is_written_outside_the_spec() {
     assert!(
         problems.is_empty(),
         "facts of the API written outside api-spec/ (read them from the generated code: `codes::…`, \
-         `Type::FIELD_MAX_…`, the endpoint's facts):\n  {}",
+         `Type::FIELD_MAX_…`, the endpoint's facts, `events::crypto`):\n  {}",
         problems.join("\n  ")
     );
 }
