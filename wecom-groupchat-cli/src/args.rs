@@ -211,9 +211,11 @@ pub enum Command {
     Export(ExportArgs),
     /// Run the simulator in the foreground (`wecom-groupchat sim --help` lists its flags).
     // --help goes through to the simulator's parser, which knows the real flags.
+    #[cfg(feature = "simulator")]
     #[command(disable_help_flag = true)]
     Sim(SimPassthrough),
     /// Start the embedded simulator and walk through every endpoint (no WeCom account needed).
+    #[cfg(feature = "simulator")]
     Demo,
     /// WeCom callbacks (the events WeCom pushes to an app's callback URL): verify and decrypt them.
     #[command(subcommand)]
@@ -335,6 +337,7 @@ pub struct SyncStatusArgs {
 }
 
 /// The simulator's own flags, parsed by `wecom_groupchat_sim::SimArgs`.
+#[cfg(feature = "simulator")]
 #[derive(Debug, Args)]
 pub struct SimPassthrough {
     /// Simulator flags (--addr, --corp-id, --corp-secret, --data, --latency-ms, faults …).
@@ -343,6 +346,7 @@ pub struct SimPassthrough {
 }
 
 /// `wecom-groupchat sim …`: the simulator's flags, as the `wecom-groupchat-sim` binary takes them.
+#[cfg(feature = "simulator")]
 #[derive(Debug, Parser)]
 #[command(name = "wecom-groupchat sim", about = "Run the WeCom group chat simulator in the foreground")]
 pub struct SimCli {

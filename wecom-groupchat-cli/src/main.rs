@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     // `OsString`s: an argument that is not UTF-8 is clap's to report (exit 2), not a panic of `env::args`.
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // `sim` takes the simulator's own flags, some named like the global options: parse them apart.
+    #[cfg(feature = "simulator")]
     if argv.get(1).is_some_and(|a| a == "sim") {
         init_logging(0);
         let sim_args = match commands::sim::utf8_args(&argv[2..]) {
@@ -33,10 +34,12 @@ fn main() -> ExitCode {
         Ok((mut cli, matches)) => {
             // `demo`, `sim`, `callback` and `completions` call no WeCom API: whatever credentials the environment holds are
             // not theirs.
-            let needs_credentials = !matches!(
-                cli.command,
-                Command::Demo | Command::Sim(_) | Command::Callback(_) | Command::Completions(_)
-            );
+            let needs_credentials = match cli.command {
+                #[cfg(feature = "simulator")]
+                Command::Demo | Command::Sim(_) => false,
+                Command::Callback(_) | Command::Completions(_) => false,
+                _ => true,
+            };
             if needs_credentials && let Err(message) = cli.global.settle_credentials(&matches) {
                 return failure::report(&Failure::Usage(message));
             }

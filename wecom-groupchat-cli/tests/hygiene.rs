@@ -25,7 +25,9 @@ const COMMANDS: &[&[&str]] = &[
     &["stats", "by-owner"],
     &["stats", "by-day"],
     &["export"],
+    #[cfg(feature = "simulator")]
     &["sim"],
+    #[cfg(feature = "simulator")]
     &["demo"],
     &["completions"],
     &["callback"],

@@ -13,7 +13,9 @@ const SUBCOMMANDS: &[&str] = &[
     "join-way",
     "stats",
     "export",
+    #[cfg(feature = "simulator")]
     "sim",
+    #[cfg(feature = "simulator")]
     "demo",
     "callback",
     "sync",
@@ -99,7 +101,11 @@ fn no_color_turns_colour_off() {
 
     // Colour forced: there is some, unless NO_COLOR is set (and not empty), in help and in errors, of
     // the tool's parser and of the simulator's.
-    for args in [&["--help"][..], &["list", "--help"], &["sim", "--help"]] {
+    let mut helps = vec![&["--help"][..], &["list", "--help"]];
+    if cfg!(feature = "simulator") {
+        helps.push(&["sim", "--help"]);
+    }
+    for args in helps {
         let (out, _) = help(&[("CLICOLOR_FORCE", "1")], args);
         assert!(out.contains(ESC), "{args:?}: no colour even forced, so this test shows nothing");
         let (out, _) = help(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], args);
@@ -109,4 +115,16 @@ fn no_color_turns_colour_off() {
     }
     let (_, err) = help(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], &["list", "--no-such-flag"]);
     assert!(err.contains("--no-such-flag") && !err.contains(ESC), "{err}");
+}
+
+/// Built without the `simulator` feature, the tool has no `sim` and no `demo`: clap says so, exit 2.
+#[cfg(not(feature = "simulator"))]
+#[test]
+fn without_the_simulator_feature_there_is_no_sim_or_demo() {
+    for command in ["sim", "demo"] {
+        Cli::new().arg(command).run().code(2).stderr_has(&["unrecognized subcommand"]);
+    }
+    let run = Cli::new().arg("--help").run();
+    let listed = |name: &str| run.stdout.lines().any(|l| l.split_whitespace().next() == Some(name));
+    assert!(run.ok().stdout.contains("Commands:") && !listed("sim") && !listed("demo"), "{}", run.stdout);
 }

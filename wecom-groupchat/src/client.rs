@@ -257,13 +257,23 @@ impl ClientBuilder {
     /// Builds the client.
     ///
     /// # Errors
-    /// [`Error::Config`] when no credentials were given, the base URL is not an http(s) URL, or the HTTP
-    /// stack cannot be set up.
+    /// [`Error::Config`] when no credentials were given, the base URL is not an http(s) URL, the base URL
+    /// is `https` but the crate was built without a TLS feature (`rustls`, `native-tls`) and no
+    /// [`http_client`](Self::http_client) was given, or the HTTP stack cannot be set up.
     pub fn build(self) -> Result<Client, Error> {
         let base_url = self.base_url.trim_end_matches('/').to_string();
-        match url::Url::parse(&base_url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => {}
+        let https = match url::Url::parse(&base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => u.scheme() == "https",
             _ => return Err(Error::Config(format!("base URL `{base_url}` is not an http(s) URL without a query"))),
+        };
+        // Without a TLS backend reqwest fails every https call, each with an error that does not say why.
+        // A client of the caller's own may have one: only ours is known to lack it.
+        if https && self.http.is_none() && !TLS_BACKEND {
+            return Err(Error::Config(format!(
+                "base URL `{base_url}` is https, but wecom-groupchat was built without a TLS backend: enable its \
+                 `rustls` (default) or `native-tls` feature, or give a reqwest client of your own with \
+                 `http_client`"
+            )));
         }
         let http = match self.http {
             Some(http) => http,
@@ -337,6 +347,9 @@ impl ClientBuilder {
         })
     }
 }
+
+/// Whether this build can speak https: one of the TLS features is on.
+const TLS_BACKEND: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
 
 /// A request checked against its documented limits and encoded as WeCom will take it: nothing is sent
 /// unless this succeeds.
@@ -766,4 +779,36 @@ pub(crate) async fn read_capped(response: reqwest::Response, limit: usize) -> Re
         BodyError::TooLarge { limit, .. } => format!("answer larger than the {limit}-byte cap"),
         BodyError::Read(e) => describe_reqwest(&e),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder(base_url: &str) -> ClientBuilder {
+        Client::builder().base_url(base_url).access_token("t")
+    }
+
+    #[test]
+    fn plain_http_needs_no_tls_backend() {
+        assert!(builder("http://127.0.0.1:9").build().is_ok());
+    }
+
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    #[test]
+    fn https_without_a_tls_feature_is_refused_at_build() {
+        let Err(Error::Config(message)) = builder("https://qyapi.weixin.qq.com").build() else {
+            panic!("an https base URL built without a TLS feature");
+        };
+        assert!(message.contains("`rustls`") && message.contains("`native-tls`"), "{message}");
+        // A reqwest client of the caller's own may have a TLS backend of its own.
+        let own = reqwest::Client::builder().build().unwrap();
+        assert!(builder("https://qyapi.weixin.qq.com").http_client(own).build().is_ok());
+    }
+
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[test]
+    fn https_with_a_tls_feature_builds() {
+        assert!(builder("https://qyapi.weixin.qq.com").build().is_ok());
+    }
 }

@@ -143,10 +143,15 @@ mod tests {
 
     #[test]
     fn access_token_alone_or_with_a_corp_id() {
-        from(&[(ENV_ACCESS_TOKEN, "tok")]).unwrap().build().unwrap();
-        from(&[(ENV_ACCESS_TOKEN, "tok"), (ENV_CORP_ID, "ww0123")]).unwrap().build().unwrap();
+        // The default base URL is https: it builds with a TLS feature, and is refused without one.
+        let builds = |vars: &[(&str, &str)]| {
+            let built = from(vars).unwrap().build();
+            assert_eq!(built.is_ok(), cfg!(any(feature = "rustls", feature = "native-tls")), "{built:?}");
+        };
+        builds(&[(ENV_ACCESS_TOKEN, "tok")]);
+        builds(&[(ENV_ACCESS_TOKEN, "tok"), (ENV_CORP_ID, "ww0123")]);
         // An empty secret is unset: the token is used.
-        from(&[(ENV_ACCESS_TOKEN, "tok"), (ENV_CORP_SECRET, "")]).unwrap().build().unwrap();
+        builds(&[(ENV_ACCESS_TOKEN, "tok"), (ENV_CORP_SECRET, "")]);
     }
 
     #[test]

@@ -3,15 +3,15 @@
 use serde_json::json;
 use wecom_groupchat::time;
 use wecom_groupchat::types::{GetRequest, NeedName};
-use wecom_groupchat::wire::WireEnum;
 
 use crate::args::{GetArgs, Global, Output};
 use crate::commands;
 use crate::failure::Outcome;
 use crate::output::{self, Rows, code_and_name};
 
-/// An enum value with its name, e.g. `1 (Internal)`.
-pub fn named<E: WireEnum>(value: Option<E>) -> serde_json::Value {
+/// An enum value with its name, e.g. `1 (Internal)` (the demo's tables).
+#[cfg(feature = "simulator")]
+pub fn named<E: wecom_groupchat::wire::WireEnum>(value: Option<E>) -> serde_json::Value {
     match value {
         Some(v) => match v.name() {
             Some(name) => json!(format!("{} ({name})", v.value())),

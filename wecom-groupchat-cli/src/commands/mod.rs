@@ -3,11 +3,13 @@
 mod call;
 mod callback;
 mod completions;
+#[cfg(feature = "simulator")]
 mod demo;
 mod export;
 mod get;
 mod join_way;
 mod list;
+#[cfg(feature = "simulator")]
 pub mod sim;
 mod stats;
 mod sync;
@@ -38,7 +40,9 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::JoinWay(cmd) => join_way::run(&global, cmd).await,
         Command::Stats(cmd) => stats::run(&global, cmd).await,
         Command::Export(args) => export::run(&global, args).await,
+        #[cfg(feature = "simulator")]
         Command::Sim(args) => sim::run(&global, args.args).await,
+        #[cfg(feature = "simulator")]
         Command::Demo => demo::run().await,
         Command::Callback(command) => callback::run(command).await,
         Command::Sync(args) => sync::run(&global, args).await,

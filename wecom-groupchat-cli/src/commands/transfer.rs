@@ -253,6 +253,7 @@ fn describe(outcome: &ItemOutcome) -> (&'static str, Option<i64>, String) {
 }
 
 /// The report's rows without the batch column (the demo shows a finished report).
+#[cfg(feature = "simulator")]
 pub fn report_rows<'a>(items: impl Iterator<Item = &'a ItemResult>) -> Rows {
     let mut rows = Rows::new(&COLUMNS[..4]);
     for item in items {

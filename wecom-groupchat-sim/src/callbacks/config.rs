@@ -199,6 +199,13 @@ impl CallbackTarget {
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
             return Err(format!("callback URL `{}`: must be an http or https URL", redact_url(&self.url)));
         }
+        if url.scheme() == "https" && !cfg!(any(feature = "rustls", feature = "native-tls")) {
+            return Err(format!(
+                "callback URL `{}`: https, but wecom-groupchat-sim was built without a TLS backend (its `rustls` or \
+                 `native-tls` feature)",
+                redact_url(&self.url)
+            ));
+        }
         if self.token.expose().is_empty() {
             return Err("callback token: must not be empty".into());
         }
