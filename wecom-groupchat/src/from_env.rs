@@ -37,9 +37,13 @@ impl ClientBuilder {
     /// use std::collections::HashMap;
     /// use wecom_groupchat::ClientBuilder;
     ///
-    /// let vars = HashMap::from([("WECOM_CORP_ID", "ww0123456789abcdef"), ("WECOM_CORP_SECRET", "app-secret")]);
+    /// let vars = HashMap::from([
+    ///     ("WECOM_CORP_ID", "ww0123456789abcdef"),
+    ///     ("WECOM_CORP_SECRET", "app-secret"),
+    ///     ("WECOM_BASE_URL", "http://127.0.0.1:8080"), // a simulator; WeCom when unset
+    /// ]);
     /// let client = ClientBuilder::from_vars(|name| vars.get(name).map(|v| v.to_string()))?.build()?;
-    /// assert_eq!(client.base_url(), "https://qyapi.weixin.qq.com");
+    /// assert_eq!(client.base_url(), "http://127.0.0.1:8080");
     ///
     /// let error = ClientBuilder::from_vars(|name| (name == "WECOM_CORP_ID").then(|| "ww0123".to_string()))
     ///     .unwrap_err();

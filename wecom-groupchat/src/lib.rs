@@ -20,6 +20,22 @@
 //!   transfers of any number of chats with a per-chat report, statistics over any range of days.
 //! - **Errors** ([`Error`]): one type to match on; no secret or token ever appears in one.
 //!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use wecom_groupchat::Client;
+//! use wecom_groupchat::types::{ListRequest, OwnerFilter, StatusFilter};
+//!
+//! # async fn example() -> Result<(), wecom_groupchat::Error> {
+//! let client = Client::builder().corp_credentials("ww0123456789abcdef", "app-secret").build()?;
+//! let request = ListRequest::new(1000)
+//!     .status_filter(StatusFilter::Resigned)
+//!     .owner_filter(OwnerFilter::new(["zhangsan"]));
+//! let chats: Vec<_> = client.list_stream(request).try_collect().await?;
+//! println!("{} chats await transfer", chats.len());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## The public API
 //!
 //! | where | what |
@@ -41,21 +57,19 @@
 //! simulator, the command line and the tests of this workspace. They are not part of the API and may change
 //! in any release; those crates require this one at an exact version (`=`), so they always match.
 //!
-//! ```no_run
-//! use futures::TryStreamExt;
-//! use wecom_groupchat::Client;
-//! use wecom_groupchat::types::{ListRequest, OwnerFilter, StatusFilter};
+//! ## Features
 //!
-//! # async fn example() -> Result<(), wecom_groupchat::Error> {
-//! let client = Client::builder().corp_credentials("ww0123456789abcdef", "app-secret").build()?;
-//! let request = ListRequest::new(1000)
-//!     .status_filter(StatusFilter::Resigned)
-//!     .owner_filter(OwnerFilter::new(["zhangsan"]));
-//! let chats: Vec<_> = client.list_stream(request).try_collect().await?;
-//! println!("{} chats await transfer", chats.len());
-//! # Ok(())
-//! # }
-//! ```
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `rustls` | yes | HTTPS through rustls (aws-lc-rs, the platform's certificate verifier) |
+//! | `native-tls` | no | HTTPS through the platform's TLS library instead (OpenSSL on Linux: `libssl-dev` and `pkg-config` to build) |
+//! | `redis` | no | `redis_store::RedisTokenStore` and `budget::RedisBudget`: tokens and the rate budget shared by a fleet |
+//! | `axum` | no | `callback::axum::router`: the callback receiver as an axum `Router` |
+//!
+//! One TLS feature is needed to reach WeCom (`https://qyapi.weixin.qq.com`); for native TLS use
+//! `default-features = false, features = ["native-tls"]`. Built with neither, [`ClientBuilder::build`]
+//! refuses an `https` base URL with an error naming the features; plain `http` (a simulator on loopback)
+//! needs none, nor does a `reqwest::Client` of your own given with [`ClientBuilder::http_client`].
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
