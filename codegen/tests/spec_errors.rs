@@ -553,6 +553,17 @@ fn broken_events() {
             event_errors(&CALLBACKS.replace("pad_block: 32", "pad_block: 0"), &[("e.yaml", EVENT)]),
         ),
         (
+            "crypto padding to part of an AES block",
+            event_errors(&CALLBACKS.replace("pad_block: 32", "pad_block: 24"), &[("e.yaml", EVENT)]),
+        ),
+        (
+            "crypto key of another length",
+            event_errors(
+                &CALLBACKS.replace("encoding_aes_key_chars: 43", "encoding_aes_key_chars: 44"),
+                &[("e.yaml", EVENT)],
+            ),
+        ),
+        (
             "crypto naming two query parameters alike",
             event_errors(&CALLBACKS.replace("nonce: nonce", "nonce: timestamp"), &[("e.yaml", EVENT)]),
         ),

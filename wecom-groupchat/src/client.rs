@@ -349,7 +349,7 @@ impl ClientBuilder {
 }
 
 /// Whether this build can speak https: one of the TLS features is on.
-const TLS_BACKEND: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
+pub(crate) const TLS_BACKEND: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
 
 /// A request checked against its documented limits and encoded as WeCom will take it: nothing is sent
 /// unless this succeeds.

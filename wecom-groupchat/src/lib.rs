@@ -41,7 +41,7 @@
 //! | where | what |
 //! |---|---|
 //! | [`Client`], [`ClientBuilder`] | one method per endpoint, plus `*_stream`, `*_range` and `*_batched` where the spec annotates paging, windows or bulk; [`Client::call`] for any request type; [`Client::from_env`] |
-//! | [`types`] | the request and response types, enums and their documented limits (`LIMIT_MAX` …) |
+//! | [`types`], [`schema`] | the request and response types, enums and their documented limits (`LIMIT_MAX` …); what the spec says about a field, at run time |
 //! | [`endpoints`], [`endpoint`] | the endpoint table ([`endpoints::ALL`]): path, retry class, paging, rate limit; the [`Endpoint`](endpoint::Endpoint) trait of every request type |
 //! | [`events`], [`callback`] | typed callback events; the WXBizMsgCrypt crypto and a framework-agnostic receiver (`callback::axum` with feature `axum`) |
 //! | [`Error`] and the types it carries, [`codes`], [`error_codes`], [`error_code`] | errors; every documented errcode by name and what a client should do with it |
@@ -53,7 +53,8 @@
 //! | [`Secret`], [`mask_secrets`], [`sanitize_text`], [`WireEnum`] | secrets that never print; text made safe to log; integer enums that keep unknown values |
 //!
 //! Public types that may grow are `#[non_exhaustive]`. Items hidden from these docs (the modules `wire`,
-//! `dynamic`, `schema` and `paging`, `validate::check`, the generated examples) are shared with the
+//! `dynamic` and `paging`, `validate::check`, `callback::codec` but for its re-exports, the generated
+//! `examples`) are shared with the
 //! simulator, the command line and the tests of this workspace. They are not part of the API and may change
 //! in any release; those crates require this one at an exact version (`=`), so they always match.
 //!
@@ -95,7 +96,6 @@ mod redis_health;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod retry;
-#[doc(hidden)]
 pub mod schema;
 mod secret;
 pub mod time;

@@ -1,8 +1,19 @@
-//! Whether Redis answers, as seen by one process: shared by the token store and the rate budget, each
-//! with a state of its own. One warning per outage, one probe at a time while Redis is away.
+//! What the Redis token store and the Redis rate budget share: the client for a URL, and whether Redis
+//! answers, as seen by one process (each with a state of its own): one warning per outage, one probe at a time while Redis is away.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+/// A Redis client for `url` (not connected yet). A `rediss://` URL in a build without a TLS feature is
+/// refused here, naming the features, rather than by redis's "feature is not enabled" on every call.
+pub(crate) fn client(url: &str) -> Result<redis::Client, String> {
+    if url.starts_with("rediss://") && !crate::client::TLS_BACKEND {
+        return Err("a rediss:// URL needs TLS: build wecom-groupchat with its `rustls` (default) or `native-tls` \
+                    feature"
+            .into());
+    }
+    redis::Client::open(url).map_err(|e| format!("bad Redis URL: {e}"))
+}
 
 /// A state lock of the Redis-backed pieces, taken even after a panic elsewhere poisoned it (their states
 /// stay consistent between statements).

@@ -10,7 +10,8 @@
 //! - When Redis is unreachable, calls keep working on an in-process store (with a warning), unless the
 //!   store is configured to fail instead. Tokens read from or written to Redis are mirrored there, so a
 //!   process keeps its token through an outage.
-//! - `redis://` and `rediss://` (TLS, with the system's root certificates) URLs are accepted.
+//! - `redis://` and `rediss://` (TLS, with the system's root certificates; feature `rustls` or `native-tls`)
+//!   URLs are accepted.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -118,7 +119,7 @@ impl RedisTokenStore {
     /// # Errors
     /// When the URL is not a Redis URL.
     pub fn new(url: &str, options: RedisStoreOptions) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| StoreError(format!("bad Redis URL: {e}")))?;
+        let client = crate::redis_health::client(url).map_err(StoreError)?;
         Ok(RedisTokenStore {
             inner: Arc::new(Inner {
                 client,
@@ -356,7 +357,19 @@ mod tests {
     #[test]
     fn urls() {
         assert!(RedisTokenStore::open("redis://127.0.0.1:6379/0").is_ok());
-        assert!(RedisTokenStore::open("rediss://cache.example.com:6380/0").is_ok(), "TLS is built in");
         assert!(RedisTokenStore::open("http://127.0.0.1:6379").is_err());
+    }
+
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[test]
+    fn rediss_with_a_tls_feature() {
+        assert!(RedisTokenStore::open("rediss://cache.example.com:6380/0").is_ok(), "TLS is built in");
+    }
+
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    #[test]
+    fn rediss_without_a_tls_feature_is_refused() {
+        let error = RedisTokenStore::open("rediss://cache.example.com:6380/0").unwrap_err();
+        assert!(error.to_string().contains("`rustls`") && error.to_string().contains("`native-tls`"), "{error}");
     }
 }

@@ -1,5 +1,5 @@
-//! Validation of requests before anything is sent. The generated `Validate` implementations call the
-//! small functions of [`check`] with the field path, the value and the limit from the spec.
+//! Validation of requests before anything is sent. The generated `Validate` implementations call small
+//! check functions with the field path, the value and the limit from the spec.
 
 use std::fmt;
 

@@ -146,7 +146,9 @@ pub fn items<R: Windowed>(
         .try_flatten()
 }
 
-/// Every item of a windowed endpoint that is also offset-paged: each window is paged to its end.
+/// Every item of a windowed endpoint that is also offset-paged: each window is paged to its end. Called by
+/// generated code (`Client::statistic_range`); not part of the API.
+#[doc(hidden)]
 pub fn offset_paged_items<R: Windowed + OffsetPaged>(
     client: Client,
     request: R,

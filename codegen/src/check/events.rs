@@ -192,11 +192,21 @@ pub(crate) fn check(cx: &mut Checker, files: &SpecFiles, api_types: &[String]) -
 /// The crypto section: sizes that are positive, names that are XML names (the query's too: they are
 /// written into Rust string constants and matched byte for byte) and distinct where they share a place.
 fn crypto(cx: &mut Checker, file: &str, spec: &CryptoSpec) -> CryptoSpec {
-    if spec.encoding_aes_key_chars == 0 {
-        cx.err(file, "crypto.encoding_aes_key_chars", "must be positive");
+    // The runtime is AES-256-CBC: a 32-byte key, 43 base64 characters without the `=`; padding to whole
+    // 16-byte blocks that one PKCS#7 byte can count.
+    if spec.encoding_aes_key_chars != 43 {
+        cx.err(
+            file,
+            "crypto.encoding_aes_key_chars",
+            format!("must be 43 (a 32-byte AES-256 key in base64), not {}", spec.encoding_aes_key_chars),
+        );
     }
-    if !(1..=255).contains(&spec.pad_block) {
-        cx.err(file, "crypto.pad_block", format!("must be 1 to 255 (one PKCS#7 byte), not {}", spec.pad_block));
+    if spec.pad_block == 0 || !spec.pad_block.is_multiple_of(16) || spec.pad_block > 255 {
+        cx.err(
+            file,
+            "crypto.pad_block",
+            format!("must be a multiple of the 16-byte AES block up to 240 (one PKCS#7 byte), not {}", spec.pad_block),
+        );
     }
     let (q, e, r) = (&spec.query, &spec.envelope, &spec.reply);
     let names: [(&str, &str); 11] = [

@@ -104,8 +104,8 @@ fn crypto_tokens(c: &CallbackCrypto) -> TokenStream {
                 #(#envelope)*
             }
 
-            /// The elements of an encrypted passive reply, besides [`super::envelope::ENCRYPTED`] in
-            /// a [`super::envelope::ROOT`] root.
+            /// The elements of an encrypted passive reply, besides [`envelope::ENCRYPTED`] in an
+            /// [`envelope::ROOT`] root.
             pub mod reply {
                 #(#reply)*
             }

@@ -145,7 +145,7 @@ impl RedisBudget {
         if options.expected_instances == 0 {
             return Err(Error::Config("rate budget: expected instances must be at least 1".into()));
         }
-        let client = redis::Client::open(url).map_err(|e| Error::Config(format!("rate budget: bad Redis URL: {e}")))?;
+        let client = crate::redis_health::client(url).map_err(|e| Error::Config(format!("rate budget: {e}")))?;
         Ok(RedisBudget {
             inner: Arc::new(Inner {
                 client,

@@ -11,9 +11,9 @@
 //!   message is acknowledged (200) only once the application has it.
 //! - `axum` (feature `axum`): the receiver as an axum `Router`.
 //!
-//! - [`codec`]: the runtime under the typed events of [`crate::events`], which the generator makes from
-//!   `api-spec/callbacks.yaml` and `api-spec/events/`: a [`CallbackMessage`] carries its message read as a
-//!   [`CallbackEvent`](crate::events::CallbackEvent).
+//! - The typed events of [`crate::events`], which the generator makes from `api-spec/callbacks.yaml` and
+//!   `api-spec/events/`: a [`CallbackMessage`] carries its message read as a
+//!   [`CallbackEvent`](crate::events::CallbackEvent); an event without a type here is a [`RawEvent`].
 //!
 //! ```no_run
 //! use wecom_groupchat::callback::{CallbackCrypto, CallbackMessage, Receiver, Reject};
@@ -35,6 +35,8 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
+// The runtime of the generated events: not part of the API but for the types re-exported below.
+#[doc(hidden)]
 pub mod codec;
 pub mod crypto;
 pub mod dedupe;

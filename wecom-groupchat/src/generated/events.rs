@@ -70,8 +70,8 @@ pub mod crypto {
         pub const ENCRYPTED: &str = "Encrypt";
     }
 
-    /// The elements of an encrypted passive reply, besides [`super::envelope::ENCRYPTED`] in
-    /// a [`super::envelope::ROOT`] root.
+    /// The elements of an encrypted passive reply, besides [`envelope::ENCRYPTED`] in an
+    /// [`envelope::ROOT`] root.
     pub mod reply {
         /// The signature: `MsgSignature`.
         pub const SIGNATURE: &str = "MsgSignature";
