@@ -8,7 +8,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::callback::xml::{Element, push_cdata};
+use crate::callback::xml::{Element, push_cdata, push_escaped};
+use crate::events::crypto::envelope;
 
 /// Why a message could not be read as the typed event its name announces. The message is not lost:
 /// it is handed over as a raw event carrying this error.
@@ -243,15 +244,27 @@ pub struct XmlWriter {
 impl XmlWriter {
     /// Starts a message (`<xml>`).
     pub fn new() -> Self {
-        let mut out = String::with_capacity(512);
-        out.push_str("<xml>");
-        XmlWriter { out }
+        XmlWriter::with_capacity(512)
+    }
+
+    /// Starts a message (`<xml>`) of about `bytes` bytes.
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut writer = XmlWriter { out: String::with_capacity(bytes) };
+        writer.open(envelope::ROOT);
+        writer
     }
 
     /// `<name><![CDATA[value]]></name>`.
     pub fn string(&mut self, name: &str, value: &str) {
         self.open(name);
         push_cdata(&mut self.out, value);
+        self.close(name);
+    }
+
+    /// `<name>text</name>`, the text escaped.
+    pub fn text(&mut self, name: &str, text: &str) {
+        self.open(name);
+        push_escaped(&mut self.out, text);
         self.close(name);
     }
 
@@ -278,7 +291,7 @@ impl XmlWriter {
 
     /// Ends the message (`</xml>`).
     pub fn finish(mut self) -> String {
-        self.out.push_str("</xml>");
+        self.close(envelope::ROOT);
         self.out
     }
 

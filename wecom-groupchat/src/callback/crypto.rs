@@ -26,8 +26,9 @@ use rand::RngCore;
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
+use crate::callback::codec::XmlWriter;
 use crate::callback::error::CallbackError;
-use crate::callback::xml::{self, push_cdata, push_escaped};
+use crate::callback::xml;
 // The spec's sizes and names (`api-spec/callbacks.yaml`, `crypto`). PAD_BLOCK is WeCom's choice: 32, not the
 // AES block size.
 use crate::events::crypto::{ENCODING_AES_KEY_CHARS, PAD_BLOCK, envelope, query, reply};
@@ -296,15 +297,13 @@ impl Sealed {
     /// `<xml><ToUserName>…</ToUserName><AgentID>…</AgentID><Encrypt>…</Encrypt></xml>` — `to_user_name`
     /// is the corp id (or suite id); `AgentID` is left out when `None` (third-party callbacks).
     pub fn post_body(&self, to_user_name: &str, agent_id: Option<&str>) -> String {
-        let mut out = String::with_capacity(self.encrypted.len() + 128);
-        open(&mut out, envelope::ROOT);
-        cdata_element(&mut out, envelope::TO_USER_NAME, to_user_name);
+        let mut w = XmlWriter::with_capacity(self.encrypted.len() + 128);
+        w.string(envelope::TO_USER_NAME, to_user_name);
         if let Some(agent_id) = agent_id {
-            cdata_element(&mut out, envelope::AGENT_ID, agent_id);
+            w.string(envelope::AGENT_ID, agent_id);
         }
-        cdata_element(&mut out, envelope::ENCRYPTED, &self.encrypted);
-        close(&mut out, envelope::ROOT);
-        out
+        w.string(envelope::ENCRYPTED, &self.encrypted);
+        w.finish()
     }
 
     /// The query string of a URL-verification GET, with this ciphertext as `echostr`:
@@ -321,36 +320,13 @@ impl Sealed {
     /// The encrypted passive-reply envelope:
     /// `<xml><Encrypt><![CDATA[…]]></Encrypt><MsgSignature><![CDATA[…]]></MsgSignature><TimeStamp>…</TimeStamp><Nonce><![CDATA[…]]></Nonce></xml>`.
     pub fn reply_xml(&self) -> String {
-        let mut out = String::with_capacity(self.encrypted.len() + 160);
-        open(&mut out, envelope::ROOT);
-        cdata_element(&mut out, envelope::ENCRYPTED, &self.encrypted);
-        cdata_element(&mut out, reply::SIGNATURE, &self.signature);
-        open(&mut out, reply::TIMESTAMP);
-        push_escaped(&mut out, &self.timestamp);
-        close(&mut out, reply::TIMESTAMP);
-        cdata_element(&mut out, reply::NONCE, &self.nonce);
-        close(&mut out, envelope::ROOT);
-        out
+        let mut w = XmlWriter::with_capacity(self.encrypted.len() + 160);
+        w.string(envelope::ENCRYPTED, &self.encrypted);
+        w.string(reply::SIGNATURE, &self.signature);
+        w.text(reply::TIMESTAMP, &self.timestamp);
+        w.string(reply::NONCE, &self.nonce);
+        w.finish()
     }
-}
-
-fn open(out: &mut String, name: &str) {
-    out.push('<');
-    out.push_str(name);
-    out.push('>');
-}
-
-fn close(out: &mut String, name: &str) {
-    out.push_str("</");
-    out.push_str(name);
-    out.push('>');
-}
-
-/// `<name><![CDATA[text]]></name>`, the way WeCom writes text.
-fn cdata_element(out: &mut String, name: &str, text: &str) {
-    open(out, name);
-    push_cdata(out, text);
-    close(out, name);
 }
 
 #[cfg(test)]

@@ -943,6 +943,16 @@ pub(crate) fn push_escaped(out: &mut String, text: &str) {
 mod tests {
     use super::*;
 
+    /// A repeatable pick in `0..n` (xorshift64), for generated documents.
+    fn picker(mut seed: u64) -> impl FnMut(usize) -> usize {
+        move |n| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        }
+    }
+
     const EVENT: &str = "<xml>
 	<ToUserName><![CDATA[ww55ca070cb9b7eb22]]></ToUserName>
 	<FromUserName><![CDATA[sys]]></FromUserName>
@@ -1213,13 +1223,7 @@ mod tests {
             "<!DOCTYPE d>",
             " < ",
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = picker(0x2545_f491_4f6c_dd1du64);
         for _ in 0..5_000 {
             let mut doc = String::from(" <xml>");
             for _ in 0..next(4) {
@@ -1372,13 +1376,7 @@ mod tests {
             "中",
             "<?pi?>",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = picker(0x9e37_79b9_7f4a_7c15u64);
         let mut plain = 0;
         for _ in 0..20_000 {
             let mut doc = String::new();
